@@ -1,0 +1,71 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Exit codes, the same for every command (see README.md).
+const (
+	exitOK        = 0
+	exitFailure   = 1 // anything not classified below
+	exitBadInput  = 2 // bad flags, a file that is not a program, a broken ELF file
+	exitWontRun   = 3 // the program cannot run where it is meant to (missing loader, library, glibc)
+	exitRegistry  = 4 // registry, network or I/O failures
+	exitInterrupt = 130
+)
+
+// exitError carries an exit code with an error.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func withCode(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{code, err}
+}
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	return &cli.App{
+		Name:  "scratchpack",
+		Usage: "package a compiled Linux program into the smallest OCI image that runs it, without Docker",
+		Description: "scratchpack reads a program's ELF headers, finds its loader and exactly the shared\n" +
+			"libraries the loader will map, and explains why it would fail to start before it ships.",
+		Writer:    stdout,
+		ErrWriter: stderr,
+		// Errors are printed and turned into exit codes by main, after every
+		// deferred cleanup has run.
+		ExitErrHandler:  func(*cli.Context, error) {},
+		HideHelpCommand: true,
+		Commands: []*cli.Command{
+			inspectCommand(),
+		},
+	}
+}
+
+// exitCode prints err (if any) and returns the process exit code for it.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(stderr, "scratchpack:", err)
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	if errors.Is(err, errInterrupted) {
+		return exitInterrupt
+	}
+	return exitFailure
+}
+
+var errInterrupted = errors.New("interrupted")

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/scratchpack/scratchpack/elfdeps"
+)
+
+func inspectCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "inspect",
+		Usage:     "show what a program needs to start: loader, libraries, glibc version",
+		ArgsUsage: "FILE...",
+		Description: `inspect reads each FILE without running it and prints its architecture, kind
+(static, static-pie, dynamic, shared-library), interpreter, C library, the newest
+GLIBC_x.y it needs, and the tree of shared libraries the loader would map, found
+the way ld.so searches (DT_RPATH, DT_RUNPATH, /etc/ld.so.cache, default paths) in
+--root. It explains the classic failures: "no such file or directory" for a
+missing loader, "exec format error" for another architecture, and
+"GLIBC_2.xx not found" for an older glibc.
+
+Examples:
+  scratchpack inspect ./build/server
+  scratchpack inspect --json /usr/bin/curl | jq .libraries[].path
+  scratchpack inspect --root /usr/aarch64-linux-gnu ./hello-arm64
+
+Exit status: 0 if every file would start, 3 if one would not, 2 for bad input.`,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "json", Usage: "print one JSON object per file, one per line"},
+			&cli.StringFlag{Name: "root", Value: "/", Usage: "resolve libraries inside `DIR` (a sysroot or an unpacked image), as a chroot would"},
+			&cli.StringSliceFlag{Name: "library-path", Usage: "search `DIR` as LD_LIBRARY_PATH would (off by default: images do not inherit it)"},
+			&cli.StringFlag{Name: "resolver", Value: "builtin", Usage: "`builtin` (pure Go, any architecture) or ldso (runs the host's loader with --list: host programs only, executes the loader on the file)"},
+		},
+		Action: runInspect,
+	}
+}
+
+func runInspect(c *cli.Context) error {
+	if c.NArg() == 0 {
+		return withCode(exitBadInput, errors.New("inspect needs at least one FILE; see scratchpack inspect --help"))
+	}
+	root, err := filepath.Abs(c.String("root"))
+	if err != nil {
+		return withCode(exitBadInput, err)
+	}
+	resolver := c.String("resolver")
+	if resolver != "builtin" && resolver != "ldso" {
+		return withCode(exitBadInput, fmt.Errorf("--resolver %q: want builtin or ldso", resolver))
+	}
+	var failed error
+	for _, file := range c.Args().Slice() {
+		a, err := analyze(file, root, c.StringSlice("library-path"), resolver == "ldso")
+		if err != nil {
+			return withCode(exitBadInput, err)
+		}
+		if c.Bool("json") {
+			b, err := json.Marshal(a)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(c.App.Writer, string(b))
+		} else {
+			printAnalysis(c.App.Writer, a)
+		}
+		if len(a.Problems) > 0 && failed == nil {
+			failed = withCode(exitWontRun, fmt.Errorf("%s would not start: %s", file, a.Problems[0].Symptom))
+		}
+	}
+	return failed
+}
+
+// analysis is the inspect result for one file: its report, closure and problems.
+type analysis struct {
+	*elfdeps.Report
+	Loader          *elfdeps.Library  `json:"loader"`
+	Libraries       []elfdeps.Library `json:"libraries"`
+	Missing         []elfdeps.Missing `json:"missing"`
+	ClosureGlibcMin string            `json:"closure_glibc_min,omitempty"`
+	GlibcProvided   string            `json:"glibc_provided,omitempty"`
+	BundleSize      int64             `json:"bundle_size"`
+	Problems        []elfdeps.Problem `json:"problems"`
+	Root            string            `json:"root"`
+}
+
+func analyze(file, root string, libPath []string, ldso bool) (*analysis, error) {
+	rep, err := elfdeps.InspectFile(file)
+	if err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return nil, err
+	}
+	opts := []elfdeps.Option{elfdeps.WithLibraryPath(libPath...)}
+	if rel, err := filepath.Rel(root, filepath.Dir(abs)); err == nil && filepath.IsLocal(rel) || rel == "." {
+		dir := "/" + filepath.ToSlash(rel)
+		opts = append(opts, elfdeps.WithOrigin(dir, dir))
+	}
+	var cl *elfdeps.Closure
+	if ldso {
+		cl, err = elfdeps.ResolveWithLoader(abs, rep)
+	} else {
+		cl, err = elfdeps.Resolve(elfdeps.DirRoot(root), rep, opts...)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: resolving libraries in %s: %w", file, root, err)
+	}
+	target := ""
+	if root == "/" {
+		target = runtime.GOARCH
+	}
+	rep.Warnings = append(rep.Warnings, cl.Warnings...)
+	return &analysis{
+		Report: rep, Loader: cl.Interpreter, Libraries: cl.Libraries, Missing: cl.Missing,
+		ClosureGlibcMin: cl.GlibcMin, GlibcProvided: cl.GlibcProvided, BundleSize: cl.Size(),
+		Problems: nonNilProblems(elfdeps.Diagnose(rep, cl, root, target)), Root: root,
+	}, nil
+}
+
+func nonNilProblems(p []elfdeps.Problem) []elfdeps.Problem {
+	if p == nil {
+		return []elfdeps.Problem{}
+	}
+	return p
+}

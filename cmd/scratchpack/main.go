@@ -1,0 +1,17 @@
+// Command scratchpack packages a compiled Linux program into the smallest OCI
+// image that runs it, without Docker.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newApp(os.Stdout, os.Stderr).RunContext(ctx, os.Args)
+	stop()
+	os.Exit(exitCode(err, os.Stderr))
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/scratchpack/scratchpack/elfdeps"
+)
+
+// printAnalysis writes the human report of one file: a verdict line, then
+// the loader and the tree of libraries, then problems and warnings.
+func printAnalysis(w io.Writer, a *analysis) {
+	fmt.Fprintf(w, "%s: %s\n", a.Path, verdict(a))
+	if a.Go != nil {
+		cgo := "cgo off: needs no C library"
+		if a.Go.CGO {
+			cgo = "cgo on: needs its C library closure"
+		}
+		fmt.Fprintf(w, "  Go %s, module %s, %s\n", strings.TrimPrefix(a.Go.Version, "go"), orDash(a.Go.Module), cgo)
+	}
+	if a.Loader != nil {
+		fmt.Fprintf(w, "  loader   %s%s\n", a.Loader.Path, realSuffix(*a.Loader))
+	}
+	printTree(w, a, a.Path, "  ", map[string]bool{})
+	for _, m := range a.Missing {
+		fmt.Fprintf(w, "  MISSING  %s (needed by %s)\n", m.Soname, strings.Join(m.NeededBy, ", "))
+	}
+	for _, p := range a.Problems {
+		fmt.Fprintf(w, "  ✗ %s\n    %s\n", p.Symptom, p.Message)
+	}
+	for _, warn := range a.Warnings {
+		fmt.Fprintf(w, "  warning: %s\n", warn)
+	}
+}
+
+// printTree prints the libraries first loaded because of parent, indented.
+func printTree(w io.Writer, a *analysis, parent, indent string, seen map[string]bool) {
+	for _, l := range a.Libraries {
+		if len(l.NeededBy) == 0 || l.NeededBy[0] != parent || seen[l.Path] {
+			continue
+		}
+		seen[l.Path] = true
+		fmt.Fprintf(w, "%s%-*s %s%s  %s\n", indent, 24-len(indent)+2, l.Soname, l.Path, realSuffix(l), size(l.Size))
+		printTree(w, a, l.Path, indent+"  ", seen)
+	}
+}
+
+func realSuffix(l elfdeps.Library) string {
+	if l.RealPath == l.Path {
+		return ""
+	}
+	return " → " + l.RealPath
+}
+
+// verdict is the one-line summary: "dynamic amd64 program, glibc ≥ 2.34, 6 libraries, 4.1 MB to bundle".
+func verdict(a *analysis) string {
+	what := fmt.Sprintf("%s %s", a.Kind, a.Arch)
+	if a.Variant != "" {
+		what += "/" + a.Variant
+	}
+	parts := []string{what}
+	switch {
+	case a.Libc == elfdeps.LibcGlibc && a.ClosureGlibcMin != "":
+		parts = append(parts, "glibc ≥ "+a.ClosureGlibcMin)
+	case a.Libc != elfdeps.LibcUnknown:
+		parts = append(parts, string(a.Libc)+" libc")
+	}
+	switch a.Kind {
+	case elfdeps.KindStatic, elfdeps.KindStaticPIE:
+		parts = append(parts, "no libraries: runs on scratch as it is")
+	default:
+		n := len(a.Libraries)
+		parts = append(parts, fmt.Sprintf("%d %s", n, plural(n, "library", "libraries")))
+		if a.Loader != nil || n > 0 {
+			parts = append(parts, size(a.BundleSize)+" to bundle")
+		}
+	}
+	if len(a.Problems) > 0 {
+		parts = append(parts, fmt.Sprintf("WILL NOT START (%d %s)", len(a.Problems), plural(len(a.Problems), "problem", "problems")))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// size formats a byte count the way du -h users read it.
+func size(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f kB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

@@ -1,0 +1,87 @@
+package elfdeps
+
+import "debug/elf"
+
+// arch describes what the loader of one architecture expects.
+type arch struct {
+	goarch   string     // GOARCH-style name, as OCI platforms use
+	machine  elf.Machine
+	class    elf.Class
+	data     elf.Data
+	triplet  string // Debian multiarch triplet, for $LIB and the default directories
+	platform string // what glibc's $PLATFORM expands to
+	musl     string // the ARCH in musl's /etc/ld-musl-ARCH.path
+	lib64    bool   // the distribution's 64-bit libraries may live in /lib64 (Fedora-style)
+}
+
+// archs are the architectures scratchpack knows, keyed by what the ELF header says.
+// arm is hard-float here; soft-float arm differs only in triplet and musl name,
+// see archFor.
+var archs = []arch{
+	{"amd64", elf.EM_X86_64, elf.ELFCLASS64, elf.ELFDATA2LSB, "x86_64-linux-gnu", "x86_64", "x86_64", true},
+	{"arm64", elf.EM_AARCH64, elf.ELFCLASS64, elf.ELFDATA2LSB, "aarch64-linux-gnu", "aarch64", "aarch64", true},
+	{"arm", elf.EM_ARM, elf.ELFCLASS32, elf.ELFDATA2LSB, "arm-linux-gnueabihf", "v7l", "armhf", false},
+	{"386", elf.EM_386, elf.ELFCLASS32, elf.ELFDATA2LSB, "i386-linux-gnu", "i686", "i386", false},
+	{"riscv64", elf.EM_RISCV, elf.ELFCLASS64, elf.ELFDATA2LSB, "riscv64-linux-gnu", "riscv64", "riscv64", true},
+	{"ppc64le", elf.EM_PPC64, elf.ELFCLASS64, elf.ELFDATA2LSB, "powerpc64le-linux-gnu", "power8", "powerpc64le", true},
+	{"s390x", elf.EM_S390, elf.ELFCLASS64, elf.ELFDATA2MSB, "s390x-linux-gnu", "z900", "s390x", true},
+}
+
+// ARM e_flags bits (glibc's elf.h).
+const (
+	efARMEABIMask    = 0xff000000
+	efARMABIFloatHard = 0x00000400
+	efARMABIFloatSoft = 0x00000200
+)
+
+// archFor returns the architecture of an object, or false if scratchpack does
+// not know it (it is still inspected, but not resolved).
+func archFor(o *object) (arch, bool) {
+	for _, a := range archs {
+		if a.machine == o.machine && a.class == o.class && a.data == o.data {
+			if a.goarch == "arm" && o.armSoftFloat() {
+				a.triplet, a.musl, a.platform = "arm-linux-gnueabi", "arm", "v5l"
+			}
+			return a, true
+		}
+	}
+	return arch{}, false
+}
+
+// armSoftFloat reports whether an ARM object uses the soft-float calling convention.
+func (o *object) armSoftFloat() bool {
+	return o.machine == elf.EM_ARM && o.flags&efARMABIFloatHard == 0 &&
+		(o.flags&efARMABIFloatSoft != 0 || o.interp == "/lib/ld-linux.so.3")
+}
+
+// armVariant returns the OCI platform variant of an ARM object: "v7" for
+// hard-float EABI5 (Debian's armhf), "v6" or "v5" for soft-float.
+func armVariant(o *object, attrArch string) string {
+	switch {
+	case attrArch != "":
+		return attrArch
+	case o.armSoftFloat():
+		return "v5"
+	default:
+		return "v7"
+	}
+}
+
+// defaultDirs are the directories glibc's loader searches last. Debian's
+// loader (multiarch) prints them in `ld.so --help` as "System search path":
+// /lib/TRIPLET, /usr/lib/TRIPLET, /lib, /usr/lib. Fedora-style 64-bit
+// distributions search /lib64 and /usr/lib64 instead; that layout is assumed
+// when the root has no multiarch directory.
+func (a arch) defaultDirs(multiarch bool) []string {
+	switch {
+	case multiarch:
+		return []string{"/lib/" + a.triplet, "/usr/lib/" + a.triplet, "/lib", "/usr/lib"}
+	case a.lib64:
+		return []string{"/lib64", "/usr/lib64"}
+	default:
+		return []string{"/lib", "/usr/lib"}
+	}
+}
+
+// muslDefaultDirs is musl's built-in search path when /etc/ld-musl-ARCH.path is absent.
+var muslDefaultDirs = []string{"/lib", "/usr/local/lib", "/usr/lib"}

@@ -1,0 +1,185 @@
+package elfdeps
+
+import (
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// Kind is how the kernel and the loader treat an ELF file.
+type Kind string
+
+// The kinds of ELF file.
+const (
+	KindStatic        Kind = "static"         // ET_EXEC without an interpreter
+	KindStaticPIE     Kind = "static-pie"     // ET_DYN executable without an interpreter
+	KindDynamic       Kind = "dynamic"        // needs the interpreter in PT_INTERP
+	KindSharedLibrary Kind = "shared-library" // a library (ET_DYN with a soname or no PIE flag)
+)
+
+// Libc is the C library flavour an object was built against.
+type Libc string
+
+// The C library flavours.
+const (
+	LibcGlibc   Libc = "glibc"
+	LibcMusl    Libc = "musl"
+	LibcNone    Libc = "none"    // no C library: a static Go program, say
+	LibcUnknown Libc = "unknown" // static, and no trace of which libc is built in
+)
+
+// Report is what one ELF file says about itself.
+type Report struct {
+	Path        string   `json:"path"`
+	Arch        string   `json:"arch"`              // GOARCH-style: amd64, arm64, arm, 386, riscv64, ppc64le, s390x; else the ELF machine
+	Variant     string   `json:"variant,omitempty"` // OCI platform variant (arm: v7, v5)
+	Class       int      `json:"class"`             // 32 or 64
+	Endian      string   `json:"endian"`            // little or big
+	Kind        Kind     `json:"kind"`
+	Interpreter string   `json:"interpreter,omitempty"`
+	Libc        Libc     `json:"libc"`
+	GlibcMin    string   `json:"glibc_min,omitempty"`   // highest GLIBC_x.y needed by this file
+	GlibcxxMin  string   `json:"glibcxx_min,omitempty"` // highest GLIBCXX_x.y.z needed by this file
+	CxxabiMin   string   `json:"cxxabi_min,omitempty"`  // highest CXXABI_x.y needed by this file
+	Needed      []string `json:"needed"`
+	RPath       []string `json:"rpath"`
+	RunPath     []string `json:"runpath"`
+	Soname      string   `json:"soname,omitempty"`
+	Go          *GoInfo  `json:"go,omitempty"`
+	Warnings    []string `json:"warnings"`
+
+	obj *object
+}
+
+// Inspect reads the ELF file behind r. A file that is not ELF gives an error
+// wrapping ErrNotELF (or ErrScript for "#!" scripts); a broken one, ErrCorrupt.
+func Inspect(r io.ReaderAt) (*Report, error) {
+	o, err := readObject(r)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{
+		Class:       32,
+		Endian:      "little",
+		Kind:        o.kind(),
+		Interpreter: o.interp,
+		Needed:      nonNil(o.needed),
+		RPath:       nonNil(o.rpath),
+		RunPath:     nonNil(o.runpath),
+		Soname:      o.soname,
+		Warnings:    []string{},
+		obj:         o,
+	}
+	if o.class == elf.ELFCLASS64 {
+		rep.Class = 64
+	}
+	if o.data == elf.ELFDATA2MSB {
+		rep.Endian = "big"
+	}
+	if a, ok := archFor(o); ok {
+		rep.Arch = a.goarch
+		if a.goarch == "arm" {
+			rep.Variant = armVariant(o, "")
+		}
+	} else {
+		rep.Arch = o.machine.String()
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("unknown architecture %v: its libraries cannot be resolved", o.machine))
+	}
+	v := maxVersions(o.verneeds)
+	rep.GlibcMin, rep.GlibcxxMin, rep.CxxabiMin = v["GLIBC"], v["GLIBCXX"], v["CXXABI"]
+	if rep.Go, err = readGoInfo(r); err != nil {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("Go build information is unreadable: %v", err))
+	}
+	rep.Libc = libcOf(o, rep.Go)
+	if rep.Kind == KindDynamic && o.interp == "" {
+		rep.Warnings = append(rep.Warnings, "dynamic program without an interpreter")
+	}
+	return rep, nil
+}
+
+// InspectFile inspects the file at name on the host; errors name the file.
+func InspectFile(name string) (rep *Report, err error) {
+	defer func() {
+		if err != nil {
+			err = &FileError{Path: name, Err: err}
+		}
+	}()
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, unwrapPathError(err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		if fi.IsDir() {
+			return nil, fmt.Errorf("%w: it is a directory", ErrNotRegular)
+		}
+		return nil, fmt.Errorf("%w (%s)", ErrNotRegular, fi.Mode().Type())
+	}
+	rep, err = Inspect(f)
+	if err != nil {
+		return nil, err
+	}
+	rep.Path = name
+	return rep, nil
+}
+
+// FileError is an error about one file, named once.
+type FileError struct {
+	Path string
+	Err  error
+}
+
+func (e *FileError) Error() string { return e.Path + ": " + e.Err.Error() }
+func (e *FileError) Unwrap() error { return e.Err }
+
+// unwrapPathError drops the path from an *fs.PathError when the caller names the file itself.
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// libcOf tells which C library an object uses.
+func libcOf(o *object, g *GoInfo) Libc {
+	switch {
+	case o.musl():
+		return LibcMusl
+	case o.interp != "":
+		return LibcGlibc
+	}
+	for _, n := range o.needed {
+		switch {
+		case n == "libc.so.6":
+			return LibcGlibc
+		case n == "libc.so" || n == "libc.musl-x86_64.so.1":
+			return LibcMusl
+		}
+	}
+	switch {
+	case o.abiTag:
+		return LibcGlibc // glibc links .note.ABI-tag into static programs too
+	case g != nil && !g.CGO:
+		return LibcNone
+	case len(o.needed) > 0:
+		return LibcUnknown
+	case o.dynamic && o.kind() == KindSharedLibrary:
+		return LibcNone // a library that needs nothing
+	default:
+		return LibcUnknown
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

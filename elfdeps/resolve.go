@@ -1,0 +1,409 @@
+package elfdeps
+
+import (
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+)
+
+// Option configures Resolve.
+type Option func(*options) error
+
+type options struct {
+	libraryPath []string
+	origin      dirPair
+	hasOrigin   bool
+}
+
+// WithLibraryPath makes Resolve search dirs as LD_LIBRARY_PATH would: after
+// DT_RPATH, before DT_RUNPATH. Off by default, because an image's loader
+// does not see the host's environment.
+func WithLibraryPath(dirs ...string) Option {
+	return func(o *options) error { o.libraryPath = append(o.libraryPath, dirs...); return nil }
+}
+
+// WithOrigin says where the program is: image is the directory the program
+// will be in (what $ORIGIN expands to at run time) and source the directory,
+// in the root, where its $ORIGIN-relative libraries are read from now. On the
+// host, both are the program's own directory.
+func WithOrigin(image, source string) Option {
+	return func(o *options) error {
+		if !path.IsAbs(image) || !path.IsAbs(source) {
+			return fmt.Errorf("origin directories must be absolute, got %q and %q", image, source)
+		}
+		o.origin, o.hasOrigin = dirPair{img: path.Clean(image), src: path.Clean(source)}, true
+		return nil
+	}
+}
+
+// dirPair is one directory as the loader will see it (img) and where its
+// files are read from now (src).
+type dirPair struct{ img, src string }
+
+func samePair(d string) dirPair { return dirPair{d, d} }
+
+// Resolve works out the closure of the program that rep describes: its
+// interpreter and every library the loader maps, found the way glibc's ld.so
+// (or musl's, for musl programs) searches, with every file read through root.
+// A static program has an empty closure and a nil error. Names that cannot
+// be found are reported in Closure.Missing, not as an error; errors are for
+// a root that cannot be read.
+func Resolve(root *Root, rep *Report, opts ...Option) (*Closure, error) {
+	var o options
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	c := &Closure{Libraries: []Library{}, Missing: []Missing{}, Warnings: []string{}}
+	prog := rep.obj
+	if prog == nil {
+		return nil, errors.New("elfdeps: Resolve needs a Report made by Inspect")
+	}
+	if prog.interp == "" && len(prog.needed) == 0 {
+		return c, nil
+	}
+	a, ok := archFor(prog)
+	if !ok {
+		return nil, fmt.Errorf("cannot resolve libraries for unknown architecture %v", prog.machine)
+	}
+	r := &resolver{root: root, arch: a, opts: o, closure: c, loaded: map[string]*node{}, isMusl: prog.musl()}
+	if err := r.run(rep); err != nil {
+		return nil, err
+	}
+	r.summarize(rep)
+	return c, nil
+}
+
+// node is one loaded object: the program, the interpreter, or a library.
+type node struct {
+	obj    *object
+	name   string // the path it was loaded as, for needed_by
+	origin dirPair
+	hasOrg bool
+	loader *node // who caused it to be loaded (glibc's l_loader)
+	lib    int   // index in Closure.Libraries, or -1
+}
+
+type resolver struct {
+	root    *Root
+	arch    arch
+	opts    options
+	closure *Closure
+	loaded  map[string]*node // by every name it answers to
+	cache   *LDCache
+	noCache error // why the cache is unusable, once looked at
+	multi   *bool // whether the root has multiarch directories
+	musl    *muslConfig
+	isMusl  bool // the program's interpreter is musl's loader
+	missing map[string]int
+}
+
+func (r *resolver) run(rep *Report) error {
+	prog := &node{obj: rep.obj, name: rep.Path, origin: r.opts.origin, hasOrg: r.opts.hasOrigin, lib: -1}
+	if prog.name == "" {
+		prog.name = "program"
+	}
+	r.missing = map[string]int{}
+	if interp := prog.obj.interp; interp != "" {
+		if err := r.loadInterpreter(prog, interp); err != nil {
+			return err
+		}
+	}
+	queue := []*node{prog}
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		for _, need := range n.obj.needed {
+			child, err := r.need(n, need)
+			if err != nil {
+				return err
+			}
+			if child != nil {
+				queue = append(queue, child)
+			}
+		}
+	}
+	return nil
+}
+
+// loadInterpreter maps the program's PT_INTERP, which the kernel opens by
+// that exact path.
+func (r *resolver) loadInterpreter(prog *node, interp string) error {
+	lib, obj, err := r.open(samePair(path.Dir(interp)), path.Base(interp))
+	if err != nil {
+		if isNotExist(err) {
+			r.addMissing(interp, prog.name, []string{path.Dir(interp)})
+			return nil
+		}
+		return err
+	}
+	if obj == nil {
+		r.closure.Warnings = append(r.closure.Warnings, fmt.Sprintf("interpreter %s is not a loader for %s", interp, r.arch.goarch))
+		r.addMissing(interp, prog.name, []string{path.Dir(interp)})
+		return nil
+	}
+	lib.Soname, lib.Via, lib.NeededBy = interp, "interpreter", []string{prog.name}
+	r.closure.Interpreter = lib
+	n := &node{obj: obj, name: interp, lib: -1}
+	r.remember(n, interp, obj.soname, lib.RealPath)
+	if r.isMusl {
+		// musl's loader is also its libc: every libc-family name maps to it.
+		r.remember(n, "libc.so")
+	}
+	return nil
+}
+
+// need maps one DT_NEEDED entry of n, returning the new node, or nil when
+// the name was already loaded or cannot be found.
+func (r *resolver) need(n *node, name string) (*node, error) {
+	if prev, ok := r.loaded[name]; ok {
+		r.neededBy(prev, n.name)
+		return nil, nil
+	}
+	if r.isMusl && r.closure.Interpreter != nil {
+		if isMuslBuiltin(name) {
+			r.remember(r.loaded[r.closure.Interpreter.Soname], name)
+			r.neededBy(r.loaded[name], n.name)
+			return nil, nil
+		}
+	}
+	var (
+		lib      *Library
+		obj      *object
+		searched []string
+		err      error
+	)
+	if strings.Contains(name, "/") {
+		p := r.expand(name, n)
+		if len(p) == 1 {
+			searched = []string{p[0].src}
+			lib, obj, err = r.open(dirPair{path.Dir(p[0].img), path.Dir(p[0].src)}, path.Base(p[0].src))
+			if lib != nil {
+				lib.Via = "path"
+			}
+		}
+	} else if r.isMusl {
+		lib, obj, searched, err = r.searchMusl(n, name)
+	} else {
+		lib, obj, searched, err = r.searchGlibc(n, name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if lib == nil {
+		r.addMissing(name, n.name, searched)
+		return nil, nil
+	}
+	// The same file may be reached under another name (a soname symlink and
+	// its target): glibc then reuses the object it already has.
+	if prev, ok := r.loaded[lib.RealPath]; ok {
+		r.remember(prev, name)
+		r.neededBy(prev, n.name)
+		return nil, nil
+	}
+	lib.Soname, lib.NeededBy = name, []string{n.name}
+	needs := maxVersions(obj.verneeds)
+	lib.GlibcMin, lib.GlibcxxMin = needs["GLIBC"], needs["GLIBCXX"]
+	switch obj.soname {
+	case "libc.so.6":
+		r.closure.GlibcProvided = providedVersions(obj.verdefs)["GLIBC"]
+	case "libstdc++.so.6":
+		r.closure.GlibcxxProvided = providedVersions(obj.verdefs)["GLIBCXX"]
+	}
+	r.closure.Libraries = append(r.closure.Libraries, *lib)
+	child := &node{obj: obj, name: lib.Path, loader: n, lib: len(r.closure.Libraries) - 1,
+		origin: dirPair{path.Dir(lib.Path), path.Dir(lib.Source)}, hasOrg: true}
+	r.remember(child, name, lib.Path, lib.RealPath, obj.soname)
+	return child, nil
+}
+
+// searchGlibc searches for name as glibc's _dl_map_object does (elf/dl-load.c):
+// DT_RPATH of the loader and its loaders up to the program (only if the
+// loader has no DT_RUNPATH; an object with DT_RUNPATH contributes no
+// DT_RPATH), LD_LIBRARY_PATH, the loader's DT_RUNPATH, /etc/ld.so.cache
+// and the default directories (both skipped for DF_1_NODEFLIB objects).
+func (r *resolver) searchGlibc(n *node, name string) (*Library, *object, []string, error) {
+	var searched []string
+	try := func(dirs []dirPair, via string) (*Library, *object, error) {
+		for _, d := range dirs {
+			searched = append(searched, d.src)
+			lib, obj, err := r.open(d, name)
+			if err != nil && !isNotExist(err) {
+				return nil, nil, err
+			}
+			if obj != nil {
+				lib.Via = via
+				return lib, obj, nil
+			}
+		}
+		return nil, nil, nil
+	}
+	found := func(lib *Library, obj *object, err error) bool { return err != nil || lib != nil }
+
+	if len(n.obj.runpath) == 0 {
+		for l := n; l != nil; l = l.loader {
+			if len(l.obj.runpath) > 0 {
+				continue // glibc drops DT_RPATH of objects that have DT_RUNPATH
+			}
+			if lib, obj, err := try(r.expandAll(l.obj.rpath, l), "rpath"); found(lib, obj, err) {
+				return lib, obj, searched, err
+			}
+		}
+	}
+	if lib, obj, err := try(pairs(r.opts.libraryPath), "ld_library_path"); found(lib, obj, err) {
+		return lib, obj, searched, err
+	}
+	if lib, obj, err := try(r.expandAll(n.obj.runpath, n), "runpath"); found(lib, obj, err) {
+		return lib, obj, searched, err
+	}
+	if n.obj.flags1&uint64(elf.DF_1_NODEFLIB) != 0 {
+		return nil, nil, searched, nil
+	}
+	if c := r.ldCache(); c != nil {
+		searched = append(searched, "/etc/ld.so.cache")
+		for _, e := range c.Lookup(name, r.arch.machine, r.arch.class) {
+			lib, obj, err := r.open(samePair(path.Dir(e.Path)), path.Base(e.Path))
+			if err != nil && !isNotExist(err) {
+				return nil, nil, searched, err
+			}
+			if obj != nil {
+				lib.Via = "ld.so.cache"
+				return lib, obj, searched, nil
+			}
+		}
+	}
+	lib, obj, err := try(pairs(r.arch.defaultDirs(r.multiarch())), "default")
+	return lib, obj, searched, err
+}
+
+// open reads dir/name and checks that it is a library this program's loader
+// accepts. A file of another class or machine gives nil, nil, nil: ld.so
+// skips it and goes on searching.
+func (r *resolver) open(dir dirPair, name string) (*Library, *object, error) {
+	src := path.Join(dir.src, name)
+	f, fi, err := r.root.Open(src)
+	if err != nil {
+		if errors.Is(err, ErrNotRegular) {
+			return nil, nil, nil
+		}
+		return nil, nil, err
+	}
+	defer f.Close()
+	obj, err := readObject(f)
+	if err != nil {
+		if errors.Is(err, ErrNotELF) || errors.Is(err, ErrScript) || errors.Is(err, ErrCorrupt) {
+			return nil, nil, nil // glibc's open_verify rejects it and searches on
+		}
+		return nil, nil, err
+	}
+	if !r.accepts(obj) {
+		return nil, nil, nil
+	}
+	real, links, err := r.root.Resolve(src)
+	if err != nil {
+		return nil, nil, err
+	}
+	lib := &Library{Path: path.Join(dir.img, name), RealPath: real, Links: links, Size: fi.Size()}
+	if dir.img != dir.src {
+		lib.Source = src
+	}
+	return lib, obj, nil
+}
+
+// accepts mirrors glibc's open_verify: same class, byte order and machine,
+// a shared object, and for ARM the same float ABI.
+func (r *resolver) accepts(o *object) bool {
+	if o.class != r.arch.class || o.data != r.arch.data || o.machine != r.arch.machine || o.typ != elf.ET_DYN {
+		return false
+	}
+	if o.machine == elf.EM_ARM {
+		return o.armSoftFloat() == strings.HasSuffix(r.arch.triplet, "gnueabi")
+	}
+	return true
+}
+
+func (r *resolver) remember(n *node, names ...string) {
+	for _, name := range names {
+		if name != "" {
+			if _, ok := r.loaded[name]; !ok {
+				r.loaded[name] = n
+			}
+		}
+	}
+}
+
+func (r *resolver) neededBy(n *node, by string) {
+	l := r.closure.Interpreter
+	if n.lib >= 0 {
+		l = &r.closure.Libraries[n.lib]
+	}
+	if l == nil {
+		return
+	}
+	for _, b := range l.NeededBy {
+		if b == by {
+			return
+		}
+	}
+	l.NeededBy = append(l.NeededBy, by)
+}
+
+func (r *resolver) addMissing(name, by string, searched []string) {
+	if i, ok := r.missing[name]; ok {
+		r.closure.Missing[i].NeededBy = append(r.closure.Missing[i].NeededBy, by)
+		return
+	}
+	r.missing[name] = len(r.closure.Missing)
+	r.closure.Missing = append(r.closure.Missing, Missing{Soname: name, NeededBy: []string{by}, Searched: nonNil(searched)})
+}
+
+// ldCache reads /etc/ld.so.cache of the root once. A root without one (a
+// sysroot, a musl system) is fine: glibc then searches the default directories.
+func (r *resolver) ldCache() *LDCache {
+	if r.cache != nil || r.noCache != nil {
+		return r.cache
+	}
+	b, err := r.root.ReadFile("/etc/ld.so.cache")
+	if err == nil {
+		r.cache, err = ParseLDCache(b)
+	}
+	if err != nil {
+		r.noCache = err
+		if !isNotExist(err) {
+			r.closure.Warnings = append(r.closure.Warnings, fmt.Sprintf("ignoring /etc/ld.so.cache: %v", err))
+		}
+	}
+	return r.cache
+}
+
+// multiarch reports whether the root keeps libraries in Debian's multiarch
+// directories, which decides the loader's default search path.
+func (r *resolver) multiarch() bool {
+	if r.multi == nil {
+		m := false
+		for _, d := range []string{"/lib/" + r.arch.triplet, "/usr/lib/" + r.arch.triplet} {
+			if fi, err := r.root.Stat(d); err == nil && fi.IsDir() {
+				m = true
+			}
+		}
+		r.multi = &m
+	}
+	return *r.multi
+}
+
+func pairs(dirs []string) []dirPair {
+	ps := make([]dirPair, len(dirs))
+	for i, d := range dirs {
+		ps[i] = samePair(d)
+	}
+	return ps
+}
+
+func isNotExist(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrSymlinkLoop) ||
+		strings.Contains(err.Error(), "not a directory")
+}
