@@ -4,7 +4,7 @@ import "debug/elf"
 
 // arch describes what the loader of one architecture expects.
 type arch struct {
-	goarch   string     // GOARCH-style name, as OCI platforms use
+	goarch   string // GOARCH-style name, as OCI platforms use
 	machine  elf.Machine
 	class    elf.Class
 	data     elf.Data
@@ -29,7 +29,7 @@ var archs = []arch{
 
 // ARM e_flags bits (glibc's elf.h).
 const (
-	efARMEABIMask    = 0xff000000
+	efARMEABIMask     = 0xff000000
 	efARMABIFloatHard = 0x00000400
 	efARMABIFloatSoft = 0x00000200
 )

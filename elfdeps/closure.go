@@ -8,8 +8,8 @@ type Closure struct {
 	Missing     []Missing `json:"missing"`
 	// GlibcMin is the highest GLIBC_x.y that the program and its non-glibc
 	// libraries need: the oldest glibc that can run them.
-	GlibcMin   string   `json:"glibc_min,omitempty"`
-	GlibcxxMin string   `json:"glibcxx_min,omitempty"`
+	GlibcMin   string `json:"glibc_min,omitempty"`
+	GlibcxxMin string `json:"glibcxx_min,omitempty"`
 	// GlibcProvided and GlibcxxProvided are the highest versions that the
 	// resolved libc.so.6 and libstdc++.so.6 define (DT_VERDEF).
 	GlibcProvided   string   `json:"glibc_provided,omitempty"`

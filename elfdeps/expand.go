@@ -76,4 +76,3 @@ func replaceToken(s, name, val string) string {
 func isNameChar(c byte) bool {
 	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
-

@@ -54,7 +54,7 @@ func fsName(p string) string {
 func (r *Root) Resolve(p string) (string, []Link, error) {
 	var links []Link
 	resolved := "/"
-	rest := strings.Split(path.Clean("/" + p), "/")
+	rest := strings.Split(path.Clean("/"+p), "/")
 	hops := 0
 	for len(rest) > 0 {
 		c := rest[0]
