@@ -1,0 +1,159 @@
+# scratchpack — build, fixtures and tests.
+#
+#   make build      bin/scratchpack
+#   make fixtures   compile testdata/src into testdata/bin (git-ignored)
+#   make test       install missing packages (as root), build, fixtures, go vet, go test
+#   make lint       gofmt, go vet, and the committed malformed ELF files match their generator
+#   make demo       build and inspect a couple of fixtures
+#   make clean      remove everything the Makefile built
+
+GO ?= go
+# C compilers: make's built-in CC (cc) and CXX (g++) for the host; cross and musl below.
+MUSL_CC ?= musl-gcc
+ARM64_CC ?= aarch64-linux-gnu-gcc
+ARM64_CXX ?= aarch64-linux-gnu-g++
+
+CFLAGS ?= -O2 -Wall
+CXXFLAGS ?= -O2 -Wall
+# Strip the checkout's absolute path from debug info, so fixtures do not depend on where
+# the repository lives.
+PREFIX_MAP := -ffile-prefix-map=$(CURDIR)=.
+# -trimpath and no VCS stamping: the Go fixtures do not depend on the checkout either.
+GOFIXTUREFLAGS := -trimpath -buildvcs=false
+
+GOTESTFLAGS ?= -timeout 60m
+ifeq ($(CI),true)
+# Never trust the test cache on CI: end-to-end tests depend on more than Go inputs.
+GOTESTFLAGS += -count=1
+endif
+
+SRC := testdata/src
+BIN := testdata/bin
+
+FIXTURES := \
+	$(BIN)/hello-c \
+	$(BIN)/hello-c-static \
+	$(BIN)/hello-c-static-pie \
+	$(BIN)/hello-cc \
+	$(BIN)/hello-cc-static \
+	$(BIN)/hello-musl \
+	$(BIN)/hello-musl-static \
+	$(BIN)/hello-go \
+	$(BIN)/hello-cgo \
+	$(BIN)/exit3 \
+	$(BIN)/rpath/bin/greet \
+	$(BIN)/rpath/lib/libgreet.so.1.0.0 \
+	$(BIN)/rpath/lib/libgreet.so.1 \
+	$(BIN)/hello-c-arm64 \
+	$(BIN)/hello-cc-arm64 \
+	$(BIN)/hello-go-arm64
+
+# A failed compile must not leave a half-written fixture that looks up to date.
+.DELETE_ON_ERROR:
+
+.PHONY: build deps fixtures test lint malformed demo bench clean
+
+build:
+	$(GO) build -o bin/scratchpack ./cmd/scratchpack
+
+deps:
+	bash scripts/install-deps.sh
+
+fixtures: $(FIXTURES)
+
+# deps runs first (a fresh machine has no cross compilers yet), then the rest; a
+# recursive make keeps that order even under `make -j`.
+test: deps
+	$(MAKE) --no-print-directory fixtures build
+	$(GO) vet ./...
+	$(GO) test $(GOTESTFLAGS) ./...
+
+lint:
+	@out="$$(gofmt -l .)"; \
+	if [ -n "$$out" ]; then echo "gofmt -l: these files need gofmt -w:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@# The committed malformed files must be exactly what gen.go writes.
+	@tmp="$$(mktemp -d)"; \
+	$(GO) run testdata/malformed/gen.go -o "$$tmp" && \
+	diff -r --exclude=README.md --exclude=gen.go testdata/malformed "$$tmp"; \
+	rc=$$?; rm -rf "$$tmp"; \
+	if [ $$rc -ne 0 ]; then echo "testdata/malformed is stale: run make malformed"; fi; \
+	exit $$rc
+
+# Regenerate the committed malformed ELF files (see testdata/malformed/README.md).
+malformed:
+	$(GO) run testdata/malformed/gen.go -o testdata/malformed
+
+demo: build fixtures
+	bin/scratchpack inspect $(BIN)/hello-cc $(BIN)/hello-go
+
+bench:
+	@echo "bench: no benchmarks yet"
+
+clean:
+	rm -rf bin $(BIN) testdata/out
+
+# ---- fixtures -------------------------------------------------------------------------
+# Every fixture also depends on this Makefile, so changed flags rebuild it.
+
+$(BIN) $(BIN)/rpath/bin $(BIN)/rpath/lib:
+	mkdir -p $@
+
+# glibc C: dynamic, static, static-pie.
+$(BIN)/hello-c: $(SRC)/hello.c Makefile | $(BIN)
+	$(CC) $(CFLAGS) $(PREFIX_MAP) -o $@ $<
+
+$(BIN)/hello-c-static: $(SRC)/hello.c Makefile | $(BIN)
+	$(CC) $(CFLAGS) $(PREFIX_MAP) -static -o $@ $<
+
+$(BIN)/hello-c-static-pie: $(SRC)/hello.c Makefile | $(BIN)
+	$(CC) $(CFLAGS) $(PREFIX_MAP) -fPIE -static-pie -o $@ $<
+
+$(BIN)/exit3: $(SRC)/exit3.c Makefile | $(BIN)
+	$(CC) $(CFLAGS) $(PREFIX_MAP) -o $@ $<
+
+# C++: --no-as-needed keeps libm and libgcc_s in DT_NEEDED even where the toolchain
+# defaults to --as-needed, so the fixture always needs libstdc++, libm, libgcc_s and libc.
+$(BIN)/hello-cc: $(SRC)/hello.cc Makefile | $(BIN)
+	$(CXX) $(CXXFLAGS) $(PREFIX_MAP) -Wl,--no-as-needed -o $@ $< -lm -lgcc_s
+
+$(BIN)/hello-cc-static: $(SRC)/hello.cc Makefile | $(BIN)
+	$(CXX) $(CXXFLAGS) $(PREFIX_MAP) -static -o $@ $<
+
+# musl: dynamic (interpreter /lib/ld-musl-x86_64.so.1) and static.
+$(BIN)/hello-musl: $(SRC)/hello.c Makefile | $(BIN)
+	$(MUSL_CC) $(CFLAGS) $(PREFIX_MAP) -o $@ $<
+
+$(BIN)/hello-musl-static: $(SRC)/hello.c Makefile | $(BIN)
+	$(MUSL_CC) $(CFLAGS) $(PREFIX_MAP) -static -o $@ $<
+
+# Go: testdata/ is invisible to ./..., so build the packages by path inside this module.
+$(BIN)/hello-go: $(SRC)/hellogo/main.go Makefile | $(BIN)
+	CGO_ENABLED=0 $(GO) build $(GOFIXTUREFLAGS) -o $@ ./$(SRC)/hellogo
+
+$(BIN)/hello-cgo: $(SRC)/hellocgo/main.go Makefile | $(BIN)
+	CGO_ENABLED=1 $(GO) build $(GOFIXTUREFLAGS) -o $@ ./$(SRC)/hellocgo
+
+# rpath: bin/greet finds lib/libgreet.so.1 (-> libgreet.so.1.0.0) through $ORIGIN/../lib.
+$(BIN)/rpath/lib/libgreet.so.1.0.0: $(SRC)/rpath/libgreet.c $(SRC)/rpath/greet.h Makefile | $(BIN)/rpath/lib
+	$(CC) $(CFLAGS) $(PREFIX_MAP) -fPIC -shared -Wl,-soname,libgreet.so.1 -o $@ $<
+
+$(BIN)/rpath/lib/libgreet.so.1: $(BIN)/rpath/lib/libgreet.so.1.0.0
+	ln -sfn libgreet.so.1.0.0 $@
+
+# -l:libgreet.so.1 links against the soname file, so no libgreet.so dev link is needed;
+# $$ is make's escape for the literal $ that the loader expands at run time.
+$(BIN)/rpath/bin/greet: $(SRC)/rpath/greet.c $(SRC)/rpath/greet.h $(BIN)/rpath/lib/libgreet.so.1 Makefile | $(BIN)/rpath/bin
+	$(CC) $(CFLAGS) $(PREFIX_MAP) -I$(SRC)/rpath -o $@ $< \
+		-L$(BIN)/rpath/lib -l:libgreet.so.1 -Wl,-rpath,'$$ORIGIN/../lib'
+
+# arm64 (aarch64-linux-gnu), for foreign-architecture tests; run with
+# qemu-aarch64-static -L /usr/aarch64-linux-gnu.
+$(BIN)/hello-c-arm64: $(SRC)/hello.c Makefile | $(BIN)
+	$(ARM64_CC) $(CFLAGS) $(PREFIX_MAP) -o $@ $<
+
+$(BIN)/hello-cc-arm64: $(SRC)/hello.cc Makefile | $(BIN)
+	$(ARM64_CXX) $(CXXFLAGS) $(PREFIX_MAP) -Wl,--no-as-needed -o $@ $< -lm -lgcc_s
+
+$(BIN)/hello-go-arm64: $(SRC)/hellogo/main.go Makefile | $(BIN)
+	CGO_ENABLED=0 GOARCH=arm64 $(GO) build $(GOFIXTUREFLAGS) -o $@ ./$(SRC)/hellogo
