@@ -69,15 +69,16 @@ func armVariant(o *object, attrArch string) string {
 
 // defaultDirs are the directories glibc's loader searches last. Debian's
 // loader (multiarch) prints them in `ld.so --help` as "System search path":
-// /lib/TRIPLET, /usr/lib/TRIPLET, /lib, /usr/lib. Fedora-style 64-bit
-// distributions search /lib64 and /usr/lib64 instead; that layout is assumed
-// when the root has no multiarch directory.
+// /lib/TRIPLET, /usr/lib/TRIPLET, /lib, /usr/lib. Without multiarch
+// directories the root is a cross sysroot (Debian's /usr/TRIPLET keeps its
+// libraries in /lib) or a Fedora-style system (64-bit libraries in /lib64):
+// both are searched, /lib64 first.
 func (a arch) defaultDirs(multiarch bool) []string {
 	switch {
 	case multiarch:
 		return []string{"/lib/" + a.triplet, "/usr/lib/" + a.triplet, "/lib", "/usr/lib"}
 	case a.lib64:
-		return []string{"/lib64", "/usr/lib64"}
+		return []string{"/lib64", "/usr/lib64", "/lib", "/usr/lib"}
 	default:
 		return []string{"/lib", "/usr/lib"}
 	}

@@ -52,6 +52,18 @@ func fsName(p string) string {
 // inside the root (".." at the top stays at the top, absolute targets start at
 // the root). It returns the real path and the links it went through, in order.
 func (r *Root) Resolve(p string) (string, []Link, error) {
+	return r.resolve(p, false)
+}
+
+// ResolveExisting is Resolve for a path that may not exist yet: it follows
+// links as far as the path exists and appends the rest as it is. It answers
+// "where would a file created at p end up".
+func (r *Root) ResolveExisting(p string) (string, error) {
+	real, _, err := r.resolve(p, true)
+	return real, err
+}
+
+func (r *Root) resolve(p string, partial bool) (string, []Link, error) {
 	var links []Link
 	resolved := "/"
 	rest := strings.Split(path.Clean("/"+p), "/")
@@ -69,6 +81,9 @@ func (r *Root) Resolve(p string) (string, []Link, error) {
 		next := path.Join(resolved, c)
 		fi, err := fs.Lstat(r.fsys, fsName(next))
 		if err != nil {
+			if partial && errors.Is(err, fs.ErrNotExist) {
+				return path.Join(append([]string{next}, rest...)...), links, nil
+			}
 			return "", links, err
 		}
 		if fi.Mode()&fs.ModeSymlink == 0 {

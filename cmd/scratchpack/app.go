@@ -48,6 +48,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		HideHelpCommand: true,
 		Commands: []*cli.Command{
 			inspectCommand(),
+			packCommand(),
 		},
 	}
 }

@@ -41,7 +41,7 @@ func printTree(w io.Writer, a *analysis, parent, indent string, seen map[string]
 			continue
 		}
 		seen[l.Path] = true
-		fmt.Fprintf(w, "%s%-*s %s%s  %s\n", indent, 24-len(indent)+2, l.Soname, l.Path, realSuffix(l), size(l.Size))
+		fmt.Fprintf(w, "%s%-*s %s%s  %s\n", indent, 24-len(indent)+2, l.Soname, l.Path, realSuffix(l), sizeOf(l.Size))
 		printTree(w, a, l.Path, indent+"  ", seen)
 	}
 }
@@ -63,8 +63,12 @@ func verdict(a *analysis) string {
 	switch {
 	case a.Libc == elfdeps.LibcGlibc && a.ClosureGlibcMin != "":
 		parts = append(parts, "glibc ≥ "+a.ClosureGlibcMin)
+	case a.Libc == elfdeps.LibcNone:
+		parts = append(parts, "no C library")
+	case a.Libc != elfdeps.LibcUnknown && (a.Kind == elfdeps.KindStatic || a.Kind == elfdeps.KindStaticPIE):
+		parts = append(parts, string(a.Libc)+" linked in")
 	case a.Libc != elfdeps.LibcUnknown:
-		parts = append(parts, string(a.Libc)+" libc")
+		parts = append(parts, string(a.Libc))
 	}
 	switch a.Kind {
 	case elfdeps.KindStatic, elfdeps.KindStaticPIE:
@@ -73,7 +77,7 @@ func verdict(a *analysis) string {
 		n := len(a.Libraries)
 		parts = append(parts, fmt.Sprintf("%d %s", n, plural(n, "library", "libraries")))
 		if a.Loader != nil || n > 0 {
-			parts = append(parts, size(a.BundleSize)+" to bundle")
+			parts = append(parts, sizeOf(a.BundleSize)+" to bundle")
 		}
 	}
 	if len(a.Problems) > 0 {
@@ -97,7 +101,7 @@ func orDash(s string) string {
 }
 
 // size formats a byte count the way du -h users read it.
-func size(n int64) string {
+func sizeOf(n int64) string {
 	switch {
 	case n >= 1<<30:
 		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/urfave/cli/v2"
+
+	"github.com/scratchpack/scratchpack/elfdeps"
+	"github.com/scratchpack/scratchpack/packer"
+)
+
+func packCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "pack",
+		Usage:     "write the smallest OCI image that runs a program",
+		ArgsUsage: "[flags] PROGRAM [-- ARG...]",
+		Description: `pack puts PROGRAM at /app/NAME (--dest), with exactly the files its loader
+needs: the interpreter at its PT_INTERP path, each shared library at the path the
+loader opens, and the symbolic links in between. On a base image, what the base
+already provides is not added again, and a base whose glibc is too old is refused.
+Before writing, pack resolves the program inside the finished image and refuses
+an image that would not start. Arguments after -- become the default command.
+
+Flags go before PROGRAM. Destinations (-o, repeatable; the image is built once):
+  oci:DIR[:TAG]                     OCI image layout (added to an existing one)
+  oci-archive:FILE[:TAG]            tar of an OCI image layout
+  docker-archive:FILE[:NAME:TAG]    docker save format
+  FILE.tar                          one tarball for both docker load and OCI tools
+  docker://REGISTRY/REPO[:TAG]      push (credentials: ~/.docker/config.json,
+                                    DOCKER_CONFIG, credential helpers)
+
+The image digest is printed on stdout. The same inputs always give the same
+digest: times come from SOURCE_DATE_EPOCH (else 1970-01-01), files are owned 0:0
+with fixed modes.
+
+Examples:
+  scratchpack pack -o oci:out:hello ./hello
+  scratchpack pack --base busybox:glibc -o docker://127.0.0.1:5000/app:1.0 ./server -- --port 8080
+  scratchpack pack --user nonroot --add ./config.yaml:/etc/app/config.yaml -o app.tar ./app
+
+Exit status: 0 written, 2 bad input, 3 the program would not run in the image,
+4 registry or I/O failure.`,
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the image to `DEST` (see above); repeatable"},
+			&cli.StringFlag{Name: "base", Value: "scratch", Usage: "`IMAGE` to build on: scratch, a registry reference, oci:DIR[:TAG], oci-archive:FILE, docker-archive:FILE"},
+			&cli.StringFlag{Name: "dest", Usage: "`PATH` of the program in the image (default /app/NAME)"},
+			&cli.StringFlag{Name: "entrypoint", Usage: "entrypoint: a JSON array or words split at spaces (default: the program)"},
+			&cli.StringFlag{Name: "cmd", Usage: "default command: a JSON array or words (default: the arguments after --)"},
+			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set `K=V` in the image's environment; repeatable"},
+			&cli.StringFlag{Name: "workdir", Usage: "working `DIR` of the program"},
+			&cli.StringFlag{Name: "user", Usage: "`USER` to run as: root (default), nonroot (65532:65532, with /etc/passwd and /etc/group), or UID[:GID]"},
+			&cli.StringSliceFlag{Name: "label", Aliases: []string{"l"}, Usage: "image label `K=V`; repeatable"},
+			&cli.StringSliceFlag{Name: "annotation", Usage: "manifest annotation `K=V`; repeatable"},
+			&cli.StringSliceFlag{Name: "expose", Usage: "`PORT[/PROTO]` the program listens on; repeatable"},
+			&cli.StringSliceFlag{Name: "add", Usage: "copy host `SRC:DEST` (file or directory) into the image; repeatable"},
+			&cli.StringFlag{Name: "platform", Usage: "`OS/ARCH[/VARIANT]` the image is for; must match the program's ELF header (default: the program's)"},
+			&cli.StringFlag{Name: "root", Value: "/", Usage: "take libraries from `DIR` (a sysroot) instead of this machine"},
+			&cli.StringSliceFlag{Name: "library-path", Usage: "also search `DIR` as LD_LIBRARY_PATH would; repeatable"},
+			&cli.Int64Flag{Name: "source-date-epoch", EnvVars: []string{"SOURCE_DATE_EPOCH"}, Usage: "image and file time, in `SECONDS` since the epoch"},
+			&cli.StringFlag{Name: "digest-file", Usage: "also write the image digest to `FILE`"},
+			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
+			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON on stdout instead of the digest"},
+		},
+		Action: runPack,
+	}
+}
+
+func runPack(c *cli.Context) error {
+	spec, dsts, err := packSpec(c)
+	if err != nil {
+		return withCode(exitBadInput, err)
+	}
+	work, err := os.MkdirTemp("", "scratchpack-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	spec.WorkDir = work
+
+	var opts []packer.Option
+	if c.Bool("insecure") {
+		opts = append(opts, packer.WithInsecure())
+	}
+	res, err := packer.Build(c.Context, spec, opts...)
+	if err != nil {
+		return classify(err)
+	}
+	printPackReport(c.App.ErrWriter, res)
+	digest, err := packer.Write(c.Context, res.Image, dsts, opts...)
+	if err != nil {
+		return classify(err)
+	}
+	for _, d := range dsts {
+		fmt.Fprintf(c.App.ErrWriter, "wrote %s\n", d)
+	}
+	if f := c.String("digest-file"); f != "" {
+		if err := os.WriteFile(f, []byte(digest.String()+"\n"), 0o644); err != nil {
+			return withCode(exitRegistry, err)
+		}
+	}
+	if c.Bool("json") {
+		return json.NewEncoder(c.App.Writer).Encode(packJSON(res, digest, dsts))
+	}
+	fmt.Fprintln(c.App.Writer, digest)
+	return nil
+}
+
+// packSpec turns flags and arguments into a packer.Spec and destinations.
+func packSpec(c *cli.Context) (packer.Spec, []packer.Ref, error) {
+	var spec packer.Spec
+	if c.NArg() == 0 {
+		return spec, nil, errors.New("pack needs a PROGRAM; see scratchpack pack --help")
+	}
+	if len(c.StringSlice("output")) == 0 {
+		return spec, nil, errors.New("pack needs at least one -o DEST, e.g. -o oci:out or -o image.tar; see scratchpack pack --help")
+	}
+	var dsts []packer.Ref
+	for _, o := range c.StringSlice("output") {
+		r, err := packer.ParseRef(o)
+		if err != nil {
+			return spec, nil, fmt.Errorf("-o %s: %w", o, err)
+		}
+		if r.Transport == packer.Scratch {
+			return spec, nil, fmt.Errorf("-o %s: scratch is not a destination", o)
+		}
+		dsts = append(dsts, r)
+	}
+	base, err := packer.ParseRef(c.String("base"))
+	if err != nil {
+		return spec, nil, fmt.Errorf("--base: %w", err)
+	}
+	if base.Transport == packer.Tarball {
+		base.Transport = packer.OCIArchive
+	}
+	spec = packer.Spec{
+		Program:     c.Args().First(),
+		Dest:        c.String("dest"),
+		Root:        c.String("root"),
+		LibraryPath: c.StringSlice("library-path"),
+		Base:        base,
+		Created:     time.Unix(c.Int64("source-date-epoch"), 0),
+		Config: packer.Config{
+			Env:        c.StringSlice("env"),
+			WorkingDir: c.String("workdir"),
+			User:       c.String("user"),
+			Expose:     c.StringSlice("expose"),
+		},
+	}
+	if spec.Config.Labels, err = keyValues("--label", c.StringSlice("label")); err != nil {
+		return spec, nil, err
+	}
+	if spec.Config.Annotations, err = keyValues("--annotation", c.StringSlice("annotation")); err != nil {
+		return spec, nil, err
+	}
+	for _, kv := range spec.Config.Env {
+		if !strings.Contains(kv, "=") {
+			return spec, nil, fmt.Errorf("--env %q: want K=V", kv)
+		}
+	}
+	if c.IsSet("entrypoint") {
+		if spec.Config.Entrypoint, err = words("--entrypoint", c.String("entrypoint")); err != nil {
+			return spec, nil, err
+		}
+	}
+	args := c.Args().Slice()[1:]
+	switch {
+	case c.IsSet("cmd") && len(args) > 0:
+		return spec, nil, errors.New("give the default command either with --cmd or after --, not both")
+	case c.IsSet("cmd"):
+		if spec.Config.Cmd, err = words("--cmd", c.String("cmd")); err != nil {
+			return spec, nil, err
+		}
+	case len(args) > 0:
+		spec.Config.Cmd = args
+	}
+	for _, a := range c.StringSlice("add") {
+		src, dest, ok := strings.Cut(a, ":")
+		if !ok || src == "" || dest == "" {
+			return spec, nil, fmt.Errorf("--add %q: want SRC:DEST, e.g. --add ./config.yaml:/etc/app/config.yaml", a)
+		}
+		if _, err := packer.CleanImagePath(dest); err != nil {
+			return spec, nil, fmt.Errorf("--add %q: %w", a, err)
+		}
+		spec.Add = append(spec.Add, packer.Addition{Src: src, Dest: dest})
+	}
+	if u := spec.Config.User; u != "" && u != "root" && u != "nonroot" {
+		id, gid, _ := strings.Cut(u, ":")
+		if _, err := strconv.ParseUint(id, 10, 32); err != nil {
+			return spec, nil, fmt.Errorf("--user %q: want root, nonroot or UID[:GID]", u)
+		}
+		if _, err := strconv.ParseUint(gid, 10, 32); gid != "" && err != nil {
+			return spec, nil, fmt.Errorf("--user %q: want root, nonroot or UID[:GID]", u)
+		}
+	}
+	if p := c.String("platform"); p != "" {
+		pl, err := v1.ParsePlatform(p)
+		if err != nil {
+			return spec, nil, fmt.Errorf("--platform %q: %w", p, err)
+		}
+		spec.Platform = pl
+	}
+	return spec, dsts, nil
+}
+
+func keyValues(flag string, kvs []string) (map[string]string, error) {
+	if len(kvs) == 0 {
+		return nil, nil
+	}
+	m := map[string]string{}
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("%s %q: want K=V", flag, kv)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+// words parses a JSON array or splits at white space, as Docker users write it.
+func words(flag, s string) ([]string, error) {
+	if strings.HasPrefix(strings.TrimSpace(s), "[") {
+		var w []string
+		if err := json.Unmarshal([]byte(s), &w); err != nil {
+			return nil, fmt.Errorf("%s %s: not a JSON array of strings: %w", flag, s, err)
+		}
+		return w, nil
+	}
+	return strings.Fields(s), nil
+}
+
+// classify gives an error its exit code.
+func classify(err error) error {
+	var wr *packer.WontRunError
+	var fe *elfdeps.FileError
+	switch {
+	case errors.As(err, &wr):
+		return withCode(exitWontRun, err)
+	case errors.As(err, &fe), errors.Is(err, elfdeps.ErrNotELF), errors.Is(err, elfdeps.ErrCorrupt), errors.Is(err, elfdeps.ErrScript):
+		return withCode(exitBadInput, err)
+	case errors.Is(err, context.Canceled):
+		return withCode(exitInterrupt, errInterrupted)
+	}
+	return withCode(exitRegistry, err)
+}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/scratchpack/scratchpack/packer"
+)
+
+// printPackReport tells, on stderr, what went into the image and why.
+func printPackReport(w io.Writer, res *packer.Result) {
+	entries := res.Files.Entries()
+	files := 0
+	for _, e := range entries {
+		if e.Type == packer.TypeFile {
+			files++
+		}
+	}
+	size, _ := res.Layer.Size()
+	fmt.Fprintf(w, "packed %s (%s %s): %d files, %s (%s compressed)\n", res.Report.Path, res.Report.Kind, res.Report.Arch,
+		files, sizeOf(res.Files.Size()), sizeOf(size))
+	for _, e := range entries {
+		switch e.Type {
+		case packer.TypeFile:
+			fmt.Fprintf(w, "  %-56s %9s  %s\n", e.Path, sizeOf(e.Size), e.Why)
+		case packer.TypeSymlink:
+			fmt.Fprintf(w, "  %-56s → %s\n", e.Path, e.Target)
+		}
+	}
+	if len(res.FromBase) > 0 {
+		fmt.Fprintf(w, "  from the base: %s\n", strings.Join(res.FromBase, ", "))
+	}
+}
+
+// packResult is pack --json.
+type packResult struct {
+	Digest       string   `json:"digest"`
+	Destinations []string `json:"destinations"`
+	Platform     string   `json:"platform"`
+	Size         int64    `json:"size"`
+	Files        []string `json:"files"`
+	FromBase     []string `json:"from_base"`
+}
+
+func packJSON(res *packer.Result, digest v1.Hash, dsts []packer.Ref) packResult {
+	out := packResult{Digest: digest.String(), Size: res.Files.Size(), Files: []string{}, FromBase: res.FromBase}
+	if out.FromBase == nil {
+		out.FromBase = []string{}
+	}
+	for _, d := range dsts {
+		out.Destinations = append(out.Destinations, d.String())
+	}
+	if cf, err := res.Image.ConfigFile(); err == nil {
+		out.Platform = cf.Platform().String()
+	}
+	for _, e := range res.Files.Entries() {
+		if e.Type != packer.TypeDir {
+			out.Files = append(out.Files, e.Path)
+		}
+	}
+	return out
+}

@@ -1,0 +1,197 @@
+package packer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/scratchpack/scratchpack/elfdeps"
+)
+
+// Result is a built image and how it was made.
+type Result struct {
+	Image    v1.Image
+	Report   *elfdeps.Report  // the program
+	Closure  *elfdeps.Closure // its closure on the host (where files come from)
+	Files    *FileSet         // what the new layer holds
+	FromBase []string         // libraries the base image already provides
+	Layer    v1.Layer
+}
+
+// WontRunError says the image would not start; Problems say why.
+type WontRunError struct {
+	Program  string
+	Where    string
+	Problems []elfdeps.Problem
+}
+
+func (e *WontRunError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s would not start in the image (%s):", e.Program, e.Where)
+	for _, p := range e.Problems {
+		fmt.Fprintf(&b, "\n  %s\n    %s", p.Symptom, p.Message)
+	}
+	return b.String()
+}
+
+// Build makes the image for spec: the base, plus one layer holding the
+// program and exactly the files its loader needs that the base lacks. It
+// checks, before returning, that the program resolves completely in the image.
+// The caller removes spec.WorkDir when done with the image.
+func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
+	spec, err := spec.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	rep, err := elfdeps.InspectFile(spec.Program)
+	if err != nil {
+		return nil, err
+	}
+	platform, err := elfPlatform(rep, spec.Platform)
+	if err != nil {
+		return nil, err
+	}
+	closure, err := hostClosure(spec, rep)
+	if err != nil {
+		return nil, err
+	}
+	base, err := LoadBase(ctx, spec.Base, platform, opts...)
+	if err != nil {
+		return nil, err
+	}
+	baseFS, err := unpackBase(base, spec)
+	if err != nil {
+		return nil, err
+	}
+	set := NewFileSet()
+	res := &Result{Report: rep, Closure: closure, Files: set}
+	if res.FromBase, err = placeClosure(set, baseFS, closure, rep, spec); err != nil {
+		return nil, err
+	}
+	if err := placeProgram(set, rep, spec); err != nil {
+		return nil, err
+	}
+	if err := placeExtras(set, spec); err != nil {
+		return nil, err
+	}
+	if err := verify(overlayFS{base: baseFS, set: set}, rep, spec); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	res.Layer, err = WriteLayer(set, LayerOptions{Dir: spec.WorkDir, MTime: spec.Created, Level: spec.Level})
+	if err != nil {
+		return nil, fmt.Errorf("writing the layer: %w", err)
+	}
+	res.Image, err = makeImage(base, res.Layer, spec, platform)
+	return res, err
+}
+
+func (s Spec) withDefaults() (Spec, error) {
+	if s.Program == "" {
+		return s, errors.New("no program given")
+	}
+	if s.Dest == "" {
+		s.Dest = "/app/" + filepath.Base(s.Program)
+	}
+	var err error
+	if s.Dest, err = CleanImagePath(s.Dest); err != nil {
+		return s, fmt.Errorf("--dest: %w", err)
+	}
+	if s.Root == "" {
+		s.Root = "/"
+	}
+	if s.Root, err = filepath.Abs(s.Root); err != nil {
+		return s, err
+	}
+	if s.WorkDir == "" {
+		s.WorkDir = os.TempDir()
+	}
+	if s.Created.IsZero() {
+		s.Created = time.Unix(0, 0)
+	}
+	s.Created = s.Created.UTC()
+	return s, nil
+}
+
+// elfPlatform returns the image platform: the ELF's own, which a
+// requested platform must match.
+func elfPlatform(rep *elfdeps.Report, want *v1.Platform) (v1.Platform, error) {
+	got := v1.Platform{OS: "linux", Architecture: rep.Arch, Variant: rep.Variant}
+	if want == nil {
+		return got, nil
+	}
+	if want.OS != "" && want.OS != "linux" {
+		return got, fmt.Errorf("%s is a Linux ELF program; it cannot be packed for %s", rep.Path, want.OS)
+	}
+	if want.Architecture != rep.Arch || (want.Variant != "" && rep.Variant != "" && want.Variant != rep.Variant) {
+		return got, &WontRunError{Program: rep.Path, Where: "platform " + want.String(), Problems: elfdeps.Diagnose(rep, nil, "", want.Architecture)}
+	}
+	return got, nil
+}
+
+// hostClosure resolves the program where its files are taken from.
+func hostClosure(spec Spec, rep *elfdeps.Report) (*elfdeps.Closure, error) {
+	opts := []elfdeps.Option{elfdeps.WithLibraryPath(spec.LibraryPath...)}
+	abs, err := filepath.Abs(spec.Program)
+	if err != nil {
+		return nil, err
+	}
+	if rel, err := filepath.Rel(spec.Root, filepath.Dir(abs)); err == nil && (filepath.IsLocal(rel) || rel == ".") {
+		opts = append(opts, elfdeps.WithOrigin(path.Dir(spec.Dest), path.Join("/", filepath.ToSlash(rel))))
+	}
+	c, err := elfdeps.Resolve(elfdeps.DirRoot(spec.Root), rep, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("resolving the libraries of %s in %s: %w", spec.Program, spec.Root, err)
+	}
+	if len(c.Missing) > 0 {
+		return nil, &WontRunError{Program: spec.Program, Where: "nothing to bundle from " + spec.Root,
+			Problems: elfdeps.Diagnose(rep, c, spec.Root, "")}
+	}
+	return c, nil
+}
+
+// verify resolves the program as it will be in the image and fails if the
+// image's loader would not find everything, or finds a glibc too old.
+func verify(image overlayFS, rep *elfdeps.Report, spec Spec) error {
+	placed := *rep
+	placed.Path = spec.Dest
+	dir := path.Dir(spec.Dest)
+	c, err := elfdeps.Resolve(elfdeps.NewRoot(image, "the image"), &placed, elfdeps.WithOrigin(dir, dir))
+	if err != nil {
+		return fmt.Errorf("checking the image: %w", err)
+	}
+	if ps := elfdeps.Diagnose(&placed, c, "the image", ""); len(ps) > 0 {
+		return &WontRunError{Program: spec.Program, Where: "on " + spec.Base.String(), Problems: ps}
+	}
+	return nil
+}
+
+// unpackBase unpacks a non-empty base into the work directory, for
+// resolving the program against it; nil for scratch.
+func unpackBase(base v1.Image, spec Spec) (fs.FS, error) {
+	layers, err := base.Layers()
+	if err != nil {
+		return nil, fmt.Errorf("reading base %s: %w", spec.Base, err)
+	}
+	if len(layers) == 0 {
+		return nil, nil
+	}
+	dir, err := os.MkdirTemp(spec.WorkDir, "base-")
+	if err != nil {
+		return nil, err
+	}
+	if err := Unpack(base, dir); err != nil {
+		return nil, fmt.Errorf("unpacking base %s: %w", spec.Base, err)
+	}
+	return os.DirFS(dir), nil
+}

@@ -1,0 +1,41 @@
+package packer
+
+import (
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// Spec is everything that decides an image: the same Spec and the same
+// input files give the same image digest.
+type Spec struct {
+	Program     string       // host path of the program
+	Dest        string       // its path in the image; "" means /app/NAME
+	Root        string       // host directory its libraries are resolved in; "" means "/"
+	LibraryPath []string     // searched as LD_LIBRARY_PATH would be (opt-in)
+	Base        Ref          // Scratch, or a base image
+	Platform    *v1.Platform // requested platform; checked against the ELF file; nil means the ELF's own
+	Config      Config       // the image configuration
+	Add         []Addition   // extra files and directories
+	Created     time.Time    // image and file times (SOURCE_DATE_EPOCH); zero means the Unix epoch
+	WorkDir     string       // temporary directory for layer blobs and the unpacked base; "" means os.TempDir()
+	Level       int          // gzip level; 0 means the default
+}
+
+// Config is the OCI image configuration a user sets, named as Docker's flags.
+type Config struct {
+	Entrypoint  []string // nil means [Dest]
+	Cmd         []string // the default arguments
+	Env         []string // K=V, added to (and overriding) the base's
+	WorkingDir  string
+	User        string // "", "root", "nonroot" (65532:65532, with /etc/passwd and /etc/group entries), or UID[:GID]
+	Labels      map[string]string
+	Annotations map[string]string // manifest annotations, beside the org.opencontainers.image.* ones scratchpack sets
+	Expose      []string          // PORT[/PROTO]
+}
+
+// Addition is one --add SRC:DEST.
+type Addition struct {
+	Src  string // host file or directory
+	Dest string // absolute path in the image
+}
