@@ -34,6 +34,13 @@ func placeClosure(set *FileSet, base fs.FS, c *elfdeps.Closure, rep *elfdeps.Rep
 		if err != nil {
 			return nil, fmt.Errorf("resolving %s against base %s: %w", spec.Program, spec.Base, err)
 		}
+		// The host's closure knows what every bundled library needs; the
+		// base knows what its glibc and libstdc++ provide.
+		versions := &elfdeps.Closure{GlibcMin: c.GlibcMin, GlibcxxMin: c.GlibcxxMin,
+			GlibcProvided: baseC.GlibcProvided, GlibcxxProvided: baseC.GlibcxxProvided}
+		if ps := elfdeps.Diagnose(rep, versions, "base "+spec.Base.String(), ""); len(ps) > 0 {
+			return nil, &WontRunError{Program: spec.Program, Where: "on " + spec.Base.String(), Problems: ps}
+		}
 		if baseC.Interpreter != nil {
 			provided[baseC.Interpreter.Soname] = true
 		}
@@ -52,9 +59,12 @@ func placeClosure(set *FileSet, base fs.FS, c *elfdeps.Closure, rep *elfdeps.Rep
 			continue
 		}
 		if baseGlibc && elfdeps.IsGlibcSoname(l.Soname) && baseC.GlibcProvided != "" && baseC.GlibcProvided != c.GlibcProvided {
-			return nil, fmt.Errorf("base %s has glibc %s but not %s, and this machine's %s comes from glibc %s: "+
-				"two glibc builds cannot be mixed; use a base with %s, or add it to the base",
-				spec.Base, baseC.GlibcProvided, l.Soname, l.Soname, c.GlibcProvided, l.Soname)
+			return nil, &WontRunError{Program: spec.Program, Where: "on " + spec.Base.String(), Problems: []elfdeps.Problem{{
+				Code:    "glibc-mix",
+				Symptom: "error while loading shared libraries: " + l.Soname,
+				Message: fmt.Sprintf("base %s has glibc %s but not %s, and this machine's %s comes from glibc %s: "+
+					"two glibc builds cannot be mixed; use a base with %s, or add it to the base",
+					spec.Base, baseC.GlibcProvided, l.Soname, l.Soname, c.GlibcProvided, l.Soname)}}}
 		}
 		if err := placeLibrary(set, base, l, spec.Root); err != nil {
 			return nil, err
