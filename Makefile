@@ -84,8 +84,13 @@ lint:
 malformed:
 	$(GO) run testdata/malformed/gen.go -o testdata/malformed
 
-demo: build fixtures
+# The main job on the built-in examples: inspect two of them, then pack them all onto
+# scratch and onto a busybox:glibc base that scratchpack makes itself, and print sizes.
+demo: deps
+	$(MAKE) --no-print-directory fixtures build
 	bin/scratchpack inspect $(BIN)/hello-cc $(BIN)/hello-go
+	@echo
+	$(GO) run ./internal/demo
 
 bench:
 	@echo "bench: no benchmarks yet"

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -244,7 +245,8 @@ func classify(err error) error {
 	switch {
 	case errors.As(err, &wr):
 		return withCode(exitWontRun, err)
-	case errors.As(err, &fe), errors.Is(err, elfdeps.ErrNotELF), errors.Is(err, elfdeps.ErrCorrupt), errors.Is(err, elfdeps.ErrScript):
+	case errors.As(err, &fe), errors.Is(err, elfdeps.ErrNotELF), errors.Is(err, elfdeps.ErrCorrupt), errors.Is(err, elfdeps.ErrScript),
+		errors.Is(err, fs.ErrNotExist), errors.Is(err, elfdeps.ErrNotRegular):
 		return withCode(exitBadInput, err)
 	case errors.Is(err, context.Canceled):
 		return withCode(exitInterrupt, errInterrupted)

@@ -40,7 +40,9 @@ type packResult struct {
 	Digest       string   `json:"digest"`
 	Destinations []string `json:"destinations"`
 	Platform     string   `json:"platform"`
-	Size         int64    `json:"size"`
+	Size         int64    `json:"size"`       // bytes of the files in the new layer
+	ImageSize    int64    `json:"image_size"` // bytes a registry stores: compressed layers, config, manifest
+	LayerSize    int64    `json:"layer_size"` // the new layer, compressed
 	Files        []string `json:"files"`
 	FromBase     []string `json:"from_base"`
 }
@@ -55,6 +57,16 @@ func packJSON(res *packer.Result, digest v1.Hash, dsts []packer.Ref) packResult 
 	}
 	if cf, err := res.Image.ConfigFile(); err == nil {
 		out.Platform = cf.Platform().String()
+	}
+	out.LayerSize, _ = res.Layer.Size()
+	if m, err := res.Image.Manifest(); err == nil {
+		out.ImageSize = m.Config.Size
+		for _, l := range m.Layers {
+			out.ImageSize += l.Size
+		}
+		if raw, err := res.Image.RawManifest(); err == nil {
+			out.ImageSize += int64(len(raw))
+		}
 	}
 	for _, e := range res.Files.Entries() {
 		if e.Type != packer.TypeDir {
