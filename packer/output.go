@@ -1,0 +1,443 @@
+package packer
+
+import (
+	"archive/tar"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// Write writes img to every destination in dsts and returns its manifest
+// digest. Local destinations are written under temporary names beside them
+// and renamed into place only after every destination, registries included,
+// was written: on an error or a cancellation of ctx nothing is left at a
+// destination and an existing one is unchanged (only a failing rename, at the
+// very end, can leave some destinations written and others not). Copies of
+// blobs are not interrupted by ctx; pushes are. An oci: layout that exists is
+// added to under an exclusive flock on its directory, replacing the
+// descriptor with the same TAG; blobs no longer referenced stay, as skopeo
+// leaves them.
+func Write(ctx context.Context, img v1.Image, dsts []Ref, opts ...Option) (v1.Hash, error) {
+	return write(ctx, img, dsts, opts)
+}
+
+// WriteIndex is Write for a multi-platform index. Docker archives and FILE.tar
+// hold single images, so they are refused.
+func WriteIndex(ctx context.Context, idx v1.ImageIndex, dsts []Ref, opts ...Option) (v1.Hash, error) {
+	return write(ctx, idx, dsts, opts)
+}
+
+// staged is a local destination written under a temporary name.
+type staged struct {
+	dst    Ref
+	tmp    string // removed when write returns, renamed or not
+	commit func(context.Context) error
+}
+
+// write writes a, a v1.Image or a v1.ImageIndex.
+func write(ctx context.Context, a mutate.Appendable, dsts []Ref, opts []Option) (v1.Hash, error) {
+	o, err := makeOptions(opts...)
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	if o.progress != nil {
+		defer close(o.progress)
+	}
+	if len(dsts) == 0 {
+		return v1.Hash{}, errors.New("writing image: no destination")
+	}
+	h, err := a.Digest()
+	if err != nil {
+		return v1.Hash{}, fmt.Errorf("writing image: %w", err)
+	}
+	for _, d := range dsts {
+		if err := checkDest(a, d); err != nil {
+			return v1.Hash{}, fmt.Errorf("writing %s: %w", d, err)
+		}
+	}
+	var all []*staged
+	defer func() {
+		for _, s := range all {
+			if s.tmp != "" {
+				_ = os.RemoveAll(s.tmp)
+			}
+		}
+	}()
+	for _, d := range dsts {
+		if d.Transport == Registry {
+			continue
+		}
+		s := &staged{dst: d}
+		all = append(all, s)
+		if err := stage(s, a); err != nil {
+			return v1.Hash{}, fmt.Errorf("writing %s: %w", d, err)
+		}
+		if err := ctx.Err(); err != nil {
+			return v1.Hash{}, err
+		}
+	}
+	for _, d := range dsts {
+		if d.Transport == Registry {
+			if err := push(ctx, a, d, o); err != nil {
+				return v1.Hash{}, fmt.Errorf("pushing %s: %w", d, err)
+			}
+		}
+	}
+	for _, s := range all {
+		if err := ctx.Err(); err != nil {
+			return v1.Hash{}, err
+		}
+		if err := s.commit(ctx); err != nil {
+			return v1.Hash{}, fmt.Errorf("writing %s: %w", s.dst, err)
+		}
+	}
+	return h, nil
+}
+
+func checkDest(a mutate.Appendable, d Ref) error {
+	_, isIndex := a.(v1.ImageIndex)
+	switch d.Transport {
+	case Registry:
+		if d.Name == nil {
+			return fmt.Errorf("%w: registry destination without a name", ErrBadRef)
+		}
+		return nil
+	case Scratch:
+		return fmt.Errorf("%w: scratch is a base, not a destination", ErrBadRef)
+	case OCI, OCIArchive, DockerArchive, Tarball:
+	default:
+		return fmt.Errorf("%w: unknown transport %v", ErrBadRef, d.Transport)
+	}
+	if d.Path == "" {
+		return fmt.Errorf("%w: no path", ErrBadRef)
+	}
+	if d.Transport == DockerArchive || d.Transport == Tarball {
+		if isIndex {
+			return fmt.Errorf("%w: a %s holds single images, not an index: write one platform, or use oci-archive:", ErrBadRef, d.Transport)
+		}
+		if _, ok := d.Name.(name.Tag); d.Name != nil && !ok {
+			return fmt.Errorf("%w: %s: a %s names its image NAME:TAG, not by digest", ErrBadRef, d.Name, d.Transport)
+		}
+	}
+	return nil
+}
+
+// stage writes a to a temporary name beside s.dst and sets s.commit.
+func stage(s *staged, a mutate.Appendable) error {
+	file := filepath.Clean(s.dst.Path)
+	if s.dst.Transport == DockerArchive {
+		f, err := createTemp(file)
+		if err != nil {
+			return err
+		}
+		s.tmp = f.Name()
+		s.commit = func(context.Context) error { return os.Rename(f.Name(), file) }
+		return closeFile(f, tarball.Write(s.dst.Name, a.(v1.Image), f))
+	}
+	dir, err := mkdirTemp(file)
+	if err != nil {
+		return err
+	}
+	if s.dst.Transport == OCI {
+		s.tmp = dir
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	lp, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		return err
+	}
+	if idx, ok := a.(v1.ImageIndex); ok {
+		err = lp.WriteIndex(idx)
+	} else {
+		err = lp.WriteImage(a.(v1.Image))
+	}
+	if err != nil {
+		return err
+	}
+	if s.dst.Transport == OCI {
+		s.commit = func(ctx context.Context) error { return commitLayout(ctx, lp, a, file, s.dst.Tag) }
+		return nil
+	}
+
+	// An archive: the staged layout, with a docker manifest.json for FILE.tar, in one tar.
+	ann := map[string]string{}
+	if s.dst.Tag != "" {
+		ann[annotationRefName] = s.dst.Tag
+	}
+	extra := map[string][]byte{}
+	if s.dst.Transport == Tarball {
+		if t, ok := s.dst.Name.(name.Tag); ok {
+			ann[annotationContainerdName] = containerdName(t)
+			if s.dst.Tag == "" {
+				ann[annotationRefName] = t.TagStr()
+			}
+		}
+		if extra["manifest.json"], err = dockerManifest(a.(v1.Image), s.dst.Name); err != nil {
+			return err
+		}
+	}
+	if err := replace(lp, a, ann); err != nil {
+		return err
+	}
+	f, err := createTemp(file)
+	if err != nil {
+		return err
+	}
+	s.tmp = f.Name()
+	s.commit = func(context.Context) error { return os.Rename(f.Name(), file) }
+	return closeFile(f, tarLayout(f, dir, extra))
+}
+
+// closeFile syncs and closes f, a file just written, and returns err or
+// the first error of those.
+func closeFile(f *os.File, err error) error {
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// replace points lp's index.json at a, with the annotations ann, in place
+// of the descriptor with the same ref.name (or, without one, the same
+// digest). It is layout.ReplaceImage without writing the blobs again, which
+// would open every layer once more.
+func replace(lp layout.Path, a mutate.Appendable, ann map[string]string) error {
+	h, err := a.Digest()
+	if err != nil {
+		return err
+	}
+	tag := ann[annotationRefName]
+	same := func(d v1.Descriptor) bool {
+		if tag != "" {
+			return d.Annotations[annotationRefName] == tag
+		}
+		return d.Digest == h && d.Annotations[annotationRefName] == ""
+	}
+	ii, err := lp.ImageIndex()
+	if err != nil {
+		return err
+	}
+	add := mutate.IndexAddendum{Add: a, Descriptor: v1.Descriptor{Annotations: ann}}
+	raw, err := mutate.AppendManifests(mutate.RemoveManifests(ii, same), add).RawManifest()
+	if err != nil {
+		return err
+	}
+	return lp.WriteFile("index.json", raw, 0o666)
+}
+
+// commitLayout makes the staged layout the layout dir, or adds it to dir if
+// dir exists: blobs are content-addressed and moved in first, then index.json
+// is replaced in one rename, all under an exclusive lock on dir.
+func commitLayout(ctx context.Context, staging layout.Path, a mutate.Appendable, dir, tag string) error {
+	ann := map[string]string{}
+	if tag != "" {
+		ann[annotationRefName] = tag
+	}
+	if err := replace(staging, a, ann); err != nil {
+		return err
+	}
+	err := os.Rename(string(staging), dir) // refused if dir exists, even empty
+	if !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	unlock, err := lockDir(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	index := filepath.Join(dir, "index.json")
+	raw, err := os.ReadFile(index)
+	switch {
+	case err == nil:
+		err = os.WriteFile(filepath.Join(string(staging), "index.json"), raw, 0o666)
+		if err == nil {
+			err = replace(staging, a, ann)
+		}
+	case errors.Is(err, fs.ErrNotExist):
+		if entries, rerr := os.ReadDir(dir); rerr != nil || len(entries) > 0 {
+			return fmt.Errorf("%s exists and is not an OCI image layout (no index.json): choose another directory or remove it", dir)
+		}
+		err = nil // an empty directory: fill it
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err == nil {
+		err = moveBlobs(string(staging), dir)
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(filepath.Join(string(staging), "index.json"), index)
+}
+
+// moveBlobs moves every file of the layout src but index.json into the layout
+// dst, keeping those dst has with the same size.
+func moveBlobs(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, de fs.DirEntry, err error) error {
+		if err != nil || de.IsDir() || p == filepath.Join(src, "index.json") {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		to := filepath.Join(dst, rel)
+		if have, err := os.Stat(to); err == nil {
+			if want, err := de.Info(); err == nil && want.Size() == have.Size() {
+				return nil
+			}
+		}
+		if err := os.MkdirAll(filepath.Dir(to), 0o777); err != nil {
+			return err
+		}
+		return os.Rename(p, to)
+	})
+}
+
+// dockerManifest is the manifest.json with which `docker load` reads an OCI
+// layout, as written by `docker save` since Docker 25.
+func dockerManifest(img v1.Image, n name.Reference) ([]byte, error) {
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, err
+	}
+	blob := func(h v1.Hash) string { return "blobs/" + h.Algorithm + "/" + h.Hex }
+	d := tarball.Descriptor{Config: blob(m.Config.Digest)}
+	for _, l := range m.Layers {
+		d.Layers = append(d.Layers, blob(l.Digest))
+	}
+	if t, ok := n.(name.Tag); ok {
+		s := t.String()
+		if t.TagStr() == name.DefaultTag && !strings.HasSuffix(s, ":"+name.DefaultTag) {
+			s += ":" + name.DefaultTag // docker load needs an explicit tag
+		}
+		d.RepoTags = []string{s}
+	}
+	return json.Marshal(tarball.Manifest{d})
+}
+
+// tarLayout writes the files under dir, and extra, as a reproducible tar:
+// entries sorted by name, owned by 0:0, modes 0755 and 0644, mtime 0.
+func tarLayout(w io.Writer, dir string, extra map[string][]byte) error {
+	files := map[string]string{}
+	for n := range extra {
+		files[n] = ""
+	}
+	err := filepath.WalkDir(dir, func(p string, de fs.DirEntry, err error) error {
+		if err != nil || p == dir {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if de.IsDir() {
+			rel += "/"
+		}
+		files[filepath.ToSlash(rel)] = p
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	tw := tar.NewWriter(w)
+	for _, n := range names {
+		h := &tar.Header{Name: n, Typeflag: tar.TypeReg, Mode: 0o644, ModTime: time.Unix(0, 0)}
+		if strings.HasSuffix(n, "/") {
+			h.Typeflag, h.Mode = tar.TypeDir, 0o755
+			if err := tw.WriteHeader(h); err != nil {
+				return err
+			}
+			continue
+		}
+		if b, ok := extra[n]; ok {
+			h.Size = int64(len(b))
+			if err := tw.WriteHeader(h); err != nil {
+				return err
+			}
+			if _, err := tw.Write(b); err != nil {
+				return err
+			}
+		} else if err := tarFile(tw, h, files[n]); err != nil {
+			return err
+		}
+	}
+	return tw.Close()
+}
+
+// tarFile writes the file at path to tw with the header h.
+func tarFile(tw *tar.Writer, h *tar.Header, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	h.Size = fi.Size()
+	if err := tw.WriteHeader(h); err != nil {
+		return err
+	}
+	_, err = io.Copy(tw, f)
+	return err
+}
+
+// push writes a to the registry d, forwarding progress to WithProgress's
+// channel, which remote closes after each push.
+func push(ctx context.Context, a mutate.Appendable, d Ref, o *options) error {
+	n, err := o.reference(d.Name)
+	if err != nil {
+		return err
+	}
+	ropts := o.remote(ctx)
+	if o.progress != nil {
+		ch, stop, done := make(chan v1.Update), make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				select {
+				case u, ok := <-ch:
+					if !ok {
+						return
+					}
+					o.progress <- u
+				case <-stop:
+					return
+				}
+			}
+		}()
+		defer func() { close(stop); <-done }()
+		ropts = append(ropts, remote.WithProgress(ch))
+	}
+	if idx, ok := a.(v1.ImageIndex); ok {
+		err = remote.WriteIndex(n, idx, ropts...)
+	} else {
+		err = remote.Write(n, a.(v1.Image), ropts...)
+	}
+	return registryError(n, err)
+}

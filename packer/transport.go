@@ -1,0 +1,287 @@
+package packer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// Transport says how an image location is reached.
+type Transport int
+
+// The transports, named as skopeo and podman name them.
+const (
+	Scratch       Transport = iota + 1 // "scratch": the empty base
+	OCI                                // "oci:DIR[:TAG]": an OCI image layout directory
+	OCIArchive                         // "oci-archive:FILE[:TAG]": a tar of an OCI image layout
+	DockerArchive                      // "docker-archive:FILE[:NAME:TAG]": a `docker save` tar
+	Registry                           // "docker://REF" or a bare "NAME[:TAG|@DIGEST]"
+	Tarball                            // "FILE.tar": an OCI archive that `docker load` also accepts
+)
+
+var transportNames = map[Transport]string{
+	Scratch:       "scratch",
+	OCI:           "oci",
+	OCIArchive:    "oci-archive",
+	DockerArchive: "docker-archive",
+	Registry:      "docker",
+	Tarball:       "tar",
+}
+
+func (t Transport) String() string {
+	if s, ok := transportNames[t]; ok {
+		return s
+	}
+	return fmt.Sprintf("Transport(%d)", int(t))
+}
+
+// ErrBadRef is wrapped by every error of ParseRef.
+var ErrBadRef = errors.New("invalid image location")
+
+const refForms = "accepted forms: scratch, oci:DIR[:TAG], oci-archive:FILE[:TAG], " +
+	"docker-archive:FILE[:NAME:TAG], docker://NAME[:TAG|@DIGEST], FILE.tar, NAME[:TAG|@DIGEST]"
+
+// refName is the grammar of org.opencontainers.image.ref.name (image-spec annotations.md).
+var refName = regexp.MustCompile(`^[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*(?:/[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*)*$`)
+
+// unsupported are skopeo transports scratchpack does not speak.
+var unsupported = []string{"dir", "containers-storage", "docker-daemon", "ostree", "sif", "tarball"}
+
+// Ref is a parsed image location.
+type Ref struct {
+	Transport Transport
+	// Path is the directory (OCI) or file (OCIArchive, DockerArchive, Tarball).
+	Path string
+	// Tag is the reference name inside a layout or archive: the
+	// org.opencontainers.image.ref.name annotation for OCI, OCIArchive and
+	// Tarball, and "NAME:TAG" as written for DockerArchive.
+	Tag string
+	// Name is the image name for Registry, and a name.Tag for DockerArchive
+	// and Tarball (ParseRef never sets it for Tarball; callers may, to record
+	// the name `docker load` gives the image).
+	Name name.Reference
+}
+
+// ParseRef parses an image location in skopeo's transport syntax: "scratch",
+// "oci:DIR[:TAG]", "oci-archive:FILE[:TAG]", "docker-archive:FILE[:NAME:TAG]",
+// "docker://REF", a "FILE.tar" without a prefix, or a bare
+// "NAME[:TAG|@DIGEST]" meaning a registry image. As in skopeo, a local path
+// ends at the first colon.
+func ParseRef(s string) (Ref, error) {
+	bad := func(format string, args ...any) (Ref, error) {
+		return Ref{}, fmt.Errorf("%w %q: %s; %s", ErrBadRef, s, fmt.Sprintf(format, args...), refForms)
+	}
+	if s == "" {
+		return bad("empty")
+	}
+	if s == "scratch" {
+		return Ref{Transport: Scratch}, nil
+	}
+	if rest, ok := strings.CutPrefix(s, "docker://"); ok {
+		n, err := name.ParseReference(rest)
+		if err != nil {
+			return bad("%v", err)
+		}
+		return Ref{Transport: Registry, Name: n}, nil
+	}
+	for _, t := range []Transport{OCI, OCIArchive, DockerArchive} {
+		rest, ok := strings.CutPrefix(s, t.String()+":")
+		if !ok {
+			continue
+		}
+		path, tag, _ := strings.Cut(rest, ":")
+		if path == "" {
+			return bad("%s: needs a path", t)
+		}
+		r := Ref{Transport: t, Path: path, Tag: tag}
+		switch {
+		case tag == "":
+		case t == DockerArchive:
+			n, err := name.NewTag(tag)
+			if err != nil {
+				return bad("%q is not NAME:TAG (digests and @N are not supported): %v", tag, err)
+			}
+			r.Name = n
+		case !refName.MatchString(tag):
+			return bad("%q is not a valid reference name (letters, digits, and . _ - : @ + / between them)", tag)
+		}
+		return r, nil
+	}
+	if strings.HasSuffix(s, ".tar") && !strings.Contains(s, "://") {
+		return Ref{Transport: Tarball, Path: s}, nil
+	}
+	if t, _, ok := strings.Cut(s, ":"); ok && contains(unsupported, t) {
+		return bad("the %s: transport is not supported", t)
+	}
+	n, err := name.ParseReference(s)
+	if err != nil {
+		return bad("%v", err)
+	}
+	return Ref{Transport: Registry, Name: n}, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// String returns r in the syntax ParseRef reads; a Registry ref is always
+// written with its docker:// prefix.
+func (r Ref) String() string {
+	switch r.Transport {
+	case Scratch:
+		return "scratch"
+	case Registry:
+		if r.Name == nil {
+			return "docker://"
+		}
+		return "docker://" + r.Name.String()
+	case Tarball:
+		return r.Path
+	case OCI, OCIArchive, DockerArchive:
+		s := r.Transport.String() + ":" + r.Path
+		if r.Tag != "" {
+			s += ":" + r.Tag
+		} else if r.Transport == DockerArchive && r.Name != nil {
+			s += ":" + r.Name.String()
+		}
+		return s
+	}
+	return fmt.Sprintf("%v:%s", r.Transport, r.Path)
+}
+
+// Option configures LoadBase, Write and WriteIndex.
+type Option func(*options) error
+
+type options struct {
+	keychain  authn.Keychain
+	transport http.RoundTripper
+	insecure  bool
+	progress  chan<- v1.Update
+}
+
+func makeOptions(opts ...Option) (*options, error) {
+	o := &options{keychain: authn.DefaultKeychain, transport: remote.DefaultTransport}
+	for _, opt := range opts {
+		if err := opt(o); err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
+}
+
+// WithKeychain sets where registry credentials come from; the default is
+// authn.DefaultKeychain (~/.docker/config.json, $DOCKER_CONFIG, credential helpers).
+func WithKeychain(k authn.Keychain) Option {
+	return func(o *options) error {
+		if k == nil {
+			return errors.New("WithKeychain: nil keychain")
+		}
+		o.keychain = k
+		return nil
+	}
+}
+
+// WithTransport sets the HTTP transport used to talk to registries.
+func WithTransport(t http.RoundTripper) Option {
+	return func(o *options) error {
+		if t == nil {
+			return errors.New("WithTransport: nil transport")
+		}
+		o.transport = t
+		return nil
+	}
+}
+
+// WithInsecure lets registries be reached over plain HTTP. Without it, as in
+// go-containerregistry's name package, only localhost, *.localhost,
+// 127.0.0.1, ::1 and RFC 1918 addresses use HTTP.
+func WithInsecure() Option {
+	return func(o *options) error {
+		o.insecure = true
+		return nil
+	}
+}
+
+// WithProgress sends registry upload progress to ch. Write and WriteIndex
+// close ch when they return, as go-containerregistry's remote.WithProgress does.
+func WithProgress(ch chan<- v1.Update) Option {
+	return func(o *options) error {
+		if ch == nil {
+			return errors.New("WithProgress: nil channel")
+		}
+		o.progress = ch
+		return nil
+	}
+}
+
+// reference returns n, marked insecure if WithInsecure was given.
+func (o *options) reference(n name.Reference) (name.Reference, error) {
+	if n == nil {
+		return nil, fmt.Errorf("%w: registry location without a name", ErrBadRef)
+	}
+	if !o.insecure {
+		return n, nil
+	}
+	return name.ParseReference(n.String(), name.Insecure)
+}
+
+func (o *options) remote(ctx context.Context) []remote.Option {
+	return []remote.Option{
+		remote.WithAuthFromKeychain(o.keychain),
+		remote.WithTransport(o.transport),
+		remote.WithContext(ctx),
+	}
+}
+
+// ErrUnauthorized is wrapped when a registry refuses access with the
+// credentials it was given, or without any.
+var ErrUnauthorized = errors.New("registry denied access")
+
+// ErrNotFound is wrapped when the named image is not in the registry, layout
+// or archive.
+var ErrNotFound = errors.New("image not found")
+
+// registryError explains the registry failures users can act on.
+func registryError(n name.Reference, err error) error {
+	var te *transport.Error
+	if !errors.As(err, &te) {
+		return err
+	}
+	reg := n.Context().RegistryStr()
+	switch {
+	case te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden ||
+		hasCode(te, transport.UnauthorizedErrorCode, transport.DeniedErrorCode):
+		return fmt.Errorf("%w: %s: %w; the image may not exist, or needs credentials: they come from "+
+			"~/.docker/config.json, $DOCKER_CONFIG or a credential helper (run `docker login %s`)",
+			ErrUnauthorized, reg, err, reg)
+	case te.StatusCode == http.StatusNotFound ||
+		hasCode(te, transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode):
+		return fmt.Errorf("%w: %s: %w; check the name and tag", ErrNotFound, n, err)
+	}
+	return err
+}
+
+func hasCode(te *transport.Error, codes ...transport.ErrorCode) bool {
+	for _, d := range te.Errors {
+		for _, c := range codes {
+			if d.Code == c {
+				return true
+			}
+		}
+	}
+	return false
+}
