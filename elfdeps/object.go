@@ -106,15 +106,22 @@ func (o *object) readDynamic(f *elf.File) error {
 		o.flags1 = v[0]
 	}
 	// Version tables and imported symbols are optional: a library without
-	// symbol versioning has none, and that is not an error.
-	if o.verneeds, err = f.DynamicVersionNeeds(); err != nil && !errors.Is(err, elf.ErrNoSymbols) {
-		o.verneeds = nil
-	}
-	if o.verdefs, err = f.DynamicVersions(); err != nil {
-		o.verdefs = nil
-	}
+	// symbol versioning has none, and that is not an error. ImportedSymbols
+	// comes first: it parses the symbol table once and, on the way, both
+	// version tables, which the other two calls then reuse. Each call on a
+	// table the file lacks would parse the symbols again (100 ms for node).
 	if o.symbols, err = f.ImportedSymbols(); err != nil {
 		o.symbols = nil
+	}
+	if f.SectionByType(elf.SHT_GNU_VERNEED) != nil {
+		if o.verneeds, err = f.DynamicVersionNeeds(); err != nil && !errors.Is(err, elf.ErrNoSymbols) {
+			o.verneeds = nil
+		}
+	}
+	if f.SectionByType(elf.SHT_GNU_VERDEF) != nil {
+		if o.verdefs, err = f.DynamicVersions(); err != nil {
+			o.verdefs = nil
+		}
 	}
 	return nil
 }

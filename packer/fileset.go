@@ -28,6 +28,9 @@ type Entry struct {
 	Target string      // for TypeSymlink
 	Size   int64       // for TypeFile
 	Why    string      // what put it there, for the pack report
+	// Shared marks the C library set: the loader, glibc's own libraries and
+	// the links to them, which --layers=libs puts in a layer of their own.
+	Shared bool
 }
 
 // FileSet is the set of files a layer will hold, keyed by image path.
@@ -51,6 +54,7 @@ func (s *FileSet) Add(e Entry) error {
 	}
 	if old, ok := s.entries[p]; ok {
 		if old.Type == e.Type && old.Target == e.Target && old.Source == e.Source && string(old.Data) == string(e.Data) {
+			old.Shared = old.Shared || e.Shared
 			return nil
 		}
 		if old.Type == TypeDir && e.Type == TypeDir {

@@ -13,22 +13,26 @@ import (
 // Version is written into the image history; cmd sets it from the module version.
 var Version = "devel"
 
-// makeImage puts the layer on the base and sets the configuration.
-func makeImage(base v1.Image, layer v1.Layer, spec Spec, p v1.Platform) (v1.Image, error) {
+// makeImage puts the layers on the base and sets the configuration.
+func makeImage(base v1.Image, layers []NewLayer, spec Spec, p v1.Platform) (v1.Image, error) {
 	cf, err := base.ConfigFile()
 	if err != nil {
 		return nil, fmt.Errorf("reading the configuration of base %s: %w", spec.Base, err)
 	}
 	cf = cf.DeepCopy()
 	created := v1.Time{Time: spec.Created}
-	img, err := mutate.Append(base, mutate.Addendum{
-		Layer: layer,
-		History: v1.History{
-			Created:   created,
-			CreatedBy: fmt.Sprintf("scratchpack %s pack %s", Version, path.Base(spec.Program)),
-			Comment:   "the program and the files its loader needs",
-		},
-	})
+	var adds []mutate.Addendum
+	for _, l := range layers {
+		adds = append(adds, mutate.Addendum{
+			Layer: l.Layer,
+			History: v1.History{
+				Created:   created,
+				CreatedBy: fmt.Sprintf("scratchpack %s pack %s", Version, path.Base(spec.Program)),
+				Comment:   l.Comment,
+			},
+		})
+	}
+	img, err := mutate.Append(base, adds...)
 	if err != nil {
 		return nil, err
 	}

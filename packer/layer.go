@@ -12,30 +12,38 @@ import (
 	"strings"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
-
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // LayerOptions controls how a layer is written.
 type LayerOptions struct {
-	Dir   string    // where the compressed blob is kept until it is written out
-	MTime time.Time // the time of every entry (SOURCE_DATE_EPOCH, else the epoch)
-	Level int       // gzip level; 0 means gzip.DefaultCompression
+	Dir         string      // where the blob is written
+	MTime       time.Time   // the time of every entry (SOURCE_DATE_EPOCH, else the epoch)
+	Compression Compression // gzip (the zero value), zstd or none
+	Level       int         // compression level; 0 means the compression's default
 }
 
-// WriteLayer writes the files of s as one reproducible gzip tar layer, in a
-// single pass: tar → gzip → file, with the uncompressed digest (diff_id) and
-// the compressed digest computed on the way. Entries are sorted, owned 0:0,
-// with fixed modes and times and no user or group names.
+// WriteLayer writes the files of s as one reproducible tar layer into a new
+// file in o.Dir, in a single pass: tar → compressor → file, with the
+// uncompressed digest (diff_id), the compressed digest and the size computed
+// on the way; no byte is read, compressed or hashed twice. Entries are sorted,
+// owned 0:0, with fixed modes and times and no user or group names. The
+// layer's blob stays in that file, which the caller removes.
 func WriteLayer(s *FileSet, o LayerOptions) (v1.Layer, error) {
-	f, err := os.CreateTemp(o.Dir, "layer-*.tar.gz")
+	return writeLayerFile(s, o)
+}
+
+func writeLayerFile(s *FileSet, o LayerOptions) (*fileLayer, error) {
+	level, err := o.Compression.level(o.Level)
 	if err != nil {
 		return nil, err
 	}
-	l, err := writeLayer(f, s, o)
+	f, err := createTemp(filepath.Join(o.Dir, "layer"))
+	if err != nil {
+		return nil, err
+	}
+	l, err := writeLayer(f, s, o.Compression, level, o.MTime)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -46,40 +54,47 @@ func WriteLayer(s *FileSet, o LayerOptions) (v1.Layer, error) {
 	return l, nil
 }
 
-func writeLayer(f *os.File, s *FileSet, o LayerOptions) (v1.Layer, error) {
-	level := o.Level
-	if level == 0 {
-		level = gzip.DefaultCompression
-	}
+func writeLayer(f *os.File, s *FileSet, c Compression, level int, mtime time.Time) (*fileLayer, error) {
 	compressed := &hashWriter{h: sha256.New(), w: f}
-	zw, err := gzip.NewWriterLevel(compressed, level)
+	zw, err := c.compressor(compressed, level)
 	if err != nil {
 		return nil, err
 	}
-	uncompressed := &hashWriter{h: sha256.New(), w: zw}
+	// Without compression the blob is the tar: one hash gives both digests.
+	uncompressed := compressed
+	if c != Uncompressed {
+		uncompressed = &hashWriter{h: sha256.New(), w: zw}
+	}
 	tw := tar.NewWriter(uncompressed)
+	buf := make([]byte, copyBuffer)
 	for _, e := range s.Entries() {
-		if err := writeEntry(tw, e, o.MTime); err != nil {
+		if err := writeEntry(tw, e, mtime, buf); err != nil {
+			zw.Close()
 			return nil, err
 		}
 	}
 	if err := tw.Close(); err != nil {
+		zw.Close()
 		return nil, err
 	}
 	if err := zw.Close(); err != nil {
 		return nil, err
 	}
-	return partial.CompressedToLayer(&fileLayer{
-		path:     f.Name(),
-		digest:   compressed.sum(),
-		diffID:   uncompressed.sum(),
-		size:     compressed.n,
-		tarSize:  uncompressed.n,
-		mediaTyp: types.OCILayer,
-	})
+	return &fileLayer{
+		path:        f.Name(),
+		digest:      compressed.sum(),
+		diffID:      uncompressed.sum(),
+		size:        compressed.n,
+		tarSize:     uncompressed.n,
+		compression: c,
+	}, nil
 }
 
-func writeEntry(tw *tar.Writer, e *Entry, mtime time.Time) error {
+// copyBuffer is the size of the reads from source files: large enough that
+// each costs little next to the compressor's work on it.
+const copyBuffer = 1 << 20
+
+func writeEntry(tw *tar.Writer, e *Entry, mtime time.Time, buf []byte) error {
 	h := &tar.Header{
 		Name:    strings.TrimPrefix(e.Path, "/"),
 		Mode:    int64(e.Mode.Perm()),
@@ -109,38 +124,58 @@ func writeEntry(tw *tar.Writer, e *Entry, mtime time.Time) error {
 		return err
 	}
 	defer src.Close()
-	n, err := io.Copy(tw, src)
+	// Only the Reader: io.CopyBuffer would otherwise use os.File's WriteTo
+	// and its own 32 KiB buffer.
+	n, err := io.CopyBuffer(tw, struct{ io.Reader }{src}, buf)
 	if err != nil {
+		if n >= e.Size {
+			return fmt.Errorf("%s grew while it was being packed (more than %d bytes): pack it again: %w", e.Source, e.Size, err)
+		}
 		return fmt.Errorf("copying %s: %w", e.Source, err)
 	}
 	if n != e.Size {
-		return fmt.Errorf("%s changed while it was being packed (%d bytes, expected %d)", e.Source, n, e.Size)
+		return fmt.Errorf("%s changed while it was being packed (%d bytes, expected %d): pack it again", e.Source, n, e.Size)
 	}
 	return nil
 }
 
-// fileLayer is a compressed layer kept in a file; it implements
-// partial.CompressedLayer (and DiffID, so that ggcr never decompresses it to
-// learn it).
+// fileLayer is a layer whose blob is a file: a v1.Layer that ggcr never has
+// to read to learn its digests or size.
 type fileLayer struct {
-	path     string
-	digest   v1.Hash
-	diffID   v1.Hash
-	size     int64
-	tarSize  int64
-	mediaTyp types.MediaType
+	path        string
+	digest      v1.Hash
+	diffID      v1.Hash
+	size        int64
+	tarSize     int64
+	compression Compression
+	cached      bool // taken from the cache rather than written
 }
 
-var _ partial.CompressedLayer = (*fileLayer)(nil)
+var _ v1.Layer = (*fileLayer)(nil)
 
-func (l *fileLayer) Digest() (v1.Hash, error)            { return l.digest, nil }
-func (l *fileLayer) DiffID() (v1.Hash, error)            { return l.diffID, nil }
-func (l *fileLayer) Size() (int64, error)                { return l.size, nil }
-func (l *fileLayer) MediaType() (types.MediaType, error) { return l.mediaTyp, nil }
-func (l *fileLayer) Compressed() (io.ReadCloser, error)  { return os.Open(l.path) }
+func (l *fileLayer) Digest() (v1.Hash, error)           { return l.digest, nil }
+func (l *fileLayer) DiffID() (v1.Hash, error)           { return l.diffID, nil }
+func (l *fileLayer) Size() (int64, error)               { return l.size, nil }
+func (l *fileLayer) Compressed() (io.ReadCloser, error) { return os.Open(l.path) }
+func (l *fileLayer) MediaType() (types.MediaType, error) {
+	return l.compression.MediaType(), nil
+}
+
+// Uncompressed returns the layer's tar, decompressing the blob.
+func (l *fileLayer) Uncompressed() (io.ReadCloser, error) {
+	f, err := os.Open(l.path)
+	if err != nil {
+		return nil, err
+	}
+	return l.compression.decompressor(f)
+}
 
 // UncompressedSize is the size of the layer's tar.
 func (l *fileLayer) UncompressedSize() int64 { return l.tarSize }
+
+// blobFile is the file holding the blob, which a layout destination can link
+// instead of copying.
+func (l *fileLayer) blobFile() string { return l.path }
 
 // hashWriter counts and hashes what passes through it.
 type hashWriter struct {

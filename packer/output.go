@@ -163,6 +163,7 @@ func stage(s *staged, a mutate.Appendable) error {
 	if err != nil {
 		return err
 	}
+	linkBlobs(dir, a)
 	if idx, ok := a.(v1.ImageIndex); ok {
 		err = lp.WriteIndex(idx)
 	} else {

@@ -21,9 +21,22 @@ type Result struct {
 	Image    v1.Image
 	Report   *elfdeps.Report  // the program
 	Closure  *elfdeps.Closure // its closure on the host (where files come from)
-	Files    *FileSet         // what the new layer holds
+	Files    *FileSet         // what the new layers hold
 	FromBase []string         // libraries the base image already provides
-	Layer    v1.Layer
+	Layer    v1.Layer         // the program's layer: the last of Layers
+	Layers   []NewLayer       // the layers added to the base, bottom first
+}
+
+// NewLayer is one layer Build added to the base.
+type NewLayer struct {
+	Layer   v1.Layer
+	Files   *FileSet
+	Comment string // what it holds, as its history entry says
+	Cached  bool   // taken from the cache, not written
+	// Rebuilt is why the cache entry for this layer could not be used (it
+	// wraps ErrCacheCorrupt); the layer was written again and the entry
+	// replaced. Nil otherwise.
+	Rebuilt error
 }
 
 // WontRunError says the image would not start; Problems say why.
@@ -88,11 +101,11 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	res.Layer, err = WriteLayer(set, LayerOptions{Dir: spec.WorkDir, MTime: spec.Created, Level: spec.Level})
-	if err != nil {
-		return nil, fmt.Errorf("writing the layer: %w", err)
+	if res.Layers, err = makeLayers(set, spec, opts); err != nil {
+		return nil, err
 	}
-	res.Image, err = makeImage(base, res.Layer, spec, platform)
+	res.Layer = res.Layers[len(res.Layers)-1].Layer
+	res.Image, err = makeImage(base, res.Layers, spec, platform)
 	return res, err
 }
 

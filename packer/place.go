@@ -66,7 +66,8 @@ func placeClosure(set *FileSet, base fs.FS, c *elfdeps.Closure, rep *elfdeps.Rep
 					"two glibc builds cannot be mixed; use a base with %s, or add it to the base",
 					spec.Base, baseC.GlibcProvided, l.Soname, l.Soname, c.GlibcProvided, l.Soname)}}}
 		}
-		if err := placeLibrary(set, base, l, spec.Root); err != nil {
+		shared := (c.Interpreter != nil && l.Soname == c.Interpreter.Soname) || elfdeps.IsGlibcSoname(l.Soname)
+		if err := placeLibrary(set, base, l, spec.Root, shared); err != nil {
 			return nil, err
 		}
 	}
@@ -74,7 +75,8 @@ func placeClosure(set *FileSet, base fs.FS, c *elfdeps.Closure, rep *elfdeps.Rep
 }
 
 // placeLibrary adds one library and the links in front of it.
-func placeLibrary(set *FileSet, base fs.FS, l elfdeps.Library, root string) error {
+// shared marks its entries as part of the C library set.
+func placeLibrary(set *FileSet, base fs.FS, l elfdeps.Library, root string, shared bool) error {
 	union := elfdeps.NewRoot(overlayFS{base: base, set: set}, "the image")
 	src := hostPath(root, l.RealPath)
 	fi, err := os.Stat(src)
@@ -85,14 +87,14 @@ func placeLibrary(set *FileSet, base fs.FS, l elfdeps.Library, root string) erro
 	if l.Source != "" {
 		// Found through the program's $ORIGIN, which moves with the program:
 		// the file goes where $ORIGIN will point in the image.
-		return placeEntry(set, union, base, Entry{Path: l.Path, Type: TypeFile, Mode: 0o755, Source: src, Size: fi.Size(), Why: why})
+		return placeEntry(set, union, base, Entry{Path: l.Path, Type: TypeFile, Mode: 0o755, Source: src, Size: fi.Size(), Why: why, Shared: shared})
 	}
 	for _, link := range l.Links {
-		if err := placeEntry(set, union, base, Entry{Path: link.Path, Type: TypeSymlink, Target: link.Target, Why: why}); err != nil {
+		if err := placeEntry(set, union, base, Entry{Path: link.Path, Type: TypeSymlink, Target: link.Target, Why: why, Shared: shared}); err != nil {
 			return err
 		}
 	}
-	return placeEntry(set, union, base, Entry{Path: l.RealPath, Type: TypeFile, Mode: 0o755, Source: src, Size: fi.Size(), Why: why})
+	return placeEntry(set, union, base, Entry{Path: l.RealPath, Type: TypeFile, Mode: 0o755, Source: src, Size: fi.Size(), Why: why, Shared: shared})
 }
 
 // placeEntry adds e where it lands in the image: through the symbolic links

@@ -19,7 +19,9 @@ type Spec struct {
 	Add         []Addition   // extra files and directories
 	Created     time.Time    // image and file times (SOURCE_DATE_EPOCH); zero means the Unix epoch
 	WorkDir     string       // temporary directory for layer blobs and the unpacked base; "" means os.TempDir()
-	Level       int          // gzip level; 0 means the default
+	Compression Compression  // of the new layers: gzip (the zero value), zstd or none
+	Level       int          // compression level; 0 means the compression's default
+	Layers      Layering     // how the new files are split into layers
 }
 
 // Config is the OCI image configuration a user sets, named as Docker's flags.

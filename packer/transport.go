@@ -163,7 +163,7 @@ func (r Ref) String() string {
 	return fmt.Sprintf("%v:%s", r.Transport, r.Path)
 }
 
-// Option configures LoadBase, Write and WriteIndex.
+// Option configures Build, LoadBase, Write and WriteIndex.
 type Option func(*options) error
 
 type options struct {
@@ -171,6 +171,8 @@ type options struct {
 	transport http.RoundTripper
 	insecure  bool
 	progress  chan<- v1.Update
+	cache     *Cache // nil: no cache
+	jobs      int    // parallel uploads; 0 means remote's default
 }
 
 func makeOptions(opts ...Option) (*options, error) {
@@ -240,11 +242,15 @@ func (o *options) reference(n name.Reference) (name.Reference, error) {
 }
 
 func (o *options) remote(ctx context.Context) []remote.Option {
-	return []remote.Option{
+	opts := []remote.Option{
 		remote.WithAuthFromKeychain(o.keychain),
 		remote.WithTransport(o.transport),
 		remote.WithContext(ctx),
 	}
+	if o.jobs > 0 {
+		opts = append(opts, remote.WithJobs(o.jobs))
+	}
+	return opts
 }
 
 // ErrUnauthorized is wrapped when a registry refuses access with the

@@ -48,8 +48,9 @@ Examples:
   scratchpack pack --user nonroot --add ./config.yaml:/etc/app/config.yaml -o app.tar ./app
 
 Exit status: 0 written, 2 bad input, 3 the program would not run in the image,
-4 registry or I/O failure.`,
-		Flags: []cli.Flag{
+4 registry or I/O failure.
+` + layerHelp,
+		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the image to `DEST` (see above); repeatable"},
 			&cli.StringFlag{Name: "base", Value: "scratch", Usage: "`IMAGE` to build on: scratch, a registry reference, oci:DIR[:TAG], oci-archive:FILE, docker-archive:FILE"},
 			&cli.StringFlag{Name: "dest", Usage: "`PATH` of the program in the image (default /app/NAME)"},
@@ -69,7 +70,7 @@ Exit status: 0 written, 2 bad input, 3 the program would not run in the image,
 			&cli.StringFlag{Name: "digest-file", Usage: "also write the image digest to `FILE`"},
 			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON on stdout instead of the digest"},
-		},
+		}, layerFlags()...),
 		Action: runPack,
 	}
 }
@@ -86,7 +87,10 @@ func runPack(c *cli.Context) error {
 	defer os.RemoveAll(work)
 	spec.WorkDir = work
 
-	var opts []packer.Option
+	opts, err := layerOptions(c)
+	if err != nil {
+		return withCode(exitRegistry, err)
+	}
 	if c.Bool("insecure") {
 		opts = append(opts, packer.WithInsecure())
 	}
@@ -95,7 +99,9 @@ func runPack(c *cli.Context) error {
 		return classify(err)
 	}
 	printPackReport(c.App.ErrWriter, res)
-	digest, err := packer.Write(c.Context, res.Image, dsts, opts...)
+	writeOpts, waitProgress := pushProgress(c.App.ErrWriter, dsts, opts)
+	digest, err := packer.Write(c.Context, res.Image, dsts, writeOpts...)
+	waitProgress()
 	if err != nil {
 		return classify(err)
 	}
@@ -207,6 +213,9 @@ func packSpec(c *cli.Context) (packer.Spec, []packer.Ref, error) {
 			return spec, nil, fmt.Errorf("--platform %q: %w", p, err)
 		}
 		spec.Platform = pl
+	}
+	if err := layerSpec(c, &spec); err != nil {
+		return spec, nil, err
 	}
 	return spec, dsts, nil
 }

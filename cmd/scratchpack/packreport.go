@@ -19,9 +19,14 @@ func printPackReport(w io.Writer, res *packer.Result) {
 			files++
 		}
 	}
-	size, _ := res.Layer.Size()
+	var size int64
+	for _, l := range res.Layers {
+		n, _ := l.Layer.Size()
+		size += n
+	}
 	fmt.Fprintf(w, "packed %s (%s %s): %d files, %s (%s compressed)\n", res.Report.Path, res.Report.Kind, res.Report.Arch,
 		files, sizeOf(res.Files.Size()), sizeOf(size))
+	printLayers(w, res.Layers)
 	for _, e := range entries {
 		switch e.Type {
 		case packer.TypeFile:
@@ -37,14 +42,15 @@ func printPackReport(w io.Writer, res *packer.Result) {
 
 // packResult is pack --json.
 type packResult struct {
-	Digest       string   `json:"digest"`
-	Destinations []string `json:"destinations"`
-	Platform     string   `json:"platform"`
-	Size         int64    `json:"size"`       // bytes of the files in the new layer
-	ImageSize    int64    `json:"image_size"` // bytes a registry stores: compressed layers, config, manifest
-	LayerSize    int64    `json:"layer_size"` // the new layer, compressed
-	Files        []string `json:"files"`
-	FromBase     []string `json:"from_base"`
+	Digest       string      `json:"digest"`
+	Destinations []string    `json:"destinations"`
+	Platform     string      `json:"platform"`
+	Size         int64       `json:"size"`       // bytes of the files in the new layers
+	ImageSize    int64       `json:"image_size"` // bytes a registry stores: compressed layers, config, manifest
+	LayerSize    int64       `json:"layer_size"` // the new layers, compressed
+	Layers       []layerJSON `json:"layers"`     // the new layers, bottom first
+	Files        []string    `json:"files"`
+	FromBase     []string    `json:"from_base"`
 }
 
 func packJSON(res *packer.Result, digest v1.Hash, dsts []packer.Ref) packResult {
@@ -58,7 +64,10 @@ func packJSON(res *packer.Result, digest v1.Hash, dsts []packer.Ref) packResult 
 	if cf, err := res.Image.ConfigFile(); err == nil {
 		out.Platform = cf.Platform().String()
 	}
-	out.LayerSize, _ = res.Layer.Size()
+	out.Layers = layersJSON(res.Layers)
+	for _, l := range out.Layers {
+		out.LayerSize += l.Size
+	}
 	if m, err := res.Image.Manifest(); err == nil {
 		out.ImageSize = m.Config.Size
 		for _, l := range m.Layers {

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/scratchpack/scratchpack/packer"
+)
+
+// layerHelp is the part of pack's help about layers, compression and the cache.
+const layerHelp = `
+Layers and compression:
+  --compression gzip (default) is read by every runtime. zstd
+  (application/vnd.oci.image.layer.v1.tar+zstd) is smaller and faster, and is
+  read by containerd >= 1.5 (so nerdctl, Kubernetes, and Docker >= 23 with the
+  containerd image store), podman, buildah, CRI-O and skopeo (containers/image
+  >= 5.4; podman 4.3 loads and runs it), but not by Docker's classic image
+  store (docker load of Docker 20.10 refuses it) nor by umoci 0.4. none
+  (application/vnd.oci.image.layer.v1.tar) is the fastest to write.
+  --layers=libs puts the loader and glibc's libraries in a layer of their own,
+  below the program's: images of different programs made on one machine then
+  share that layer in registries and runtimes.
+
+Cache: layers are kept in $XDG_CACHE_HOME/scratchpack (else ~/.cache/scratchpack,
+or --cache DIR); a layer of the same files (same paths, modes, and inode, size,
+mtime and ctime on this machine) with the same compression and
+SOURCE_DATE_EPOCH is taken from there, not written again. --no-cache turns it off.
+Pushes skip the blobs the registry already has and upload --jobs at once; on a
+terminal, a progress line shows the bytes sent.`
+
+// layerFlags are pack's flags about layers, compression, the cache and uploads.
+func layerFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "compression", Value: "gzip", Usage: "compress layers with `ALGO`: gzip, zstd or none (see above)"},
+		&cli.IntFlag{Name: "compression-level", Usage: fmt.Sprintf("compression `LEVEL`: gzip 1-9 (default %d), zstd 1-22 (default %d)",
+			packer.DefaultGzipLevel, packer.DefaultZstdLevel), DefaultText: "per compression"},
+		&cli.StringFlag{Name: "layers", Value: "one", Usage: "`HOW` to split the new files: one layer, or libs (the C library set below the program)"},
+		&cli.StringFlag{Name: "cache", Usage: "keep layers in `DIR` (default $XDG_CACHE_HOME/scratchpack, else ~/.cache/scratchpack)"},
+		&cli.BoolFlag{Name: "no-cache", Usage: "neither read nor write the layer cache"},
+		&cli.IntFlag{Name: "jobs", Value: 4, Usage: "upload `N` blobs at once when pushing"},
+	}
+}
+
+// layerSpec sets spec's compression and layering from the flags.
+func layerSpec(c *cli.Context, spec *packer.Spec) error {
+	var err error
+	if spec.Compression, err = packer.ParseCompression(c.String("compression")); err != nil {
+		return fmt.Errorf("--compression: %w", err)
+	}
+	spec.Level = c.Int("compression-level")
+	if c.IsSet("compression-level") && spec.Level == 0 {
+		return fmt.Errorf("--compression-level 0: want a level, or leave the flag out for the default")
+	}
+	if spec.Layers, err = packer.ParseLayering(c.String("layers")); err != nil {
+		return fmt.Errorf("--layers: %w", err)
+	}
+	if c.Int("jobs") < 1 {
+		return fmt.Errorf("--jobs %d: want at least 1", c.Int("jobs"))
+	}
+	if c.Bool("no-cache") && c.IsSet("cache") {
+		return fmt.Errorf("--cache and --no-cache: give one")
+	}
+	return nil
+}
+
+// layerOptions opens the cache the flags name, if any, and sets the jobs.
+func layerOptions(c *cli.Context) ([]packer.Option, error) {
+	opts := []packer.Option{packer.WithJobs(c.Int("jobs"))}
+	if c.Bool("no-cache") {
+		return opts, nil
+	}
+	dir := c.String("cache")
+	if dir == "" {
+		base, err := os.UserCacheDir() // $XDG_CACHE_HOME, else $HOME/.cache
+		if err != nil {
+			return nil, fmt.Errorf("finding the cache directory: %w; give one with --cache DIR, or pack with --no-cache", err)
+		}
+		dir = filepath.Join(base, "scratchpack")
+	}
+	cache, err := packer.OpenCache(dir)
+	if err != nil {
+		return nil, err
+	}
+	return append(opts, packer.WithCache(cache)), nil
+}

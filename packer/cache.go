@@ -1,0 +1,208 @@
+package packer
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// Cache keeps layer blobs between runs, so that a layer made of the same
+// files with the same settings is taken from it instead of being written
+// again, and a layer several images share (the glibc set of --layers=libs)
+// is written once. Its directory holds:
+//
+//	blobs/sha256/HEX   layer blobs, named by their digest
+//	layers/KEY.json    for each layer key (see layerKey), the blob's digests, sizes and compression
+//	tmp/               files being written, renamed into blobs/ and layers/ when complete
+//
+// Every file appears by an atomic rename of a complete file, and blobs are
+// named by their content, so any number of processes may use one cache at
+// once without locks: two that write the same entry write the same bytes. An
+// entry is used only if its blob still has the recorded size and digest; a
+// corrupt or half-deleted entry is written again. Nothing is ever evicted:
+// remove the directory to reclaim the space.
+type Cache struct {
+	dir string
+}
+
+// OpenCache opens (creating it if needed) the cache in dir.
+func OpenCache(dir string) (*Cache, error) {
+	if dir == "" {
+		return nil, errors.New("cache: no directory given")
+	}
+	for _, d := range []string{"blobs/sha256", "layers", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return nil, fmt.Errorf("cache %s: %w; choose another with --cache DIR, or pack with --no-cache", dir, err)
+		}
+	}
+	c := &Cache{dir: dir}
+	c.removeStaleTemps()
+	return c, nil
+}
+
+// Dir is the cache's directory.
+func (c *Cache) Dir() string { return c.dir }
+
+// staleTemp is how old a temporary file must be before OpenCache removes it:
+// far longer than writing any layer takes, so a live writer never loses it.
+const staleTemp = 24 * time.Hour
+
+// removeStaleTemps removes what processes that died while writing left behind.
+func (c *Cache) removeStaleTemps() {
+	entries, err := os.ReadDir(filepath.Join(c.dir, "tmp"))
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > staleTemp {
+			_ = os.Remove(filepath.Join(c.dir, "tmp", e.Name()))
+		}
+	}
+}
+
+// cacheEntry is layers/KEY.json.
+type cacheEntry struct {
+	Digest      v1.Hash `json:"digest"`
+	DiffID      v1.Hash `json:"diff_id"`
+	Size        int64   `json:"size"`
+	TarSize     int64   `json:"tar_size"`
+	Compression string  `json:"compression"`
+}
+
+func (c *Cache) entryPath(key string) string { return filepath.Join(c.dir, "layers", key+".json") }
+func (c *Cache) blobPath(h v1.Hash) string {
+	return filepath.Join(c.dir, "blobs", h.Algorithm, h.Hex)
+}
+
+// ErrCacheCorrupt is wrapped by get's error when an entry exists but cannot
+// be used; the layer is then written again and the entry replaced.
+var ErrCacheCorrupt = errors.New("corrupt cache entry")
+
+// get returns the layer cached under key, nil if there is none, or an error
+// wrapping ErrCacheCorrupt if the entry is damaged. The blob is hashed again
+// before it is trusted (a fraction of the time writing it takes: no
+// compression, and the blob is a third of the tar).
+func (c *Cache) get(key string) (*fileLayer, error) {
+	raw, err := os.ReadFile(c.entryPath(key))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var e cacheEntry
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrCacheCorrupt, c.entryPath(key), err)
+	}
+	comp, err := ParseCompression(e.Compression)
+	if err != nil || e.Digest.Algorithm != "sha256" || len(e.Digest.Hex) != sha256.Size*2 {
+		return nil, fmt.Errorf("%w: %s: bad compression %q or digest %q", ErrCacheCorrupt, c.entryPath(key), e.Compression, e.Digest)
+	}
+	blob := c.blobPath(e.Digest)
+	f, err := os.Open(blob)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCacheCorrupt, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading %s: %w", ErrCacheCorrupt, blob, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); n != e.Size || got != e.Digest.Hex {
+		return nil, fmt.Errorf("%w: %s has %d bytes with digest sha256:%s, the entry says %d bytes, %s",
+			ErrCacheCorrupt, blob, n, got, e.Size, e.Digest)
+	}
+	return &fileLayer{path: blob, digest: e.Digest, diffID: e.DiffID, size: e.Size, tarSize: e.TarSize,
+		compression: comp, cached: true}, nil
+}
+
+// put moves the blob of l (written in c.tmpDir()) into the cache and records
+// it under key; l then points at the blob in the cache.
+func (c *Cache) put(key string, l *fileLayer) error {
+	blob := c.blobPath(l.digest)
+	if err := os.Rename(l.path, blob); err != nil {
+		return err
+	}
+	l.path = blob
+	raw, err := json.Marshal(cacheEntry{Digest: l.digest, DiffID: l.diffID, Size: l.size, TarSize: l.tarSize,
+		Compression: l.compression.String()})
+	if err != nil {
+		return err
+	}
+	f, err := createTemp(filepath.Join(c.tmpDir(), key+".json"))
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(append(raw, '\n'))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), c.entryPath(key))
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
+}
+
+// tmpDir is where layers are written before put renames them into the cache.
+func (c *Cache) tmpDir() string { return filepath.Join(c.dir, "tmp") }
+
+// makeLayer takes the layer of s from c, or writes it (into c if c is not
+// nil, else into o.Dir). rebuilt is why an existing entry could not be used.
+func makeLayer(s *FileSet, o LayerOptions, c *Cache) (l *fileLayer, rebuilt error, err error) {
+	if c == nil {
+		l, err := writeLayerFile(s, o)
+		return l, nil, err
+	}
+	level, err := o.Compression.level(o.Level)
+	if err != nil {
+		return nil, nil, err
+	}
+	key, ok, err := layerKey(s, o.Compression, level, o.MTime, time.Now())
+	if err != nil {
+		return nil, nil, fmt.Errorf("computing the cache key (pack with --no-cache to do without): %w", err)
+	}
+	if !ok {
+		l, err := writeLayerFile(s, o) // a source changed just now: do not cache
+		return l, nil, err
+	}
+	l, err = c.get(key)
+	switch {
+	case l != nil:
+		return l, nil, nil
+	case errors.Is(err, ErrCacheCorrupt):
+		rebuilt = err
+	case err != nil:
+		return nil, nil, fmt.Errorf("reading cache %s (pack with --no-cache to do without): %w", c.dir, err)
+	}
+	o.Dir = c.tmpDir()
+	if l, err = writeLayerFile(s, o); err != nil {
+		return nil, nil, err
+	}
+	// A source that changed while it was read may have given a layer that
+	// matches neither its old nor its new content.
+	after, _, err := layerKey(s, o.Compression, level, o.MTime, time.Now())
+	if err == nil && after != key {
+		err = errors.New("a file changed while it was being packed: pack again")
+	}
+	if err == nil {
+		err = c.put(key, l)
+	}
+	if err != nil {
+		os.Remove(l.path)
+		return nil, nil, err
+	}
+	return l, rebuilt, nil
+}

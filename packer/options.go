@@ -1,0 +1,28 @@
+package packer
+
+import "fmt"
+
+// WithCache makes Build take layers from c, and put the layers it writes
+// there (see Cache). Without it every layer is written into Spec.WorkDir.
+func WithCache(c *Cache) Option {
+	return func(o *options) error {
+		if c == nil {
+			return fmt.Errorf("WithCache: nil cache")
+		}
+		o.cache = c
+		return nil
+	}
+}
+
+// WithJobs sets how many blobs are uploaded at once when pushing; the
+// default is go-containerregistry's (4). Before uploading a blob, Write asks
+// the registry whether it has it (HEAD) and skips it if so.
+func WithJobs(n int) Option {
+	return func(o *options) error {
+		if n < 1 {
+			return fmt.Errorf("WithJobs(%d): want at least 1", n)
+		}
+		o.jobs = n
+		return nil
+	}
+}
