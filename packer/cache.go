@@ -161,7 +161,7 @@ func (c *Cache) tmpDir() string { return filepath.Join(c.dir, "tmp") }
 
 // makeLayer takes the layer of s from c, or writes it (into c if c is not
 // nil, else into o.Dir). rebuilt is why an existing entry could not be used.
-func makeLayer(s *FileSet, o LayerOptions, c *Cache) (l *fileLayer, rebuilt error, err error) {
+func makeLayer(s *FileSet, o LayerOptions, c *Cache, now func() time.Time) (l *fileLayer, rebuilt error, err error) {
 	if c == nil {
 		l, err := writeLayerFile(s, o)
 		return l, nil, err
@@ -170,7 +170,7 @@ func makeLayer(s *FileSet, o LayerOptions, c *Cache) (l *fileLayer, rebuilt erro
 	if err != nil {
 		return nil, nil, err
 	}
-	key, ok, err := layerKey(s, o.Compression, level, o.MTime, time.Now())
+	key, ok, err := layerKey(s, o.Compression, level, o.MTime, now())
 	if err != nil {
 		return nil, nil, fmt.Errorf("computing the cache key (pack with --no-cache to do without): %w", err)
 	}
@@ -193,7 +193,7 @@ func makeLayer(s *FileSet, o LayerOptions, c *Cache) (l *fileLayer, rebuilt erro
 	}
 	// A source that changed while it was read may have given a layer that
 	// matches neither its old nor its new content.
-	after, _, err := layerKey(s, o.Compression, level, o.MTime, time.Now())
+	after, _, err := layerKey(s, o.Compression, level, o.MTime, now())
 	if err == nil && after != key {
 		err = errors.New("a file changed while it was being packed: pack again")
 	}

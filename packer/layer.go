@@ -19,7 +19,7 @@ import (
 // LayerOptions controls how a layer is written.
 type LayerOptions struct {
 	Dir         string      // where the blob is written
-	MTime       time.Time   // the time of every entry (SOURCE_DATE_EPOCH, else the epoch)
+	MTime       time.Time   // the time of every entry (SOURCE_DATE_EPOCH); zero means the Unix epoch
 	Compression Compression // gzip (the zero value), zstd or none
 	Level       int         // compression level; 0 means the compression's default
 }
@@ -38,6 +38,9 @@ func writeLayerFile(s *FileSet, o LayerOptions) (*fileLayer, error) {
 	level, err := o.Compression.level(o.Level)
 	if err != nil {
 		return nil, err
+	}
+	if o.MTime.IsZero() {
+		o.MTime = time.Unix(0, 0)
 	}
 	f, err := createTemp(filepath.Join(o.Dir, "layer"))
 	if err != nil {

@@ -103,7 +103,7 @@ func makeLayers(set *FileSet, spec Spec, opts []Option) ([]NewLayer, error) {
 	lo := LayerOptions{Dir: spec.WorkDir, MTime: spec.Created, Compression: spec.Compression, Level: spec.Level}
 	var out []NewLayer
 	for _, g := range groups {
-		l, rebuilt, err := makeLayer(g.files, lo, o.cache)
+		l, rebuilt, err := makeLayer(g.files, lo, o.cache, o.now)
 		if err != nil {
 			return nil, fmt.Errorf("writing the layer of %s: %w", g.comment, err)
 		}

@@ -1,6 +1,9 @@
 package packer
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // WithCache makes Build take layers from c, and put the layers it writes
 // there (see Cache). Without it every layer is written into Spec.WorkDir.
@@ -23,6 +26,15 @@ func WithJobs(n int) Option {
 			return fmt.Errorf("WithJobs(%d): want at least 1", n)
 		}
 		o.jobs = n
+		return nil
+	}
+}
+
+// withClock sets the clock the cache compares file times with (a test hook:
+// files a test has just written are otherwise too recent to be cached).
+func withClock(now func() time.Time) Option {
+	return func(o *options) error {
+		o.now = now
 		return nil
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -171,12 +172,13 @@ type options struct {
 	transport http.RoundTripper
 	insecure  bool
 	progress  chan<- v1.Update
-	cache     *Cache // nil: no cache
-	jobs      int    // parallel uploads; 0 means remote's default
+	cache     *Cache           // nil: no cache
+	jobs      int              // parallel uploads; 0 means remote's default
+	now       func() time.Time // the clock, for the cache's racy-file check
 }
 
 func makeOptions(opts ...Option) (*options, error) {
-	o := &options{keychain: authn.DefaultKeychain, transport: remote.DefaultTransport}
+	o := &options{keychain: authn.DefaultKeychain, transport: remote.DefaultTransport, now: time.Now}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
 			return nil, err

@@ -20,6 +20,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	bin = filepath.Join(dir, "scratchpack")
+	// Packs use a cache of their own unless a test gives one: never the
+	// user's ~/.cache/scratchpack.
+	os.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "building scratchpack: %v\n%s", err, out)
 		os.Exit(1)

@@ -14,12 +14,13 @@ import (
 const layerHelp = `
 Layers and compression:
   --compression gzip (default) is read by every runtime. zstd
-  (application/vnd.oci.image.layer.v1.tar+zstd) is smaller and faster, and is
-  read by containerd >= 1.5 (so nerdctl, Kubernetes, and Docker >= 23 with the
-  containerd image store), podman, buildah, CRI-O and skopeo (containers/image
-  >= 5.4; podman 4.3 loads and runs it), but not by Docker's classic image
-  store (docker load of Docker 20.10 refuses it) nor by umoci 0.4. none
-  (application/vnd.oci.image.layer.v1.tar) is the fastest to write.
+  (application/vnd.oci.image.layer.v1.tar+zstd) is smaller and faster to write
+  and unpack, and needs a recent runtime: podman 4.3 and skopeo 1.9 (so
+  buildah and CRI-O of the same containers/image) and Debian 12's Docker
+  20.10.24 load, pull and run it (tested); upstream, containerd reads it from
+  1.5 (nerdctl, Kubernetes) and Docker from 23.0. umoci 0.4 refuses it, as do
+  older runtimes. none (application/vnd.oci.image.layer.v1.tar) is the fastest
+  to write and the largest.
   --layers=libs puts the loader and glibc's libraries in a layer of their own,
   below the program's: images of different programs made on one machine then
   share that layer in registries and runtimes.

@@ -1,0 +1,265 @@
+package packer
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// later is a clock an hour ahead, so that files a test has just written are
+// not too recent to be cached.
+func later() time.Time { return time.Now().Add(time.Hour) }
+
+func openTestCache(t *testing.T) *Cache {
+	t.Helper()
+	c, err := OpenCache(filepath.Join(t.TempDir(), "cache"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// cached makes the layer of set with c and reports how it was made.
+func cached(t *testing.T, set *FileSet, o LayerOptions, c *Cache) (*fileLayer, error) {
+	t.Helper()
+	if o.Dir == "" {
+		o.Dir = t.TempDir()
+	}
+	l, rebuilt, err := makeLayer(set, o, c, later)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, rebuilt
+}
+
+// TestCacheHitAndMiss: the same files with the same settings come from the
+// cache, with the same digests; a change of any file, mode, path,
+// compression, level or time misses.
+func TestCacheHitAndMiss(t *testing.T) {
+	set, want := testFiles(t)
+	c := openTestCache(t)
+	first, _ := cached(t, set, LayerOptions{}, c)
+	if first.cached {
+		t.Fatal("first layer came from an empty cache")
+	}
+	if !strings.HasPrefix(first.path, c.Dir()) {
+		t.Errorf("layer written to %s, not into the cache %s", first.path, c.Dir())
+	}
+	second, rebuilt := cached(t, set, LayerOptions{}, c)
+	if !second.cached || rebuilt != nil {
+		t.Fatalf("second layer: cached %v, rebuilt %v; want a hit", second.cached, rebuilt)
+	}
+	if second.digest != first.digest || second.diffID != first.diffID || second.size != first.size || second.tarSize != first.tarSize {
+		t.Errorf("hit %+v differs from the layer written %+v", second, first)
+	}
+	checkLayer(t, second, Gzip, want)
+
+	for _, tc := range []struct {
+		name   string
+		change func(t *testing.T, s *FileSet) *FileSet
+		o      LayerOptions
+	}{
+		{"compression", nil, LayerOptions{Compression: Zstd}},
+		{"level", nil, LayerOptions{Level: 1}},
+		{"time", nil, LayerOptions{MTime: time.Unix(1700000000, 0)}},
+		{"mode", func(t *testing.T, s *FileSet) *FileSet {
+			s.Get("/app/small").Mode = 0o644
+			return s
+		}, LayerOptions{}},
+		{"path", func(t *testing.T, s *FileSet) *FileSet {
+			e := *s.Get("/app/small")
+			s.Remove(e.Path)
+			e.Path = "/app/renamed"
+			if err := s.Add(e); err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}, LayerOptions{}},
+		{"content, same size", func(t *testing.T, s *FileSet) *FileSet {
+			// Also set the mtime back: the ctime still changes.
+			src := s.Get("/app/small").Source
+			fi, err := os.Stat(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(src, []byte("SMALL FILE\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(src, fi.ModTime(), fi.ModTime()); err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}, LayerOptions{}},
+		{"generated file", func(t *testing.T, s *FileSet) *FileSet {
+			e := s.Get("/etc/generated")
+			e.Data = []byte("made by the Packer\n")
+			return s
+		}, LayerOptions{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := testFiles(t)
+			makeLayerOnce(t, s, LayerOptions{}, c)
+			if tc.change != nil {
+				s = tc.change(t, s)
+			}
+			l, _ := cached(t, s, tc.o, c)
+			if l.cached {
+				t.Errorf("after a change of %s the layer came from the cache", tc.name)
+			}
+		})
+	}
+}
+
+// makeLayerOnce fills the cache for s and checks that it was filled.
+func makeLayerOnce(t *testing.T, s *FileSet, o LayerOptions, c *Cache) {
+	t.Helper()
+	cached(t, s, o, c)
+	if l, _ := cached(t, s, o, c); !l.cached {
+		t.Fatal("the layer was not cached")
+	}
+}
+
+// TestCacheRacyFile: a file changed less than racyWindow ago is not cached
+// (its stat data could stay the same through another change).
+func TestCacheRacyFile(t *testing.T) {
+	set, _ := testFiles(t)
+	c := openTestCache(t)
+	for i := 0; i < 2; i++ {
+		l, _, err := makeLayer(set, LayerOptions{Dir: t.TempDir()}, c, time.Now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.cached || strings.HasPrefix(l.path, c.Dir()) {
+			t.Errorf("pack %d of just-written files: cached %v, written to %s; want written outside the cache", i+1, l.cached, l.path)
+		}
+	}
+}
+
+// TestCacheCorruption damages a cache entry in each way it can be damaged:
+// the next use detects it, writes the layer again (the same bytes) and
+// repairs the entry.
+func TestCacheCorruption(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		damage func(t *testing.T, c *Cache, l *fileLayer, entry string)
+	}{
+		{"flipped byte in the blob", func(t *testing.T, c *Cache, l *fileLayer, _ string) {
+			b, err := os.ReadFile(l.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b[len(b)/2] ^= 0x40
+			writeInPlace(t, l.path, b)
+		}},
+		{"truncated blob", func(t *testing.T, c *Cache, l *fileLayer, _ string) {
+			if err := os.Truncate(l.path, l.size/2); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"blob removed", func(t *testing.T, c *Cache, l *fileLayer, _ string) {
+			if err := os.Remove(l.path); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"entry not JSON", func(t *testing.T, c *Cache, l *fileLayer, entry string) {
+			writeInPlace(t, entry, []byte("{\"digest\": \"sha256:12"))
+		}},
+		{"entry names another blob", func(t *testing.T, c *Cache, l *fileLayer, entry string) {
+			other := v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("ab", 32)}
+			if err := os.WriteFile(c.blobPath(other), []byte("other"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			writeInPlace(t, entry, []byte(`{"digest":"`+other.String()+`","diff_id":"`+l.diffID.String()+`","size":5,"tar_size":5,"compression":"gzip"}`))
+		}},
+		{"entry with a bad compression", func(t *testing.T, c *Cache, l *fileLayer, entry string) {
+			writeInPlace(t, entry, []byte(`{"digest":"`+l.digest.String()+`","size":1,"compression":"lz4"}`))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			set, want := testFiles(t)
+			c := openTestCache(t)
+			first, _ := cached(t, set, LayerOptions{}, c)
+			entries, err := filepath.Glob(filepath.Join(c.Dir(), "layers", "*.json"))
+			if err != nil || len(entries) != 1 {
+				t.Fatalf("cache entries %v (%v): want one", entries, err)
+			}
+			tc.damage(t, c, first, entries[0])
+
+			again, rebuilt := cached(t, set, LayerOptions{}, c)
+			if again.cached || !errors.Is(rebuilt, ErrCacheCorrupt) {
+				t.Fatalf("after damage: cached %v, rebuilt %v; want the layer written again because of ErrCacheCorrupt", again.cached, rebuilt)
+			}
+			if again.digest != first.digest {
+				t.Errorf("rebuilt layer %s, first %s", again.digest, first.digest)
+			}
+			checkLayer(t, again, Gzip, want)
+			third, rebuilt := cached(t, set, LayerOptions{}, c)
+			if !third.cached || rebuilt != nil {
+				t.Errorf("after the rebuild: cached %v, rebuilt %v; want a hit", third.cached, rebuilt)
+			}
+		})
+	}
+}
+
+// writeInPlace overwrites a file's bytes without replacing the file, as a
+// disk or a careless tool would.
+func writeInPlace(t *testing.T, name string, b []byte) {
+	t.Helper()
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCacheConcurrent: writers racing on one entry all get the right layer,
+// and the cache is whole afterwards. (Two processes at once: see
+// TestPackCacheTwoProcesses in cmd/scratchpack.)
+func TestCacheConcurrent(t *testing.T) {
+	set, want := testFiles(t)
+	dir := filepath.Join(t.TempDir(), "cache")
+	var wg sync.WaitGroup
+	layers := make([]*fileLayer, 6)
+	errs := make([]error, 6)
+	for i := range layers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := OpenCache(dir) // each its own, as separate processes have
+			if err == nil {
+				layers[i], _, errs[i] = makeLayer(set, LayerOptions{Dir: t.TempDir()}, c, later)
+			} else {
+				errs[i] = err
+			}
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("writer %d: %v", i, err)
+		}
+		if layers[i].digest != layers[0].digest {
+			t.Errorf("writer %d: %s, writer 0: %s", i, layers[i].digest, layers[0].digest)
+		}
+	}
+	c, _ := OpenCache(dir)
+	l, rebuilt := cached(t, set, LayerOptions{}, c)
+	if !l.cached || rebuilt != nil {
+		t.Errorf("after the race: cached %v, rebuilt %v; want a hit", l.cached, rebuilt)
+	}
+	checkLayer(t, l, Gzip, want)
+	if tmp, _ := os.ReadDir(filepath.Join(dir, "tmp")); len(tmp) != 0 {
+		t.Errorf("files left in tmp/: %v", tmp)
+	}
+}
