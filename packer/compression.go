@@ -107,9 +107,7 @@ func (c Compression) compressor(w io.Writer, level int) (io.WriteCloser, error) 
 		}
 		return zw, nil
 	case Zstd:
-		// The stream encoder's output does not depend on its concurrency.
-		return zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)),
-			zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)))
+		return newZstdWriter(w, level)
 	case Uncompressed:
 		return nopWriteCloser{w}, nil
 	}
