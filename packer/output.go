@@ -148,7 +148,7 @@ func stage(s *staged, a mutate.Appendable) error {
 		}
 		s.tmp = f.Name()
 		s.commit = func(context.Context) error { return os.Rename(f.Name(), file) }
-		return closeFile(f, tarball.Write(s.dst.Name, a.(v1.Image), f))
+		return closeFile(f, tarball.Write(s.dst.Name, a.(v1.Image), writeback(f)))
 	}
 	dir, err := mkdirTemp(file)
 	if err != nil {
@@ -203,7 +203,7 @@ func stage(s *staged, a mutate.Appendable) error {
 	}
 	s.tmp = f.Name()
 	s.commit = func(context.Context) error { return os.Rename(f.Name(), file) }
-	return closeFile(f, tarLayout(f, dir, extra))
+	return closeFile(f, tarLayout(writeback(f), dir, extra))
 }
 
 // closeFile syncs and closes f, a file just written, and returns err or
