@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -130,8 +131,23 @@ func makeLayerOnce(t *testing.T, s *FileSet, o LayerOptions, c *Cache) {
 func TestCacheRacyFile(t *testing.T) {
 	set, _ := testFiles(t)
 	c := openTestCache(t)
+	// A clock one second after the last change of the newest file, however
+	// long writing them took.
+	var newest time.Time
+	for _, e := range set.Entries() {
+		if e.Source != "" {
+			var st syscall.Stat_t
+			if err := syscall.Stat(e.Source, &st); err != nil {
+				t.Fatal(err)
+			}
+			if ct := time.Unix(st.Ctim.Unix()); ct.After(newest) {
+				newest = ct
+			}
+		}
+	}
+	clock := func() time.Time { return newest.Add(time.Second) }
 	for i := 0; i < 2; i++ {
-		l, _, err := makeLayer(set, LayerOptions{Dir: t.TempDir()}, c, time.Now)
+		l, _, err := makeLayer(set, LayerOptions{Dir: t.TempDir()}, c, clock)
 		if err != nil {
 			t.Fatal(err)
 		}
