@@ -5,6 +5,7 @@
 #   make test       install missing packages (as root), build, fixtures, go vet, go test
 #   make lint       gofmt, go vet, and the committed malformed ELF files match their generator
 #   make demo       build and inspect a couple of fixtures
+#   make bench      time scratchpack against docker build, crane and the floors (minutes)
 #   make clean      remove everything the Makefile built
 
 GO ?= go
@@ -92,8 +93,10 @@ demo: deps
 	@echo
 	$(GO) run ./internal/demo
 
-bench:
-	@echo "bench: no benchmarks yet"
+# scratchpack against docker build + save, crane append and the compression floors, on
+# node and the fixtures; prints a table. Root, a private dockerd, minutes; not part of test.
+bench: deps
+	bash scripts/bench.sh
 
 clean:
 	rm -rf bin $(BIN) testdata/out

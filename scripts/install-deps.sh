@@ -21,6 +21,7 @@ packages=(
 	apache2-utils # htpasswd, for an authenticated test registry
 	# benchmarks, compression, sample programs to pack
 	hyperfine pigz zstd busybox nodejs curl openssl postgresql-client bash strace
+	time jq # make bench: peak memory (GNU time), reading hyperfine's and pack's JSON
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }
