@@ -106,14 +106,10 @@ func InspectFile(name string) (rep *Report, err error) {
 			err = &FileError{Path: name, Err: err}
 		}
 	}()
-	f, err := os.Open(name)
+	// Stat before opening: opening a fifo for reading blocks until a writer comes.
+	fi, err := os.Stat(name)
 	if err != nil {
 		return nil, unwrapPathError(err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
 		if fi.IsDir() {
@@ -121,6 +117,11 @@ func InspectFile(name string) (rep *Report, err error) {
 		}
 		return nil, fmt.Errorf("%w (%s)", ErrNotRegular, fi.Mode().Type())
 	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, unwrapPathError(err)
+	}
+	defer f.Close()
 	rep, err = Inspect(f)
 	if err != nil {
 		return nil, err

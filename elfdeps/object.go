@@ -85,8 +85,11 @@ func readObject(r io.ReaderAt) (o *object, err error) {
 }
 
 func (o *object) readDynamic(f *elf.File) error {
+	if f.SectionByType(elf.SHT_DYNAMIC) == nil {
+		return o.readDynamicSegment(f) // no section headers: read what the loader reads
+	}
 	var err error
-	if o.needed, err = f.DynString(elf.DT_NEEDED); err != nil {
+	if o.needed, err = dynStrings(f, elf.DT_NEEDED); err != nil {
 		return err
 	}
 	if o.rpath, err = dynPaths(f, elf.DT_RPATH); err != nil {
@@ -95,7 +98,7 @@ func (o *object) readDynamic(f *elf.File) error {
 	if o.runpath, err = dynPaths(f, elf.DT_RUNPATH); err != nil {
 		return err
 	}
-	sonames, err := f.DynString(elf.DT_SONAME)
+	sonames, err := dynStrings(f, elf.DT_SONAME)
 	if err != nil {
 		return err
 	}
@@ -121,19 +124,25 @@ func (o *object) readDynamic(f *elf.File) error {
 
 // dynPaths returns the colon-separated entries of DT_RPATH or DT_RUNPATH.
 func dynPaths(f *elf.File, tag elf.DynTag) ([]string, error) {
-	vals, err := f.DynString(tag)
+	vals, err := dynStrings(f, tag)
 	if err != nil {
 		return nil, err
 	}
 	var dirs []string
 	for _, v := range vals {
-		for _, d := range strings.Split(v, ":") {
-			if d != "" {
-				dirs = append(dirs, d)
-			}
-		}
+		dirs = appendPaths(dirs, v)
 	}
 	return dirs, nil
+}
+
+// appendPaths appends the non-empty entries of a colon-separated list.
+func appendPaths(dirs []string, list string) []string {
+	for _, d := range strings.Split(list, ":") {
+		if d != "" {
+			dirs = append(dirs, d)
+		}
+	}
+	return dirs
 }
 
 // readSegment reads at most max bytes of a segment's file image.
