@@ -12,29 +12,13 @@ import (
 const (
 	maxDynamicSize = 1 << 20 // bytes of PT_DYNAMIC read
 	maxStrtabSize  = 1 << 24 // bytes of the DT_STRTAB string table read
+	maxStringSize  = 1 << 16 // bytes of one name (a path or a list of them) read
 )
 
-// dynStrings is f.DynString(tag) that refuses, rather than drops, a name
-// that is not a NUL-terminated string inside the string table.
-func dynStrings(f *elf.File, tag elf.DynTag) ([]string, error) {
-	strs, err := f.DynString(tag)
-	if err != nil {
-		return nil, err
-	}
-	offs, err := f.DynValue(tag)
-	if err != nil {
-		return nil, err
-	}
-	if len(offs) != len(strs) {
-		return nil, fmt.Errorf("a %v entry is not a NUL-terminated string inside the string table", tag)
-	}
-	return strs, nil
-}
-
 // readDynamicSegment reads the dynamic array through PT_DYNAMIC and
-// DT_STRTAB, as the loader does, for a file that has no SHT_DYNAMIC section
-// (its section headers stripped, as sstrip does). Symbol versions need the
-// section headers and are not read.
+// DT_STRTAB, as the loader does: it works without section headers (a file
+// stripped by sstrip), and reads only the strings it needs, where
+// debug/elf's DynString reads the whole string table on every call.
 func (o *object) readDynamicSegment(f *elf.File) error {
 	var dyn *elf.Prog
 	for _, p := range f.Progs {
@@ -92,19 +76,20 @@ func (o *object) readDynamicSegment(f *elf.File) error {
 	if !haveStrtab {
 		return errors.New("the dynamic segment names libraries but has no DT_STRTAB")
 	}
-	table, err := readVaddr(f, strtab, min(strsz, maxStrtabSize))
-	if err != nil {
-		return fmt.Errorf("reading DT_STRTAB: %w", err)
-	}
 	for _, s := range strs {
-		if s.off >= uint64(len(table)) {
+		// Read each string where it is, not the whole table: node's is 5 MB.
+		if s.off >= strsz || s.off >= maxStrtabSize {
 			return fmt.Errorf("a %v entry points outside the string table", s.tag)
 		}
-		i := bytes.IndexByte(table[s.off:], 0)
+		chunk, err := readVaddr(f, strtab+s.off, min(strsz-s.off, maxStringSize))
+		if err != nil {
+			return fmt.Errorf("reading DT_STRTAB: %w", err)
+		}
+		i := bytes.IndexByte(chunk, 0)
 		if i < 0 {
 			return fmt.Errorf("a %v entry is not a NUL-terminated string inside the string table", s.tag)
 		}
-		v := string(table[s.off : s.off+uint64(i)])
+		v := string(chunk[:i])
 		switch s.tag {
 		case elf.DT_NEEDED:
 			o.needed = append(o.needed, v)
