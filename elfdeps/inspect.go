@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 // Kind is how the kernel and the loader treat an ELF file.
@@ -124,10 +125,26 @@ func InspectFile(name string) (rep *Report, err error) {
 	defer f.Close()
 	rep, err = Inspect(f)
 	if err != nil {
-		return nil, err
+		return nil, withHint(err, f)
 	}
 	rep.Path = name
 	return rep, nil
+}
+
+// withHint adds what to do to the errors a user meets most.
+func withHint(err error, f io.ReaderAt) error {
+	switch {
+	case errors.Is(err, ErrScript):
+		line := make([]byte, 128)
+		n, _ := f.ReadAt(line, 0)
+		first, _, _ := strings.Cut(string(line[:n]), "\n")
+		return fmt.Errorf("%w (%s): pack the interpreter it names and add the script with --add", err, strings.TrimSpace(first))
+	case errors.Is(err, ErrNotELF):
+		return fmt.Errorf("%w: scratchpack reads compiled Linux programs; give it the binary your build produced", err)
+	case errors.Is(err, ErrCorrupt):
+		return fmt.Errorf("%w: is the file complete? rebuild or copy it again", err)
+	}
+	return err
 }
 
 // FileError is an error about one file, named once.
