@@ -48,7 +48,7 @@ type Report struct {
 	RPath       []string `json:"rpath"`
 	RunPath     []string `json:"runpath"`
 	Soname      string   `json:"soname,omitempty"`
-	Go          *GoInfo  `json:"go,omitempty"`
+	Go          *GoInfo  `json:"go"` // null for programs that are not Go
 	Warnings    []string `json:"warnings"`
 
 	obj *object
