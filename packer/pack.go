@@ -110,6 +110,9 @@ func (s Spec) withDefaults() (Spec, error) {
 	if s.Root == "" {
 		s.Root = "/"
 	}
+	if s.Base.Transport == 0 {
+		s.Base = Ref{Transport: Scratch}
+	}
 	if s.Root, err = filepath.Abs(s.Root); err != nil {
 		return s, err
 	}

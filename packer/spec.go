@@ -13,7 +13,7 @@ type Spec struct {
 	Dest        string       // its path in the image; "" means /app/NAME
 	Root        string       // host directory its libraries are resolved in; "" means "/"
 	LibraryPath []string     // searched as LD_LIBRARY_PATH would be (opt-in)
-	Base        Ref          // Scratch, or a base image
+	Base        Ref          // Scratch (also the zero Ref), or a base image
 	Platform    *v1.Platform // requested platform; checked against the ELF file; nil means the ELF's own
 	Config      Config       // the image configuration
 	Add         []Addition   // extra files and directories
