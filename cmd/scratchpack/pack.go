@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/urfave/cli/v2"
 
+	"github.com/scratchpack/scratchpack/config"
 	"github.com/scratchpack/scratchpack/elfdeps"
 	"github.com/scratchpack/scratchpack/packer"
 )
@@ -37,6 +39,12 @@ Flags go before PROGRAM. Destinations (-o, repeatable; the image is built once):
   FILE.tar                          one tarball for both docker load and OCI tools
   docker://REGISTRY/REPO[:TAG]      push (credentials: ~/.docker/config.json,
                                     DOCKER_CONFIG, credential helpers)
+  docker-daemon:NAME[:TAG]          load into the Docker daemon at DOCKER_HOST
+                                    (default unix:///var/run/docker.sock)
+-t TAG gives docker:// and docker-daemon: destinations more tags, pushed together.
+--sbom FILE writes an SPDX 2.3 document (files with checksums, Go modules, Debian
+packages with versions) and attaches it to pushed images as an OCI artifact
+that refers to the image (referrers API, or the sha256-DIGEST tag).
 
 The image digest is printed on stdout. The same inputs always give the same
 digest: times come from SOURCE_DATE_EPOCH (else 1970-01-01), files are owned 0:0
@@ -46,9 +54,11 @@ Examples:
   scratchpack pack -o oci:out:hello ./hello
   scratchpack pack --base busybox:glibc -o docker://127.0.0.1:5000/app:1.0 ./server -- --port 8080
   scratchpack pack --user nonroot --add ./config.yaml:/etc/app/config.yaml -o app.tar ./app
+  scratchpack pack -o docker://127.0.0.1:5000/app:1.2.0 -t 1.2 -t latest --sbom app.spdx.json ./app
+  scratchpack pack -o docker-daemon:app:dev ./app && docker run --rm app:dev
 
-Exit status: 0 written, 2 bad input, 3 the program would not run in the image,
-4 registry or I/O failure.`,
+Exit status: 0 written, 2 bad input, 3 the program would not run in the image
+(or on the base), 4 registry, daemon or I/O failure, 130 interrupted.`,
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the image to `DEST` (see above); repeatable"},
 			&cli.StringFlag{Name: "base", Value: "scratch", Usage: "`IMAGE` to build on: scratch, a registry reference, oci:DIR[:TAG], oci-archive:FILE, docker-archive:FILE"},
@@ -66,6 +76,9 @@ Exit status: 0 written, 2 bad input, 3 the program would not run in the image,
 			&cli.StringFlag{Name: "root", Value: "/", Usage: "take libraries from `DIR` (a sysroot) instead of this machine"},
 			&cli.StringSliceFlag{Name: "library-path", Usage: "also search `DIR` as LD_LIBRARY_PATH would; repeatable"},
 			&cli.Int64Flag{Name: "source-date-epoch", EnvVars: []string{"SOURCE_DATE_EPOCH"}, Usage: "image and file time, in `SECONDS` since the epoch"},
+			&cli.StringSliceFlag{Name: "tag", Aliases: []string{"t"}, Usage: "also tag docker:// and docker-daemon: destinations `TAG`; repeatable"},
+			&cli.StringFlag{Name: "sbom", Usage: "write an SPDX 2.3 JSON SBOM to `FILE`, and attach it to pushed images"},
+			&cli.StringFlag{Name: "docker-host", EnvVars: []string{"DOCKER_HOST"}, Value: packer.DefaultDockerHost, Usage: "Docker daemon `ADDRESS` for docker-daemon: destinations (unix:///PATH)"},
 			&cli.StringFlag{Name: "digest-file", Usage: "also write the image digest to `FILE`"},
 			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON on stdout instead of the digest"},
@@ -86,10 +99,7 @@ func runPack(c *cli.Context) error {
 	defer os.RemoveAll(work)
 	spec.WorkDir = work
 
-	var opts []packer.Option
-	if c.Bool("insecure") {
-		opts = append(opts, packer.WithInsecure())
-	}
+	opts := writeOptions(c)
 	res, err := packer.Build(c.Context, spec, opts...)
 	if err != nil {
 		return classify(err)
@@ -101,6 +111,14 @@ func runPack(c *cli.Context) error {
 	}
 	for _, d := range dsts {
 		fmt.Fprintf(c.App.ErrWriter, "wrote %s\n", d)
+	}
+	if f := c.String("sbom"); f != "" {
+		files, err := writeSBOMs(c.Context, sbomJob{name: imageName(spec, dsts), file: f, specs: []packer.Spec{spec},
+			results: []*packer.Result{res}, dsts: dsts, created: spec.Created}, opts...)
+		if err != nil {
+			return classify(err)
+		}
+		fmt.Fprintf(c.App.ErrWriter, "wrote the SBOM %s\n", strings.Join(files, ", "))
 	}
 	if f := c.String("digest-file"); f != "" {
 		if err := os.WriteFile(f, []byte(digest.String()+"\n"), 0o644); err != nil {
@@ -124,6 +142,7 @@ func packSpec(c *cli.Context) (packer.Spec, []packer.Ref, error) {
 		return spec, nil, errors.New("pack needs at least one -o DEST, e.g. -o oci:out or -o image.tar; see scratchpack pack --help")
 	}
 	var dsts []packer.Ref
+	var err error
 	for _, o := range c.StringSlice("output") {
 		r, err := packer.ParseRef(o)
 		if err != nil {
@@ -133,6 +152,9 @@ func packSpec(c *cli.Context) (packer.Spec, []packer.Ref, error) {
 			return spec, nil, fmt.Errorf("-o %s: scratch is not a destination", o)
 		}
 		dsts = append(dsts, r)
+	}
+	if dsts, err = packer.WithTags(dsts, c.StringSlice("tag")); err != nil {
+		return spec, nil, fmt.Errorf("-t: %w", err)
 	}
 	base, err := packer.ParseRef(c.String("base"))
 	if err != nil {
@@ -241,15 +263,43 @@ func words(flag, s string) ([]string, error) {
 // classify gives an error its exit code.
 func classify(err error) error {
 	var wr *packer.WontRunError
+	var pe *packer.PlatformError
 	var fe *elfdeps.FileError
+	var ce config.Errors
+	var ee *exitError
 	switch {
-	case errors.As(err, &wr):
+	case errors.As(err, &ee):
+		return err
+	case errors.As(err, &wr), errors.As(err, &pe):
 		return withCode(exitWontRun, err)
 	case errors.As(err, &fe), errors.Is(err, elfdeps.ErrNotELF), errors.Is(err, elfdeps.ErrCorrupt), errors.Is(err, elfdeps.ErrScript),
-		errors.Is(err, fs.ErrNotExist), errors.Is(err, elfdeps.ErrNotRegular):
+		errors.Is(err, fs.ErrNotExist), errors.Is(err, elfdeps.ErrNotRegular), errors.Is(err, packer.ErrBadRef), errors.As(err, &ce):
 		return withCode(exitBadInput, err)
 	case errors.Is(err, context.Canceled):
 		return withCode(exitInterrupt, errInterrupted)
 	}
 	return withCode(exitRegistry, err)
+}
+
+// writeOptions are the packer options of the flags every writing command has.
+func writeOptions(c *cli.Context) []packer.Option {
+	var opts []packer.Option
+	if c.Bool("insecure") {
+		opts = append(opts, packer.WithInsecure())
+	}
+	if h := c.String("docker-host"); h != "" {
+		opts = append(opts, packer.WithDockerHost(h))
+	}
+	return opts
+}
+
+// imageName names an image in its SBOM: the repository of its first
+// docker:// or docker-daemon: destination, else its program's name.
+func imageName(spec packer.Spec, dsts []packer.Ref) string {
+	for _, d := range dsts {
+		if d.Name != nil && (d.Transport == packer.Registry || d.Transport == packer.DockerDaemon) {
+			return d.Name.Context().String()
+		}
+	}
+	return filepath.Base(spec.Program)
 }

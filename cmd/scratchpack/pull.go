@@ -1,0 +1,64 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/scratchpack/scratchpack/packer"
+)
+
+func pullCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "pull",
+		Usage:     "save an image, every platform of it, to a file or layout (for machines without a network)",
+		ArgsUsage: "[flags] IMAGE",
+		Description: `pull copies IMAGE (a registry reference, or any image location pack reads) with
+all its platforms to the -o destinations, typically an OCI archive to carry to a
+machine that has no network:
+
+  scratchpack pull busybox:glibc -o oci-archive:busybox.tar          (connected)
+  scratchpack pack --base oci-archive:busybox.tar -o oci:out ./app    (disconnected)
+
+Reading a base from oci-archive:, oci: or docker-archive: opens no network
+connection at all. Destinations: oci:DIR[:TAG], oci-archive:FILE[:TAG], and, for
+single-platform images, docker-archive:FILE[:NAME:TAG] and docker://REF. The
+digest of what was saved (an index for a multi-platform image) goes to stdout.
+
+Exit status: 0 saved, 2 bad input, 4 registry or I/O failure, 130 interrupted.`,
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the image to `DEST`; repeatable"},
+			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return withCode(exitBadInput, errors.New("pull needs one IMAGE, e.g. scratchpack pull busybox:glibc -o oci-archive:busybox.tar"))
+			}
+			src, err := packer.ParseRef(c.Args().First())
+			if err != nil {
+				return withCode(exitBadInput, err)
+			}
+			if len(c.StringSlice("output")) == 0 {
+				return withCode(exitBadInput, errors.New("pull needs -o DEST, e.g. -o oci-archive:base.tar"))
+			}
+			var dsts []packer.Ref
+			for _, o := range c.StringSlice("output") {
+				r, err := packer.ParseRef(o)
+				if err != nil {
+					return withCode(exitBadInput, fmt.Errorf("-o %s: %w", o, err))
+				}
+				dsts = append(dsts, r)
+			}
+			digest, err := packer.Copy(c.Context, src, dsts, writeOptions(c)...)
+			if err != nil {
+				return classify(err)
+			}
+			for _, d := range dsts {
+				fmt.Fprintf(c.App.ErrWriter, "wrote %s\n", d)
+			}
+			fmt.Fprintln(c.App.Writer, digest)
+			return nil
+		},
+	}
+}
