@@ -85,8 +85,8 @@ func TestLoadDaemon(t *testing.T) {
 	if _, err := WriteIndex(bg, idx, dsts[:1], WithDockerHost(host)); !errors.Is(err, ErrBadRef) {
 		t.Errorf("an index to a daemon: %v", err)
 	}
-	if _, err := makeOptions(WithDockerHost("tcp://1.2.3.4:2375")); err == nil {
-		t.Error("WithDockerHost(tcp://...) accepted")
+	if _, err := Write(bg, img, dsts[:1], WithDockerHost("tcp://192.0.2.1:2375")); err == nil || !strings.Contains(err.Error(), "unix socket") {
+		t.Errorf("a tcp:// daemon: %v", err)
 	}
 }
 
