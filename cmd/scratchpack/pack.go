@@ -270,6 +270,8 @@ func classify(err error) error {
 	switch {
 	case errors.As(err, &ee):
 		return err
+	case errors.Is(err, packer.ErrDaemon):
+		return withCode(exitRegistry, err)
 	case errors.As(err, &wr), errors.As(err, &pe):
 		return withCode(exitWontRun, err)
 	case errors.As(err, &fe), errors.Is(err, elfdeps.ErrNotELF), errors.Is(err, elfdeps.ErrCorrupt), errors.Is(err, elfdeps.ErrScript),

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -32,18 +33,23 @@ Exit status: 0 saved, 2 bad input, 4 registry or I/O failure, 130 interrupted.`,
 			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
 		},
 		Action: func(c *cli.Context) error {
-			if c.NArg() != 1 {
-				return withCode(exitBadInput, errors.New("pull needs one IMAGE, e.g. scratchpack pull busybox:glibc -o oci-archive:busybox.tar"))
-			}
-			src, err := packer.ParseRef(c.Args().First())
+			args, outputs, err := trailingOutputs(c.Args().Slice())
 			if err != nil {
 				return withCode(exitBadInput, err)
 			}
-			if len(c.StringSlice("output")) == 0 {
+			outputs = append(c.StringSlice("output"), outputs...)
+			if len(args) != 1 {
+				return withCode(exitBadInput, errors.New("pull needs one IMAGE, e.g. scratchpack pull busybox:glibc -o oci-archive:busybox.tar"))
+			}
+			src, err := packer.ParseRef(args[0])
+			if err != nil {
+				return withCode(exitBadInput, err)
+			}
+			if len(outputs) == 0 {
 				return withCode(exitBadInput, errors.New("pull needs -o DEST, e.g. -o oci-archive:base.tar"))
 			}
 			var dsts []packer.Ref
-			for _, o := range c.StringSlice("output") {
+			for _, o := range outputs {
 				r, err := packer.ParseRef(o)
 				if err != nil {
 					return withCode(exitBadInput, fmt.Errorf("-o %s: %w", o, err))
@@ -61,4 +67,26 @@ Exit status: 0 saved, 2 bad input, 4 registry or I/O failure, 130 interrupted.`,
 			return nil
 		},
 	}
+}
+
+// trailingOutputs takes -o DEST (and --output DEST, -o=DEST) out of args,
+// so that `pull IMAGE -o DEST` works as well as `pull -o DEST IMAGE`.
+func trailingOutputs(args []string) (rest, outputs []string, err error) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "-o" || a == "--output" || a == "-output":
+			if i+1 == len(args) {
+				return nil, nil, fmt.Errorf("%s needs a DEST", a)
+			}
+			outputs = append(outputs, args[i+1])
+			i++
+		case strings.HasPrefix(a, "-o=") || strings.HasPrefix(a, "--output="):
+			_, v, _ := strings.Cut(a, "=")
+			outputs = append(outputs, v)
+		default:
+			rest = append(rest, a)
+		}
+	}
+	return rest, outputs, nil
 }
