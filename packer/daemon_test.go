@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -64,7 +65,9 @@ func TestLoadDaemon(t *testing.T) {
 	if _, err := Write(bg, img, dsts, WithDockerHost(host)); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := strings.Join(tags(), " "), "hello:latest docker.io/library/hello:v2"; got != want {
+	got := tags()
+	sort.Strings(got) // tarball.MultiRefWrite lists them in map order
+	if got, want := strings.Join(got, " "), "docker.io/library/hello:v2 hello:latest"; got != want {
 		t.Errorf("the daemon got tags %q, want %q", got, want)
 	}
 

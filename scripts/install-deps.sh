@@ -21,6 +21,8 @@ packages=(
 	apache2-utils # htpasswd, for an authenticated test registry
 	# benchmarks, compression, sample programs to pack
 	hyperfine pigz zstd busybox nodejs curl openssl postgresql-client bash strace
+	# the sample scratchpack.yaml adds the CA bundle; the air-gapped test runs unshare -n
+	ca-certificates util-linux
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }

@@ -39,6 +39,7 @@ func printPackReport(w io.Writer, res *packer.Result) {
 type packResult struct {
 	Digest       string   `json:"digest"`
 	Destinations []string `json:"destinations"`
+	References   []string `json:"references"` // the destinations, pinned by digest where they can be
 	Platform     string   `json:"platform"`
 	Size         int64    `json:"size"`       // bytes of the files in the new layer
 	ImageSize    int64    `json:"image_size"` // bytes a registry stores: compressed layers, config, manifest
@@ -55,6 +56,7 @@ func packJSON(res *packer.Result, digest v1.Hash, dsts []packer.Ref) packResult 
 	for _, d := range dsts {
 		out.Destinations = append(out.Destinations, d.String())
 	}
+	out.References = references(dsts, digest)
 	if cf, err := res.Image.ConfigFile(); err == nil {
 		out.Platform = cf.Platform().String()
 	}
