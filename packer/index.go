@@ -12,70 +12,69 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// BuildIndex builds one image per spec, each for the platform of its
-// program, and puts them in an OCI image index, ordered by platform so that
-// the index digest does not depend on the order of specs. Two specs for the
-// same platform are an error. The results are in the order of the index.
-// As with Build, the caller removes the specs' WorkDir when done.
-func BuildIndex(ctx context.Context, specs []Spec, opts ...Option) (v1.ImageIndex, []*Result, error) {
+// ErrDuplicatePlatform is wrapped when two programs of an index are for
+// the same platform.
+var ErrDuplicatePlatform = errors.New("two programs for one platform")
+
+// IndexResult is a multi-platform image and how each of its images was made.
+type IndexResult struct {
+	Index   v1.ImageIndex
+	Results []*Result // one per platform, in the index's order
+}
+
+// BuildIndex builds one image per spec with Build (each checked against its
+// program's ELF header, each base resolved for that platform) and puts them
+// in one OCI image index whose descriptors carry each image's platform. The
+// manifests are sorted by platform, so the order of specs does not change
+// the digest. Two programs of the same platform are an error.
+func BuildIndex(ctx context.Context, specs []Spec, opts ...Option) (*IndexResult, error) {
 	if len(specs) == 0 {
-		return nil, nil, errors.New("building an index: no programs given")
+		return nil, fmt.Errorf("building an image index: no programs")
 	}
-	var results []*Result
-	platforms := map[string]string{}
+	out := &IndexResult{}
+	byPlatform := map[string]*Result{}
 	for _, spec := range specs {
 		res, err := Build(ctx, spec, opts...)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		p, err := ResultPlatform(res)
-		if err != nil {
-			return nil, nil, err
-		}
-		if other, ok := platforms[p.String()]; ok {
-			return nil, nil, fmt.Errorf("%s and %s are both for %s: an index holds one image per platform", other, spec.Program, p)
-		}
-		platforms[p.String()] = spec.Program
-		results = append(results, res)
-	}
-	sort.SliceStable(results, func(i, j int) bool {
-		pi, _ := ResultPlatform(results[i])
-		pj, _ := ResultPlatform(results[j])
-		return pi.String() < pj.String()
-	})
-	idx, err := MakeIndex(results)
-	if err != nil {
-		return nil, nil, err
-	}
-	return idx, results, nil
-}
-
-// MakeIndex puts the images of results, in that order, into an OCI image
-// index whose descriptors carry each image's platform.
-func MakeIndex(results []*Result) (v1.ImageIndex, error) {
-	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
-	for _, res := range results {
-		p, err := ResultPlatform(res)
+		p, err := imagePlatform(res.Image)
 		if err != nil {
 			return nil, err
 		}
-		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{
-			Add:        res.Image,
-			Descriptor: v1.Descriptor{Platform: &p},
-		})
+		if prev, ok := byPlatform[p.String()]; ok {
+			return nil, fmt.Errorf("%w: %s and %s are both %s programs: an image index holds one image per platform",
+				ErrDuplicatePlatform, prev.Report.Path, res.Report.Path, p)
+		}
+		byPlatform[p.String()] = res
+		out.Results = append(out.Results, res)
 	}
-	return idx, nil
+	sort.Slice(out.Results, func(i, j int) bool {
+		pi, _ := imagePlatform(out.Results[i].Image)
+		pj, _ := imagePlatform(out.Results[j].Image)
+		return pi.String() < pj.String()
+	})
+	adds := make([]mutate.IndexAddendum, 0, len(out.Results))
+	for _, res := range out.Results {
+		p, err := imagePlatform(res.Image)
+		if err != nil {
+			return nil, err
+		}
+		adds = append(adds, mutate.IndexAddendum{Add: res.Image, Descriptor: v1.Descriptor{Platform: &p}})
+	}
+	out.Index = mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex), adds...)
+	return out, nil
 }
 
-// ResultPlatform is the platform of a built image, from its configuration.
-func ResultPlatform(res *Result) (v1.Platform, error) {
-	cf, err := res.Image.ConfigFile()
+// imagePlatform is the platform an image's configuration names.
+func imagePlatform(img v1.Image) (v1.Platform, error) {
+	cf, err := img.ConfigFile()
 	if err != nil {
-		return v1.Platform{}, fmt.Errorf("reading the configuration of the image of %s: %w", res.Report.Path, err)
+		return v1.Platform{}, fmt.Errorf("reading the image configuration: %w", err)
 	}
 	p := cf.Platform()
 	if p == nil {
-		return v1.Platform{}, fmt.Errorf("the image of %s names no platform", res.Report.Path)
+		return v1.Platform{}, fmt.Errorf("the image configuration names no platform")
 	}
 	return *p, nil
 }

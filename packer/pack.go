@@ -110,9 +110,6 @@ func (s Spec) withDefaults() (Spec, error) {
 	if s.Root == "" {
 		s.Root = "/"
 	}
-	if s.Base.Transport == 0 {
-		s.Base = Ref{Transport: Scratch}
-	}
 	if s.Root, err = filepath.Abs(s.Root); err != nil {
 		return s, err
 	}
@@ -123,6 +120,9 @@ func (s Spec) withDefaults() (Spec, error) {
 		s.Created = time.Unix(0, 0)
 	}
 	s.Created = s.Created.UTC()
+	if s.Base.Transport == 0 {
+		s.Base = Ref{Transport: Scratch}
+	}
 	return s, nil
 }
 

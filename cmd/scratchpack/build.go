@@ -184,17 +184,17 @@ func buildImage(ctx context.Context, t *config.Target, work string, created time
 	var (
 		results []*packer.Result
 		digest  v1.Hash
-		err     error
 	)
 	if t.Index {
-		var idx v1.ImageIndex
-		if idx, results, err = packer.BuildIndex(ctx, specs, opts...); err != nil {
+		ir, err := packer.BuildIndex(ctx, specs, opts...)
+		if err != nil {
 			return fail(err)
 		}
-		if digest, err = packer.WriteIndex(ctx, idx, t.Outputs, opts...); err != nil {
+		results = ir.Results
+		if digest, err = packer.WriteIndex(ctx, ir.Index, t.Outputs, opts...); err != nil {
 			return fail(err)
 		}
-		r.Size = storedSize(idx, results)
+		r.Size = storedSize(ir.Index, results)
 	} else {
 		res, err := packer.Build(ctx, specs[0], opts...)
 		if err != nil {

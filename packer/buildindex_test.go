@@ -1,6 +1,7 @@
 package packer
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,9 +10,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 )
 
-// fixture returns a program built by `make fixtures`, skipping loudly
+// hostFixture returns a program built by `make fixtures`, skipping loudly
 // without it (failing in CI, where make test builds them).
-func fixture(t *testing.T, name string) string {
+func hostFixture(t *testing.T, name string) string {
 	t.Helper()
 	p, err := filepath.Abs(filepath.Join("..", "testdata", "bin", name))
 	if err != nil {
@@ -26,21 +27,24 @@ func fixture(t *testing.T, name string) string {
 	return p
 }
 
-func TestBuildIndex(t *testing.T) {
+// TestBuildIndexFixtures builds the C fixture for amd64 and arm64 (from the
+// cross compiler's sysroot) into one index.
+func TestBuildIndexFixtures(t *testing.T) {
 	const sysroot = "/usr/aarch64-linux-gnu"
 	if _, err := os.Stat(sysroot); err != nil {
 		t.Skipf("SKIP (component missing): %s (Debian's libc6-dev-arm64-cross)", sysroot)
 	}
-	amd, arm := fixture(t, "hello-c"), fixture(t, "hello-c-arm64")
+	amd, arm := hostFixture(t, "hello-c"), hostFixture(t, "hello-c-arm64")
 	work := t.TempDir()
 	specs := []Spec{
 		{Program: arm, Dest: "/app/hello", Root: sysroot, WorkDir: work},
 		{Program: amd, Dest: "/app/hello", WorkDir: work},
 	}
-	idx, results, err := BuildIndex(bg, specs)
+	ir, err := BuildIndex(bg, specs)
 	if err != nil {
 		t.Fatal(err)
 	}
+	idx, results := ir.Index, ir.Results
 	if err := validate.Index(idx); err != nil {
 		t.Fatalf("invalid index: %v", err)
 	}
@@ -59,14 +63,14 @@ func TestBuildIndex(t *testing.T) {
 		t.Errorf("platforms %v, want linux/amd64 then linux/arm64", got)
 	}
 	// The order of specs does not change the index.
-	again, _, err := BuildIndex(bg, []Spec{specs[1], specs[0]})
+	again, err := BuildIndex(bg, []Spec{specs[1], specs[0]})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if digest(t, again) != digest(t, idx) {
+	if digest(t, again.Index) != digest(t, idx) {
 		t.Error("the index digest depends on the order of the specs")
 	}
-	if _, _, err := BuildIndex(bg, []Spec{specs[1], specs[1]}); err == nil || !strings.Contains(err.Error(), "both for linux/amd64") {
+	if _, err := BuildIndex(bg, []Spec{specs[1], specs[1]}); !errors.Is(err, ErrDuplicatePlatform) {
 		t.Errorf("two programs for one platform: %v", err)
 	}
 }
