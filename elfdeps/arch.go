@@ -1,6 +1,9 @@
 package elfdeps
 
-import "debug/elf"
+import (
+	"debug/elf"
+	"strings"
+)
 
 // arch describes what the loader of one architecture expects.
 type arch struct {
@@ -54,17 +57,28 @@ func (o *object) armSoftFloat() bool {
 		(o.flags&efARMABIFloatSoft != 0 || o.interp == "/lib/ld-linux.so.3")
 }
 
-// armVariant returns the OCI platform variant of an ARM object: "v7" for
-// hard-float EABI5 (Debian's armhf), "v6" or "v5" for soft-float.
-func armVariant(o *object, attrArch string) string {
-	switch {
-	case attrArch != "":
-		return attrArch
-	case o.armSoftFloat():
-		return "v5"
-	default:
-		return "v7"
+// armVariant returns the OCI platform variant of an ARM object and, when the
+// file says, the architecture it is built for (Tag_CPU_arch: "v5TE", "v7").
+// In order: the file-scope Tag_CPU_arch of .ARM.attributes (Debian's armhf
+// says v7, armel v5TE, Raspberry Pi OS's armhf v6); a Go program's GOARM;
+// else the float ABI: hard-float EABI5 (armhf) is v7, soft-float v5.
+func armVariant(o *object, g *GoInfo) (variant, cpu string, err error) {
+	v, found, err := readARMCPUArch(o.f)
+	if found {
+		if cpu, variant = armCPUArch(v); variant != "" {
+			return variant, cpu, nil
+		}
 	}
+	if g != nil && g.GOARM != "" {
+		n, _, _ := strings.Cut(g.GOARM, ",") // "7", "6,hardfloat"
+		if n >= "5" && n <= "7" && len(n) == 1 {
+			return "v" + n, cpu, err
+		}
+	}
+	if o.armSoftFloat() {
+		return "v5", cpu, err
+	}
+	return "v7", cpu, err
 }
 
 // defaultDirs are the directories glibc's loader searches last. Debian's
