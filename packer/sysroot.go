@@ -38,7 +38,7 @@ func (e *SysrootError) Error() string {
 		}
 	}
 	return fmt.Sprintf("%s is a %s program and this machine is %s: its loader %s is in none of %s. "+
-		"Give the target's libraries with --sysroot DIR (--sysroot %s=DIR when packing several platforms): "+
+		"Give the target's libraries with --sysroot DIR, or --sysroot %s=DIR for this platform alone: "+
 		"a cross sysroot, an unpacked root file system of the target, or a toolchain's sysroot",
 		e.Program, e.Platform, e.Host, e.Interpreter, strings.Join(where, ", "), e.Platform)
 }
