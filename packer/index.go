@@ -2,6 +2,7 @@ package packer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -10,6 +11,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
+
+// ErrDuplicatePlatform is wrapped when two programs of an index are for
+// the same platform.
+var ErrDuplicatePlatform = errors.New("two programs for one platform")
 
 // IndexResult is a multi-platform image and how each of its images was made.
 type IndexResult struct {
@@ -38,8 +43,8 @@ func BuildIndex(ctx context.Context, specs []Spec, opts ...Option) (*IndexResult
 			return nil, err
 		}
 		if prev, ok := byPlatform[p.String()]; ok {
-			return nil, fmt.Errorf("%s and %s are both %s programs: an image index holds one image per platform",
-				prev.Report.Path, res.Report.Path, p)
+			return nil, fmt.Errorf("%w: %s and %s are both %s programs: an image index holds one image per platform",
+				ErrDuplicatePlatform, prev.Report.Path, res.Report.Path, p)
 		}
 		byPlatform[p.String()] = res
 		out.Results = append(out.Results, res)

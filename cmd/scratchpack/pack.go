@@ -255,7 +255,7 @@ func classify(err error) error {
 	switch {
 	case errors.As(err, &wr):
 		return withCode(exitWontRun, err)
-	case errors.As(err, &fe), errors.As(err, &se), errors.Is(err, elfdeps.ErrNotELF), errors.Is(err, elfdeps.ErrCorrupt), errors.Is(err, elfdeps.ErrScript),
+	case errors.As(err, &fe), errors.As(err, &se), errors.Is(err, packer.ErrDuplicatePlatform), errors.Is(err, elfdeps.ErrNotELF), errors.Is(err, elfdeps.ErrCorrupt), errors.Is(err, elfdeps.ErrScript),
 		errors.Is(err, fs.ErrNotExist), errors.Is(err, elfdeps.ErrNotRegular):
 		return withCode(exitBadInput, err)
 	case errors.Is(err, context.Canceled):

@@ -38,6 +38,13 @@ func parsePlatforms(vals []string) (check *v1.Platform, progs []platformProgram,
 			check = p
 		}
 	}
+	seen := map[string]string{}
+	for _, pp := range progs {
+		if prev, ok := seen[pp.platform.String()]; ok {
+			return nil, nil, fmt.Errorf("--platform %s is given twice (%s and %s): an image index holds one image per platform", pp.platform, prev, pp.program)
+		}
+		seen[pp.platform.String()] = pp.program
+	}
 	if check != nil && len(progs) > 0 {
 		return nil, nil, fmt.Errorf("--platform %s: with --platform OS/ARCH=PATH every platform names its program", check)
 	}
