@@ -14,7 +14,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
@@ -413,5 +415,159 @@ func TestEveryArchitectureWithItsSysroot(t *testing.T) {
 	wantPlatforms := slices.Sorted(maps.Values(want))
 	if diff := cmp.Diff(wantPlatforms, platforms); diff != "" {
 		t.Errorf("index platforms (-want +got):\n%s", diff)
+	}
+}
+
+// TestArm64SysrootLayouts packs the arm64 C++ program with its libraries
+// taken from a target root file system (Debian's multiarch directories) and
+// from a toolchain-style sysroot (the loader and libc in lib/, the rest in
+// usr/lib/), both made from Debian's cross sysroot's real files, and runs
+// each image under qemu-user where the kernel allows it: the files must be
+// where the target's loader looks, which differs between the two.
+func TestArm64SysrootLayouts(t *testing.T) {
+	if _, err := os.Stat(arm64Sysroot + "/lib/libc.so.6"); err != nil {
+		if strings.EqualFold(getenv("CI"), "true") {
+			t.Fatalf("%s is missing (libc6-arm64-cross, installed by make deps): %v", arm64Sysroot, err)
+		}
+		t.Skipf("SKIP (component missing): %s (apt-get install libc6-arm64-cross): %v", arm64Sysroot, err)
+	}
+	prog := fixture(t, "hello-cc-arm64")
+	want, _ := hostOutput(t, fixture(t, "hello-cc"))
+	qemuErr := testenv.QemuBinfmt(t, "aarch64")
+	if qemuErr != nil {
+		t.Logf("*** NOT RUNNING arm64 images: %v\n*** checking the images' files instead", qemuErr)
+	}
+	const tri = "aarch64-linux-gnu"
+	for _, tc := range []struct {
+		name   string
+		layout map[string]string // sysroot path → file in Debian's cross sysroot
+		links  map[string]string // sysroot path → link target
+		files  []string          // regular files of the image
+	}{
+		{"target root file system",
+			map[string]string{"lib/" + tri + "/ld-linux-aarch64.so.1": "ld-linux-aarch64.so.1", "lib/" + tri + "/libc.so.6": "libc.so.6",
+				"lib/" + tri + "/libm.so.6": "libm.so.6", "lib/" + tri + "/libgcc_s.so.1": "libgcc_s.so.1",
+				"usr/lib/" + tri + "/libstdc++.so.6": "libstdc++.so.6"},
+			map[string]string{"lib/ld-linux-aarch64.so.1": tri + "/ld-linux-aarch64.so.1"},
+			[]string{"/app/hello-cc-arm64", "/lib/" + tri + "/ld-linux-aarch64.so.1", "/lib/" + tri + "/libc.so.6",
+				"/lib/" + tri + "/libgcc_s.so.1", "/lib/" + tri + "/libm.so.6", "/usr/lib/" + tri + "/libstdc++.so.6"}},
+		{"toolchain sysroot",
+			map[string]string{"lib/ld-linux-aarch64.so.1": "ld-linux-aarch64.so.1", "lib/libc.so.6": "libc.so.6",
+				"usr/lib/libm.so.6": "libm.so.6", "usr/lib/libgcc_s.so.1": "libgcc_s.so.1", "usr/lib/libstdc++.so.6": "libstdc++.so.6"},
+			nil,
+			[]string{"/app/hello-cc-arm64", "/lib/ld-linux-aarch64.so.1", "/lib/libc.so.6",
+				"/usr/lib/libgcc_s.so.1", "/usr/lib/libm.so.6", "/usr/lib/libstdc++.so.6"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sysroot := t.TempDir()
+			for dst, src := range tc.layout {
+				b, err := os.ReadFile(filepath.Join(arm64Sysroot, "lib", src))
+				if err != nil {
+					t.Fatal(err)
+				}
+				p := filepath.Join(sysroot, dst)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, b, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for link, target := range tc.links {
+				if err := os.Symlink(target, filepath.Join(sysroot, link)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			lay := filepath.Join(t.TempDir(), "layout")
+			mustRun(t, nil, "pack", "--sysroot", sysroot, "-o", "oci:"+lay+":arm64", prog)
+			rootfs := filepath.Join(testenv.UnpackOCI(t, lay, "arm64"), "rootfs")
+			if diff := cmp.Diff(tc.files, aarch64Files(t, rootfs)); diff != "" {
+				t.Errorf("image files (-want +got):\n%s", diff)
+			}
+			if qemuErr != nil {
+				return
+			}
+			if got, errOut, code := testenv.RunOCI(t, lay, "arm64"); got != want || code != 0 {
+				t.Errorf("under qemu: %q, exit %d, stderr %q; want %q", got, code, errOut, want)
+			}
+		})
+	}
+}
+
+// TestMultiArchIndexBase packs an amd64+arm64 pair onto a base that is
+// itself an index (a busybox:glibc-shaped amd64 image and an arm64 image
+// holding the loader and libc of Debian's cross sysroot): each platform's
+// image takes glibc from its own platform's base.
+func TestMultiArchIndexBase(t *testing.T) {
+	amd64, arm64 := fixture(t, "hello-c"), fixture(t, "hello-c-arm64")
+	rootfs := t.TempDir()
+	for _, f := range []string{"ld-linux-aarch64.so.1", "libc.so.6"} {
+		b, err := os.ReadFile(filepath.Join(arm64Sysroot, "lib", f))
+		if err != nil {
+			t.Skipf("SKIP: %v", err)
+		}
+		if err := os.MkdirAll(filepath.Join(rootfs, "lib"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(rootfs, "lib", f), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	armBase := testenv.ImageFromRootfs(t, rootfs)
+	cf, err := armBase.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	cf.Architecture = "arm64"
+	if armBase, err = mutate.ConfigFile(armBase, cf); err != nil {
+		t.Fatal(err)
+	}
+	baseIdx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex),
+		mutate.IndexAddendum{Add: testenv.BusyboxGlibcImage(t), Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
+		mutate.IndexAddendum{Add: armBase, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}})
+	baseDir := filepath.Join(t.TempDir(), "base")
+	lp, err := layout.Write(baseDir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lp.AppendIndex(baseIdx, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": "multi"})); err != nil {
+		t.Fatal(err)
+	}
+
+	lay := filepath.Join(t.TempDir(), "layout")
+	out := mustRun(t, nil, "pack", "--base", "oci:"+baseDir+":multi", "--dest", "/app/hello", "--json",
+		"--platform", "linux/amd64="+amd64, "--platform", "linux/arm64="+arm64, "-o", "oci:"+lay+":hello")
+	var res packIndexResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("pack --json: %v\n%s", err, out)
+	}
+	fromBase := map[string][]string{}
+	for _, m := range res.Manifests {
+		fromBase[m.Platform] = m.FromBase
+		if !slices.Equal(m.Files, []string{"/app/hello"}) {
+			t.Errorf("%s image adds %q; want only the program: glibc comes from the base", m.Platform, m.Files)
+		}
+	}
+	wantFromBase := map[string][]string{
+		"linux/amd64": {"/lib64/ld-linux-x86-64.so.2", "libc.so.6"},
+		"linux/arm64": {"/lib/ld-linux-aarch64.so.1", "libc.so.6"},
+	}
+	if diff := cmp.Diff(wantFromBase, fromBase); diff != "" {
+		t.Errorf("libraries taken from the base, by platform (-want +got):\n%s", diff)
+	}
+	imgs := platformImages(t, layoutIndex(t, lay, "hello"))
+	single := filepath.Join(t.TempDir(), "single")
+	testenv.WriteOCILayout(t, imgs["linux/amd64"], single, "amd64")
+	testenv.WriteOCILayout(t, imgs["linux/arm64"], single, "arm64")
+	if got, _, code := testenv.RunOCI(t, single, "amd64"); got != "hello from C\n" || code != 0 {
+		t.Errorf("amd64 image on the amd64 base: %q, exit %d", got, code)
+	}
+	if err := testenv.QemuBinfmt(t, "aarch64"); err != nil {
+		t.Logf("*** NOT RUNNING the arm64 image: %v", err)
+		return
+	}
+	if got, errOut, code := testenv.RunOCI(t, single, "arm64"); got != "hello from C\n" || code != 0 {
+		t.Errorf("arm64 image on the arm64 base, under qemu: %q, exit %d, stderr %q", got, code, errOut)
 	}
 }

@@ -21,7 +21,7 @@ func packCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "pack",
 		Usage:     "write the smallest OCI image that runs a program",
-		ArgsUsage: "[flags] PROGRAM [-- ARG...]",
+		ArgsUsage: "[flags] PROGRAM [-- ARG...] | [flags] --platform OS/ARCH=PATH... [-- ARG...]",
 		Description: `pack puts PROGRAM at /app/NAME (--dest), with exactly the files its loader
 needs: the interpreter at its PT_INTERP path, each shared library at the path the
 loader opens, and the symbolic links in between. On a base image, what the base
@@ -37,6 +37,20 @@ Flags go before PROGRAM. Destinations (-o, repeatable; the image is built once):
   docker://REGISTRY/REPO[:TAG]      push (credentials: ~/.docker/config.json,
                                     DOCKER_CONFIG, credential helpers)
 
+Programs of other architectures (cross-compiled with aarch64-linux-gnu-gcc,
+GOARCH=arm64, ...) take their libraries from a sysroot: Debian's cross sysroot
+/usr/TRIPLET by default (apt-get install libc6-arm64-cross), or --sysroot DIR: a
+cross sysroot, an unpacked root file system of the target, or a toolchain's
+sysroot (DIR/lib, DIR/usr/lib, DIR/etc/ld.so.cache). The image gets each file
+where the target's loader looks, not where the sysroot keeps it.
+
+One image for several platforms: give --platform OS/ARCH[/VARIANT]=PATH once per
+platform instead of PROGRAM. Each program is checked against its platform and
+packed on its own base (an index base is resolved per platform), with its own
+sysroot (--sysroot OS/ARCH=DIR); the result is one OCI image index, written to
+oci:, oci-archive: or docker:// (docker archives and FILE.tar hold single images).
+Arguments (after --) are the default command of every platform's image.
+
 The image digest is printed on stdout. The same inputs always give the same
 digest: times come from SOURCE_DATE_EPOCH (else 1970-01-01), files are owned 0:0
 with fixed modes.
@@ -45,6 +59,8 @@ Examples:
   scratchpack pack -o oci:out:hello ./hello
   scratchpack pack --base busybox:glibc -o docker://127.0.0.1:5000/app:1.0 ./server -- --port 8080
   scratchpack pack --user nonroot --add ./config.yaml:/etc/app/config.yaml -o app.tar ./app
+  scratchpack pack --dest /app/server --platform linux/amd64=./server-amd64 \
+      --platform linux/arm64=./server-arm64 -o docker://127.0.0.1:5000/app:1.0
 
 Exit status: 0 written, 2 bad input, 3 the program would not run in the image,
 4 registry or I/O failure.`,
