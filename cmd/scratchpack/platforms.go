@@ -77,7 +77,8 @@ func parseSysroots(vals []string) (*sysroots, error) {
 	s := &sysroots{}
 	for _, v := range vals {
 		ps, dir, ok := strings.Cut(v, "=")
-		if ok && strings.Contains(ps, "/") && !strings.HasPrefix(ps, "/") && !strings.HasPrefix(ps, ".") {
+		// linux/ARCH=DIR; anything else is a directory, even with "=" in it.
+		if ok && strings.HasPrefix(ps, "linux/") {
 			p, err := parsePlatform(ps)
 			if err != nil {
 				return nil, fmt.Errorf("--sysroot %q: %w", v, err)

@@ -99,6 +99,11 @@ func QemuBinfmt(t testing.TB, arch string) error {
 			lock.Close()
 			return fmt.Errorf("the kernel refused to register %s with binfmt_misc: %w", name, err)
 		}
+		// Say in the lock file that a test made this registration, so
+		// that WithoutQemuBinfmt waits for it to go instead of giving up.
+		if err := markBinfmt(lock, fmt.Sprintf("%d\n", os.Getpid())); err != nil {
+			t.Logf("marking %s as registered by this test: %v", lock.Name(), err)
+		}
 		t.Logf("registered %s with binfmt_misc (flags %s); it is unregistered when the test ends", name, reg.flags)
 		t.Cleanup(func() { unregisterBinfmt(t, name, lock) })
 		return nil
@@ -205,7 +210,32 @@ func unregisterBinfmt(t testing.TB, name string, lock *os.File) {
 		t.Errorf("unregistering %s from binfmt_misc: %v", name, err)
 		return
 	}
+	if err := markBinfmt(lock, ""); err != nil {
+		t.Logf("clearing %s: %v", lock.Name(), err)
+	}
 	t.Logf("unregistered %s from binfmt_misc", name)
+}
+
+// markBinfmt replaces the content of the lock file: the pid of the test
+// process that registered the emulator, or nothing.
+func markBinfmt(lock *os.File, s string) error {
+	if err := lock.Truncate(0); err != nil {
+		return err
+	}
+	_, err := lock.WriteAt([]byte(s), 0)
+	return err
+}
+
+// registeredByTest reports whether the lock file names a live process as
+// the test that registered the emulator.
+func registeredByTest(lock *os.File) bool {
+	b := make([]byte, 32)
+	n, _ := lock.ReadAt(b, 0)
+	var pid int
+	if _, err := fmt.Sscanf(string(b[:n]), "%d", &pid); err != nil || pid <= 0 {
+		return false
+	}
+	return syscall.Kill(pid, 0) == nil
 }
 
 // binfmtRegistered reports whether name is registered now (for tests).
@@ -231,17 +261,22 @@ func WithoutQemuBinfmt(t testing.TB, arch string) error {
 	for {
 		err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if err == nil {
-			break
+			switch {
+			case !binfmtRegistered(name):
+				t.Cleanup(func() { lock.Close() })
+				return nil
+			case !registeredByTest(lock):
+				lock.Close()
+				return fmt.Errorf("%s is registered with binfmt_misc on this machine, not by a test", name)
+			}
+			// A test registered it and waits to unregister it: let it
+			// take the lock, and look again.
+			err = syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
 		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
+		if err != nil && !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
 			lock.Close()
-			return fmt.Errorf("other tests use the %s emulator: %w", name, err)
+			return fmt.Errorf("other tests still use the %s emulator after %v: %v", name, binfmtUnregisterWait, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Cleanup(func() { lock.Close() })
-	if binfmtRegistered(name) {
-		return fmt.Errorf("%s is registered with binfmt_misc on this machine, not by a test", name)
-	}
-	return nil
 }

@@ -59,3 +59,32 @@ func TestQemuBinfmt(t *testing.T) {
 		t.Errorf("qemu-aarch64 is still registered after the test that registered it ended")
 	}
 }
+
+// TestWithoutQemuBinfmtWaits registers the aarch64 emulator in a subtest
+// while a parallel subtest asks for it to be absent: the second waits for
+// the first to end and unregister it, then finds it gone.
+func TestWithoutQemuBinfmtWaits(t *testing.T) {
+	if binfmtRegistered("qemu-aarch64") {
+		t.Skip("SKIP: qemu-aarch64 is registered already")
+	}
+	registered := make(chan struct{})
+	t.Run("group", func(t *testing.T) {
+		t.Run("register", func(t *testing.T) {
+			t.Parallel()
+			defer close(registered)
+			if err := QemuBinfmt(t, "aarch64"); err != nil {
+				t.Skipf("SKIP: LOUDLY: the kernel does not let this test register qemu-aarch64: %v", err)
+			}
+		})
+		t.Run("without", func(t *testing.T) {
+			t.Parallel()
+			<-registered // the registering subtest has returned; its cleanup may still run
+			if err := WithoutQemuBinfmt(t, "aarch64"); err != nil {
+				t.Fatalf("WithoutQemuBinfmt: %v", err)
+			}
+			if binfmtRegistered("qemu-aarch64") {
+				t.Errorf("qemu-aarch64 is registered while WithoutQemuBinfmt holds the lock")
+			}
+		})
+	})
+}
