@@ -54,20 +54,26 @@ func ldCacheFor(name string, a elftest.Arch, entries ...ldcTestEntry) *fstest.Ma
 var sysrootLayouts = []sysrootLayout{
 	{
 		// Debian's cross packages: /usr/TRIPLET/lib holds everything, no
-		// multiarch directories, no ld.so.cache.
+		// multiarch directories, no ld.so.cache; a loader whose PT_INTERP
+		// is in /lib64 is linked from there (libc6-amd64-cross,
+		// libc6-ppc64el-cross: lib64/ld64.so.2 -> ../lib/ld64.so.2).
 		name: "Debian cross packages",
 		build: func(_ string, a elftest.Arch) fstest.MapFS {
-			return fstest.MapFS{
-				fsPath(a.Interp):  file(elftest.Library(a, path.Base(a.Interp))),
-				"lib/libc.so.6":   file(elftest.Library(a, "libc.so.6", path.Base(a.Interp))),
-				"lib/libm.so.6":   file(elftest.Library(a, "libm.so.6", "libc.so.6")),
-				"lib/libz.so.1":   symlink("libz.so.1.3"),
-				"lib/libz.so.1.3": file(elftest.Library(a, "libz.so.1")),
+			fsys := fstest.MapFS{
+				"lib/" + path.Base(a.Interp): file(elftest.Library(a, path.Base(a.Interp))),
+				"lib/libc.so.6":              file(elftest.Library(a, "libc.so.6", path.Base(a.Interp))),
+				"lib/libm.so.6":              file(elftest.Library(a, "libm.so.6", "libc.so.6")),
+				"lib/libz.so.1":              symlink("libz.so.1.3"),
+				"lib/libz.so.1.3":            file(elftest.Library(a, "libz.so.1")),
 			}
+			if path.Dir(a.Interp) == "/lib64" {
+				fsys[fsPath(a.Interp)] = symlink("../lib/" + path.Base(a.Interp))
+			}
+			return fsys
 		},
 		want: func(a elftest.Arch) []resolvedAt {
 			return []resolvedAt{
-				{a.Interp, a.Interp, a.Interp, "interpreter"},
+				{a.Interp, a.Interp, "/lib/" + path.Base(a.Interp), "interpreter"},
 				{"libc.so.6", "/lib/libc.so.6", "/lib/libc.so.6", "default"},
 				{"libm.so.6", "/lib/libm.so.6", "/lib/libm.so.6", "default"},
 				{"libz.so.1", "/lib/libz.so.1", "/lib/libz.so.1.3", "default"},

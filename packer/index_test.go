@@ -4,6 +4,7 @@ import (
 	"context"
 	"debug/elf"
 	"errors"
+	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -27,11 +28,19 @@ func craftedSysroot(t *testing.T, dir, arch string) (sysroot, program string) {
 	a := elftest.Archs[arch]
 	sysroot = filepath.Join(dir, "usr", a.Triplet)
 	for rel, f := range map[string]elftest.File{
-		a.Interp:        elftest.Library(a, path.Base(a.Interp)),
-		"lib/libc.so.6": elftest.Library(a, "libc.so.6", path.Base(a.Interp)),
-		"lib/libm.so.6": elftest.Library(a, "libm.so.6", "libc.so.6"),
+		"lib/" + path.Base(a.Interp): elftest.Library(a, path.Base(a.Interp)),
+		"lib/libc.so.6":              elftest.Library(a, "libc.so.6", path.Base(a.Interp)),
+		"lib/libm.so.6":              elftest.Library(a, "libm.so.6", "libc.so.6"),
 	} {
 		if _, err := elftest.Write(sysroot, rel, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if path.Dir(a.Interp) == "/lib64" { // as libc6-ppc64el-cross: lib64/ld64.so.2 -> ../lib/ld64.so.2
+		if err := os.MkdirAll(filepath.Join(sysroot, "lib64"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink("../lib/"+path.Base(a.Interp), filepath.Join(sysroot, "lib64", path.Base(a.Interp))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -48,13 +57,13 @@ func TestBuildIndexForeign(t *testing.T) {
 	dir := t.TempDir()
 	var specs []Spec
 	want := map[string][]string{}
-	for _, arch := range []string{"riscv64", "s390x", "arm"} {
+	for _, arch := range []string{"riscv64", "s390x", "arm", "ppc64le"} {
 		sysroot, prog := craftedSysroot(t, dir, arch)
 		specs = append(specs, Spec{Program: prog, Dest: "/app/hello", Root: sysroot, Base: Ref{Transport: Scratch}, WorkDir: t.TempDir()})
 		a := elftest.Archs[arch]
 		// The files land where the target's loader looks: the
 		// interpreter at its PT_INTERP path, the libraries in /lib.
-		want[arch] = []string{"/app/hello", a.Interp, "/lib/libc.so.6", "/lib/libm.so.6"}
+		want[arch] = []string{"/app/hello", "/lib/" + path.Base(a.Interp), "/lib/libc.so.6", "/lib/libm.so.6"}
 	}
 	build := func(specs []Spec) *IndexResult {
 		res, err := BuildIndex(context.Background(), specs)
@@ -101,13 +110,19 @@ func TestBuildIndexForeign(t *testing.T) {
 		if diff := cmp.Diff(sorted(want[arch]), sorted(files)); diff != "" {
 			t.Errorf("%s image files (-want +got):\n%s", arch, diff)
 		}
+		if arch == "ppc64le" {
+			e := res.Results[i].Files.Get("/lib64/ld64.so.2")
+			if e == nil || e.Type != TypeSymlink || e.Target != "../lib/ld64.so.2" {
+				t.Errorf("ppc64le image: /lib64/ld64.so.2 is %+v, want the link to ../lib/ld64.so.2", e)
+			}
+		}
 	}
-	if diff := cmp.Diff([]string{"linux/arm/v7", "linux/riscv64", "linux/s390x"}, platforms); diff != "" {
+	if diff := cmp.Diff([]string{"linux/arm/v7", "linux/ppc64le", "linux/riscv64", "linux/s390x"}, platforms); diff != "" {
 		t.Errorf("index platforms (-want +got):\n%s", diff)
 	}
 
 	// The order of the programs does not change the index.
-	reversed := []Spec{specs[2], specs[1], specs[0]}
+	reversed := []Spec{specs[3], specs[2], specs[1], specs[0]}
 	if a, b := digest(t, res.Index), digest(t, build(reversed).Index); a != b {
 		t.Errorf("index digest depends on the order of programs: %s, %s", a, b)
 	}
