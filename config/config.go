@@ -26,7 +26,7 @@ type Image struct {
 	Platforms   Platforms  `yaml:"platforms"` // instead of program: one per platform, built into an index
 	Base        string     `yaml:"base"`
 	Dest        string     `yaml:"dest"`
-	Root        string     `yaml:"root"`
+	Sysroot     string     `yaml:"sysroot"` // as pack --sysroot: where libraries come from
 	LibraryPath []string   `yaml:"library-path"`
 	Entrypoint  Words      `yaml:"entrypoint"`
 	Cmd         Words      `yaml:"cmd"`
@@ -48,13 +48,13 @@ type Image struct {
 // come from.
 type PlatformProgram struct {
 	Program     string   `yaml:"program"`
-	Root        string   `yaml:"root"` // a sysroot, e.g. /usr/aarch64-linux-gnu; default the image's root
+	Sysroot     string   `yaml:"sysroot"` // e.g. /usr/aarch64-linux-gnu; default the image's sysroot, else pack's default
 	LibraryPath []string `yaml:"library-path"`
 	line        int
 }
 
 // Platforms maps OS/ARCH[/VARIANT] to a program: a path, or a mapping with
-// program, root and library-path.
+// program, sysroot and library-path.
 type Platforms struct {
 	Keys  []string // in file order
 	Progs map[string]PlatformProgram
@@ -149,7 +149,7 @@ func (p *Platforms) UnmarshalYAML(n *yaml.Node) error {
 			type plain PlatformProgram
 			errs = append(errs, strictKeys(v, "a platform", yamlKeys(plain{})), v.Decode((*plain)(&pp)))
 		default:
-			errs = append(errs, lineError(v, "platform %s: want a program path, or a mapping with program and root", k.Value))
+			errs = append(errs, lineError(v, "platform %s: want a program path, or a mapping with program and sysroot", k.Value))
 			continue
 		}
 		pp.line = k.Line

@@ -17,7 +17,7 @@ func FuzzParse(f *testing.F) {
 	}
 	for _, s := range []string{
 		"images:\n  a:\n    program: x\n    output: [oci:o]\n",
-		"images:\n  a:\n    platforms: {linux/arm64: {program: y, root: /s}, linux/amd64: z}\n    output: [\"docker://${REGISTRY}/a:${VERSION:-dev}\"]\n    tags: [latest]\n",
+		"images:\n  a:\n    platforms: {linux/arm64: {program: y, sysroot: /s}, linux/amd64: z}\n    output: [\"docker://${REGISTRY}/a:${VERSION:-dev}\"]\n    tags: [latest]\n",
 		"x-d: &d\n  output: [oci:o]\nimages:\n  a:\n    <<: *d\n    program: x\n    env: [A=1]\n    add: [{src: a, dest: /a}, \"b:/b\"]\n",
 		"a: &a [*a]\n",
 		"images: {a: {program: $$x, output: [docker-daemon:a]}}\n",

@@ -87,7 +87,7 @@ images:
     program: ../bin/app
     platform: linux/amd64
     base: oci-archive:base.tar:glibc
-    root: sysroot
+    sysroot: sysroot
     library-path: [lib]
     entrypoint: /app/app --serve
     cmd: ["--port", "8080"]
@@ -153,7 +153,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad base", "images:\n  a:\n    program: x\n    base: \"dir:/x\"\n    output: [oci:o]\n", []string{"4: image a: base: invalid image location"}},
 		{"both program and platforms", "images:\n  a:\n    program: x\n    platforms: {linux/arm64: y}\n    output: [oci:o]\n", []string{"4: image a: platforms: give either"}},
 		{"bad platform", "images:\n  a:\n    platforms:\n      windows/amd64: y\n    output: [oci:o]\n", []string{`4: image a: platforms: "windows/amd64": want linux/ARCH`}},
-		{"platform key", "images:\n  a:\n    platforms:\n      linux/arm64: {program: y, sysroot: /s}\n    output: [oci:o]\n", []string{`4: a platform has no key "sysroot"`}},
+		{"platform key", "images:\n  a:\n    platforms:\n      linux/arm64: {program: y, root: /s}\n    output: [oci:o]\n", []string{`4: a platform has no key "root"`}},
 		{"index to daemon", "images:\n  a:\n    platforms: {linux/arm64: y}\n    output: [docker-daemon:a]\n", []string{"4: image a: output: docker-daemon:a holds one image"}},
 		{"tags without registry", "images:\n  a:\n    program: x\n    output: [oci:o]\n    tags: [v1]\n", []string{"5: image a: tags: invalid image location"}},
 		{"bad add", "images:\n  a:\n    program: x\n    output: [oci:o]\n    add: [nocolon, \"a:rel\"]\n", []string{`5: add "nocolon": want SRC:DEST`}},

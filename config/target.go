@@ -43,7 +43,7 @@ func target(im *Image, dir string) (*Target, Errors) {
 
 	spec := packer.Spec{
 		Dest:        im.Dest,
-		Root:        local(dir, im.Root),
+		Root:        local(dir, im.Sysroot),
 		LibraryPath: locals(dir, im.LibraryPath),
 		Base:        packer.Ref{Transport: packer.Scratch},
 		Config: packer.Config{
@@ -119,8 +119,8 @@ func target(im *Image, dir string) (*Target, Errors) {
 			}
 			s := spec
 			s.Program, s.Platform = local(dir, pp.Program), p
-			if pp.Root != "" {
-				s.Root = local(dir, pp.Root)
+			if pp.Sysroot != "" {
+				s.Root = local(dir, pp.Sysroot)
 			}
 			if len(pp.LibraryPath) > 0 {
 				s.LibraryPath = locals(dir, pp.LibraryPath)

@@ -2,6 +2,7 @@ package elfdeps
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"io/fs"
@@ -10,6 +11,8 @@ import (
 	"path/filepath"
 	"testing"
 	"testing/fstest"
+
+	"github.com/scratchpack/scratchpack/internal/elftest"
 )
 
 // fuzzSeedPrefix is how much of a real ELF file is a seed: its headers,
@@ -45,6 +48,14 @@ func FuzzInspect(f *testing.F) {
 			f.Add(b)
 		}
 	}
+	// Crafted files of every architecture, and an armhf one with build
+	// attributes, so the fuzzer reaches the .ARM.attributes reader.
+	for _, name := range elftest.ArchNames() {
+		f.Add(elftest.Program(elftest.Archs[name], "libc.so.6").Bytes())
+	}
+	arm := elftest.Program(elftest.Archs["arm"], "libc.so.6")
+	arm.Sections = append(arm.Sections, elftest.ARMAttributes(binary.LittleEndian, "6KZ", 7))
+	f.Add(arm.Bytes())
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rep, err := Inspect(bytes.NewReader(data))
 		if err != nil {

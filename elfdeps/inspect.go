@@ -34,10 +34,11 @@ const (
 // Report is what one ELF file says about itself.
 type Report struct {
 	Path        string   `json:"path"`
-	Arch        string   `json:"arch"`              // GOARCH-style: amd64, arm64, arm, 386, riscv64, ppc64le, s390x; else the ELF machine
-	Variant     string   `json:"variant,omitempty"` // OCI platform variant (arm: v7, v5)
-	Class       int      `json:"class"`             // 32 or 64
-	Endian      string   `json:"endian"`            // little or big
+	Arch        string   `json:"arch"`               // GOARCH-style: amd64, arm64, arm, 386, riscv64, ppc64le, s390x; else the ELF machine
+	Variant     string   `json:"variant,omitempty"`  // OCI platform variant (arm: v5, v6, v7, v8)
+	ArmArch     string   `json:"arm_arch,omitempty"` // arm: the Tag_CPU_arch the file is built for (v5TE, v6KZ, v7), when it says
+	Class       int      `json:"class"`              // 32 or 64
+	Endian      string   `json:"endian"`             // little or big
 	Kind        Kind     `json:"kind"`
 	Interpreter string   `json:"interpreter,omitempty"`
 	Libc        Libc     `json:"libc"`
@@ -81,9 +82,6 @@ func Inspect(r io.ReaderAt) (*Report, error) {
 	}
 	if a, ok := archFor(o); ok {
 		rep.Arch = a.goarch
-		if a.goarch == "arm" {
-			rep.Variant = armVariant(o, "")
-		}
 	} else {
 		rep.Arch = o.machine.String()
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("unknown architecture %v: its libraries cannot be resolved", o.machine))
@@ -94,6 +92,12 @@ func Inspect(r io.ReaderAt) (*Report, error) {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("Go build information is unreadable: %v", err))
 	}
 	rep.Libc = libcOf(o, rep.Go)
+	if rep.Arch == "arm" {
+		var err error
+		if rep.Variant, rep.ArmArch, err = armVariant(o, rep.Go); err != nil {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("the ARM architecture is guessed from the float ABI: %v", err))
+		}
+	}
 	if rep.Kind == KindDynamic && o.interp == "" {
 		rep.Warnings = append(rep.Warnings, "dynamic program without an interpreter")
 	}

@@ -15,6 +15,7 @@ packages=(
 	git make gcc g++ binutils file
 	musl-tools
 	gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross
+	libc6-armhf-cross libc6-armel-cross # real armhf (v7) and armel (v5TE) files for the ARM variant tests
 	qemu-user-static binfmt-support
 	# image tooling and runtimes for the end-to-end tier
 	runc umoci skopeo docker.io podman docker-registry

@@ -38,12 +38,12 @@ image does not stop the others; the exit status is that of the first failure.
       tags: [latest]                        # more tags for docker:// and docker-daemon:
       sbom: out/server.spdx.json            # SPDX 2.3; attached to pushed images
       entrypoint: [/app/server]             # cmd, env, workdir, user, labels,
-      env: {LANG: C.UTF-8}                  # annotations, expose, add, dest, root,
+      env: {LANG: C.UTF-8}                  # annotations, expose, add, dest, sysroot,
       add: ["conf/app.yaml:/etc/app.yaml"]  # library-path: as pack's flags
     tool:
       platforms:                            # one program per platform: an index
         linux/amd64: build/amd64/tool
-        linux/arm64: {program: build/arm64/tool, root: /usr/aarch64-linux-gnu}
+        linux/arm64: {program: build/arm64/tool, sysroot: /usr/aarch64-linux-gnu}
       output: ["docker://${REGISTRY}/tool:${VERSION}"]
 
 ${VAR} is taken from the environment (an unset one is an error; ${VAR:-default}
@@ -213,8 +213,7 @@ func buildImage(ctx context.Context, t *config.Target, work string, created time
 		r.Platforms = append(r.Platforms, p.String())
 	}
 	if t.SBOM != "" {
-		files, err := writeSBOMs(ctx, sbomJob{name: imageName(specs[0], t.Outputs), file: t.SBOM, specs: specs,
-			results: results, dsts: t.Outputs, created: created}, opts...)
+		files, err := writeSBOMs(ctx, sbomJob{name: imageName(specs[0], t.Outputs), file: t.SBOM, results: results, dsts: t.Outputs, created: created}, opts...)
 		r.SBOM = append(r.SBOM, files...)
 		if err != nil {
 			return fail(err)

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/urfave/cli/v2"
 
 	"github.com/scratchpack/scratchpack/config"
@@ -24,7 +23,7 @@ func packCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "pack",
 		Usage:     "write the smallest OCI image that runs a program",
-		ArgsUsage: "[flags] PROGRAM [-- ARG...]",
+		ArgsUsage: "[flags] PROGRAM [-- ARG...] | [flags] --platform OS/ARCH=PATH... [-- ARG...]",
 		Description: `pack puts PROGRAM at /app/NAME (--dest), with exactly the files its loader
 needs: the interpreter at its PT_INTERP path, each shared library at the path the
 loader opens, and the symbolic links in between. On a base image, what the base
@@ -46,6 +45,20 @@ Flags go before PROGRAM. Destinations (-o, repeatable; the image is built once):
 packages with versions) and attaches it to pushed images as an OCI artifact
 that refers to the image (referrers API, or the sha256-DIGEST tag).
 
+Programs of other architectures (cross-compiled with aarch64-linux-gnu-gcc,
+GOARCH=arm64, ...) take their libraries from a sysroot: Debian's cross sysroot
+/usr/TRIPLET by default (apt-get install libc6-arm64-cross), or --sysroot DIR: a
+cross sysroot, an unpacked root file system of the target, or a toolchain's
+sysroot (DIR/lib, DIR/usr/lib, DIR/etc/ld.so.cache). The image gets each file
+where the target's loader looks, not where the sysroot keeps it.
+
+One image for several platforms: give --platform OS/ARCH[/VARIANT]=PATH once per
+platform instead of PROGRAM. Each program is checked against its platform and
+packed on its own base (an index base is resolved per platform), with its own
+sysroot (--sysroot OS/ARCH=DIR); the result is one OCI image index, written to
+oci:, oci-archive: or docker:// (docker archives and FILE.tar hold single images).
+Arguments (after --) are the default command of every platform's image.
+
 The image digest is printed on stdout. The same inputs always give the same
 digest: times come from SOURCE_DATE_EPOCH (else 1970-01-01), files are owned 0:0
 with fixed modes.
@@ -54,6 +67,8 @@ Examples:
   scratchpack pack -o oci:out:hello ./hello
   scratchpack pack --base busybox:glibc -o docker://127.0.0.1:5000/app:1.0 ./server -- --port 8080
   scratchpack pack --user nonroot --add ./config.yaml:/etc/app/config.yaml -o app.tar ./app
+  scratchpack pack --dest /app/server --platform linux/amd64=./server-amd64 \
+      --platform linux/arm64=./server-arm64 -o docker://127.0.0.1:5000/app:1.0
   scratchpack pack -o docker://127.0.0.1:5000/app:1.2.0 -t 1.2 -t latest --sbom app.spdx.json ./app
   scratchpack pack -o docker-daemon:app:dev ./app && docker run --rm app:dev
 
@@ -72,8 +87,8 @@ Exit status: 0 written, 2 bad input, 3 the program would not run in the image
 			&cli.StringSliceFlag{Name: "annotation", Usage: "manifest annotation `K=V`; repeatable"},
 			&cli.StringSliceFlag{Name: "expose", Usage: "`PORT[/PROTO]` the program listens on; repeatable"},
 			&cli.StringSliceFlag{Name: "add", Usage: "copy host `SRC:DEST` (file or directory) into the image; repeatable"},
-			&cli.StringFlag{Name: "platform", Usage: "`OS/ARCH[/VARIANT]` the image is for; must match the program's ELF header (default: the program's)"},
-			&cli.StringFlag{Name: "root", Value: "/", Usage: "take libraries from `DIR` (a sysroot) instead of this machine"},
+			&cli.StringSliceFlag{Name: "platform", Usage: "`OS/ARCH[/VARIANT]` the program must be for (default: the program's); or OS/ARCH=PATH, once per platform, to build a multi-platform index (see above)"},
+			&cli.StringSliceFlag{Name: "sysroot", Aliases: []string{"root"}, Usage: "take libraries from `DIR` instead of this machine: a cross sysroot, an unpacked root file system of the target, or a toolchain sysroot; OS/ARCH=DIR per platform (default: / for this machine's programs, /usr/TRIPLET for others)"},
 			&cli.StringSliceFlag{Name: "library-path", Usage: "also search `DIR` as LD_LIBRARY_PATH would; repeatable"},
 			&cli.Int64Flag{Name: "source-date-epoch", EnvVars: []string{"SOURCE_DATE_EPOCH"}, Usage: "image and file time, in `SECONDS` since the epoch"},
 			&cli.StringSliceFlag{Name: "tag", Aliases: []string{"t"}, Usage: "also tag docker:// and docker-daemon: destinations `TAG`; repeatable"},
@@ -92,14 +107,22 @@ func runPack(c *cli.Context) error {
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}
+	specs, index, err := platformSpecs(c, spec, dsts)
+	if err != nil {
+		return withCode(exitBadInput, err)
+	}
 	work, err := os.MkdirTemp("", "scratchpack-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(work)
-	spec.WorkDir = work
 
 	opts := writeOptions(c)
+	if index {
+		return runPackIndex(c, specs, dsts, work, opts)
+	}
+	spec = specs[0]
+	spec.WorkDir = work
 	res, err := packer.Build(c.Context, spec, opts...)
 	if err != nil {
 		return classify(err)
@@ -113,8 +136,7 @@ func runPack(c *cli.Context) error {
 		fmt.Fprintf(c.App.ErrWriter, "wrote %s\n", d)
 	}
 	if f := c.String("sbom"); f != "" {
-		files, err := writeSBOMs(c.Context, sbomJob{name: imageName(spec, dsts), file: f, specs: []packer.Spec{spec},
-			results: []*packer.Result{res}, dsts: dsts, created: spec.Created}, opts...)
+		files, err := writeSBOMs(c.Context, sbomJob{name: imageName(spec, dsts), file: f, results: []*packer.Result{res}, dsts: dsts, created: spec.Created}, opts...)
 		if err != nil {
 			return classify(err)
 		}
@@ -135,14 +157,17 @@ func runPack(c *cli.Context) error {
 // packSpec turns flags and arguments into a packer.Spec and destinations.
 func packSpec(c *cli.Context) (packer.Spec, []packer.Ref, error) {
 	var spec packer.Spec
-	if c.NArg() == 0 {
-		return spec, nil, errors.New("pack needs a PROGRAM; see scratchpack pack --help")
+	check, progs, err := parsePlatforms(c.StringSlice("platform"))
+	if err != nil {
+		return spec, nil, err
+	}
+	if c.NArg() == 0 && len(progs) == 0 {
+		return spec, nil, errors.New("pack needs a PROGRAM (or --platform OS/ARCH=PATH per platform); see scratchpack pack --help")
 	}
 	if len(c.StringSlice("output")) == 0 {
 		return spec, nil, errors.New("pack needs at least one -o DEST, e.g. -o oci:out or -o image.tar; see scratchpack pack --help")
 	}
 	var dsts []packer.Ref
-	var err error
 	for _, o := range c.StringSlice("output") {
 		r, err := packer.ParseRef(o)
 		if err != nil {
@@ -166,7 +191,7 @@ func packSpec(c *cli.Context) (packer.Spec, []packer.Ref, error) {
 	spec = packer.Spec{
 		Program:     c.Args().First(),
 		Dest:        c.String("dest"),
-		Root:        c.String("root"),
+		Platform:    check,
 		LibraryPath: c.StringSlice("library-path"),
 		Base:        base,
 		Created:     time.Unix(c.Int64("source-date-epoch"), 0),
@@ -193,7 +218,12 @@ func packSpec(c *cli.Context) (packer.Spec, []packer.Ref, error) {
 			return spec, nil, err
 		}
 	}
-	args := c.Args().Slice()[1:]
+	args := c.Args().Slice()
+	if len(progs) == 0 {
+		args = args[1:]
+	} else {
+		spec.Program = "" // per platform; every argument is the command
+	}
 	switch {
 	case c.IsSet("cmd") && len(args) > 0:
 		return spec, nil, errors.New("give the default command either with --cmd or after --, not both")
@@ -222,13 +252,6 @@ func packSpec(c *cli.Context) (packer.Spec, []packer.Ref, error) {
 		if _, err := strconv.ParseUint(gid, 10, 32); gid != "" && err != nil {
 			return spec, nil, fmt.Errorf("--user %q: want root, nonroot or UID[:GID]", u)
 		}
-	}
-	if p := c.String("platform"); p != "" {
-		pl, err := v1.ParsePlatform(p)
-		if err != nil {
-			return spec, nil, fmt.Errorf("--platform %q: %w", p, err)
-		}
-		spec.Platform = pl
 	}
 	return spec, dsts, nil
 }
@@ -267,6 +290,7 @@ func classify(err error) error {
 	var fe *elfdeps.FileError
 	var ce config.Errors
 	var ee *exitError
+	var se *packer.SysrootError
 	switch {
 	case errors.As(err, &ee):
 		return err
@@ -274,7 +298,7 @@ func classify(err error) error {
 		return withCode(exitRegistry, err)
 	case errors.As(err, &wr), errors.As(err, &pe):
 		return withCode(exitWontRun, err)
-	case errors.As(err, &fe), errors.Is(err, elfdeps.ErrNotELF), errors.Is(err, elfdeps.ErrCorrupt), errors.Is(err, elfdeps.ErrScript),
+	case errors.As(err, &fe), errors.As(err, &se), errors.Is(err, packer.ErrDuplicatePlatform), errors.Is(err, elfdeps.ErrNotELF), errors.Is(err, elfdeps.ErrCorrupt), errors.Is(err, elfdeps.ErrScript),
 		errors.Is(err, fs.ErrNotExist), errors.Is(err, elfdeps.ErrNotRegular), errors.Is(err, packer.ErrBadRef), errors.As(err, &ce):
 		return withCode(exitBadInput, err)
 	case errors.Is(err, context.Canceled):

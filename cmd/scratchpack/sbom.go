@@ -24,7 +24,6 @@ const spdxMediaType = "application/spdx+json"
 type sbomJob struct {
 	name    string           // the image's name in the document
 	file    string           // where to write it; platforms add .OS-ARCH before .spdx.json
-	specs   []packer.Spec    // the specs the results were built from
 	results []*packer.Result // one per platform
 	dsts    []packer.Ref     // where the images went: pushed ones get the document attached
 	created time.Time
@@ -80,11 +79,9 @@ func describe(j sbomJob, res *packer.Result) (*sbom.Document, error) {
 	if err != nil {
 		return nil, err
 	}
-	root := "/"
-	for _, s := range j.specs {
-		if s.Program == res.Report.Path && s.Root != "" {
-			root = s.Root
-		}
+	root := res.Sysroot
+	if root == "" {
+		root = "/"
 	}
 	dpkg, prefix, err := dpkgFor(root)
 	if err != nil {
