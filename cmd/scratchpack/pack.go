@@ -113,7 +113,7 @@ func runPack(c *cli.Context) error {
 	}
 	work, err := os.MkdirTemp("", "scratchpack-")
 	if err != nil {
-		return err
+		return withCode(exitRegistry, err)
 	}
 	defer os.RemoveAll(work)
 
