@@ -49,9 +49,10 @@ func TestParseSample(t *testing.T) {
 	want := []got{
 		{Name: "hello-cc", Programs: []string{td + "/bin/hello-cc"}, Roots: []string{""}, SBOM: td + "/out/hello-cc.spdx.json",
 			Outputs: []string{"docker://127.0.0.1:5000/scratchpack/hello-cc:1.10", "docker://127.0.0.1:5000/scratchpack/hello-cc:latest"}},
-		{Name: "hello-go", Programs: []string{td + "/bin/hello-go"}, Roots: []string{""},
+		{Name: "hello-go", Programs: []string{td + "/bin/hello-go"}, Roots: []string{""}, SBOM: td + "/out/hello-go.spdx.json",
 			Outputs: []string{"docker://127.0.0.1:5000/scratchpack/hello-go:1.10", "docker://127.0.0.1:5000/scratchpack/hello-go:latest"}},
 		{Name: "hello-c", Programs: []string{td + "/bin/hello-c", td + "/bin/hello-c-arm64"}, Roots: []string{"", "/usr/aarch64-linux-gnu"}, Index: true,
+			SBOM:    td + "/out/hello-c.spdx.json",
 			Outputs: []string{"docker://127.0.0.1:5000/scratchpack/hello-c:1.10", "docker://127.0.0.1:5000/scratchpack/hello-c:latest"}},
 	}
 	if diff := cmp.Diff(want, all); diff != "" {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -10,7 +11,10 @@ import (
 	"strings"
 	"testing"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/scratchpack/scratchpack/internal/testenv"
+	"github.com/scratchpack/scratchpack/packer"
 )
 
 // TestBuildSampleConfig builds testdata/scratchpack.yaml (C++ dynamic, Go
@@ -107,10 +111,60 @@ func TestBuildSampleConfig(t *testing.T) {
 	if !strings.Contains(ls, `"path":"/etc/ssl/certs/ca-certificates.crt"`) || !strings.Contains(ls, `"path":"/etc/passwd"`) {
 		t.Errorf("hello-go lacks the CA bundle or /etc/passwd:\n%s", ls)
 	}
-	// The C++ image's SBOM was written and attached.
-	if _, err := os.Stat(filepath.Join(out, "hello-cc.spdx.json")); err != nil {
-		t.Errorf("no SBOM for hello-cc: %v", err)
+	// Every image (every platform of hello-c) has its SBOM, written and attached.
+	wantSBOMs := map[string][]string{
+		"hello-cc": {"hello-cc.spdx.json"},
+		"hello-go": {"hello-go.spdx.json"},
+		"hello-c":  {"hello-c.linux-amd64.spdx.json", "hello-c.linux-arm64.spdx.json"},
 	}
+	for _, r := range results {
+		var got []string
+		for _, f := range r.SBOM {
+			got = append(got, filepath.Base(f))
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			validateSPDX(t, data)
+		}
+		if !slices.Equal(got, wantSBOMs[r.Name]) {
+			t.Errorf("%s: SBOMs %v, want %v", r.Name, got, wantSBOMs[r.Name])
+		}
+		ref, err := packer.ParseRef("docker://" + reg.Addr + "/scratchpack/" + r.Name + ":1.0.0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, img := range imageDigests(t, sk, ref.String()) {
+			if refs, err := packer.Referrers(context.Background(), ref, img); err != nil || len(refs) != 1 {
+				t.Errorf("%s: referrers of %s: %v %v, want its SBOM", r.Name, img, refs, err)
+			}
+		}
+	}
+}
+
+// imageDigests are the digests of the image, or of each image of the index, at ref.
+func imageDigests(t *testing.T, sk, ref string) []v1.Hash {
+	t.Helper()
+	raw := runTool(t, sk, "inspect", "--tls-verify=false", "--raw", ref)
+	var m struct {
+		Manifests []struct{ Digest string }
+	}
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Manifests) == 0 {
+		sum := sha256.Sum256([]byte(raw))
+		return []v1.Hash{{Algorithm: "sha256", Hex: hex.EncodeToString(sum[:])}}
+	}
+	var out []v1.Hash
+	for _, d := range m.Manifests {
+		h, err := v1.NewHash(d.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, h)
+	}
+	return out
 }
 
 // TestBuildErrors: a bad file is exit 2 with its line; a program that

@@ -46,7 +46,11 @@ func writeSBOMs(ctx context.Context, j sbomJob, opts ...packer.Option) ([]string
 		p, _ := packer.ResultPlatform(res)
 		file := j.file
 		if len(j.results) > 1 {
-			file = platformFile(j.file, p.OS+"-"+p.Architecture+p.Variant)
+			name := p.OS + "-" + p.Architecture
+			if p.Variant != "" {
+				name += "-" + p.Variant
+			}
+			file = platformFile(j.file, name)
 		}
 		if err := writeFileAtomic(file, data); err != nil {
 			return files, fmt.Errorf("writing the SBOM: %w", err)
