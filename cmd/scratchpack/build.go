@@ -47,8 +47,9 @@ image does not stop the others; the exit status is that of the first failure.
       output: ["docker://${REGISTRY}/tool:${VERSION}"]
 
 ${VAR} is taken from the environment (an unset one is an error; ${VAR:-default}
-has a default; $$ is a $). Unknown keys and bad values are errors with the file
-and line. Keys starting with x- are free, for YAML anchors (<<: *defaults).
+has a default; $$ is a $; inside [...] or {...} quote such values, as YAML's
+flow style reads { and } itself). Unknown keys and bad values are errors with
+the file and line. Keys starting with x- are free, for YAML anchors (<<: *defaults).
 
 Results go to stderr; --json prints them on stdout (name, digest, references,
 size, platforms, sbom), --digest-file writes "DIGEST NAME" lines.
