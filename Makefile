@@ -46,7 +46,12 @@ FIXTURES := \
 	$(BIN)/rpath/lib/libgreet.so.1 \
 	$(BIN)/hello-c-arm64 \
 	$(BIN)/hello-cc-arm64 \
-	$(BIN)/hello-go-arm64
+	$(BIN)/hello-go-arm64 \
+	$(BIN)/nss \
+	$(BIN)/iconv \
+	$(BIN)/cancel \
+	$(BIN)/gotls \
+	$(BIN)/gozone
 
 # A failed compile must not leave a half-written fixture that looks up to date.
 .DELETE_ON_ERROR:
@@ -131,6 +136,25 @@ $(BIN)/hello-musl: $(SRC)/hello.c Makefile | $(BIN)
 
 $(BIN)/hello-musl-static: $(SRC)/hello.c Makefile | $(BIN)
 	$(MUSL_CC) $(CFLAGS) $(PREFIX_MAP) -static -o $@ $<
+
+# Run-time needs that no DT_NEEDED names (see elfdeps/glibc.go): NSS lookups,
+# gconv modules for iconv, libgcc_s.so.1 for pthread_cancel.
+$(BIN)/nss: $(SRC)/nss.c Makefile | $(BIN)
+	$(CC) $(CFLAGS) $(PREFIX_MAP) -o $@ $<
+
+$(BIN)/iconv: $(SRC)/iconv.c Makefile | $(BIN)
+	$(CC) $(CFLAGS) $(PREFIX_MAP) -o $@ $<
+
+$(BIN)/cancel: $(SRC)/cancel.c Makefile | $(BIN)
+	$(CC) $(CFLAGS) $(PREFIX_MAP) -pthread -o $@ $<
+
+# Go programs that need data files: CA certificates (crypto/tls, net/http)
+# and the zone database (time.LoadLocation without time/tzdata).
+$(BIN)/gotls: $(SRC)/gotls/main.go Makefile | $(BIN)
+	CGO_ENABLED=0 $(GO) build $(GOFIXTUREFLAGS) -o $@ ./$(SRC)/gotls
+
+$(BIN)/gozone: $(SRC)/gozone/main.go Makefile | $(BIN)
+	CGO_ENABLED=0 $(GO) build $(GOFIXTUREFLAGS) -o $@ ./$(SRC)/gozone
 
 # Go: testdata/ is invisible to ./..., so build the packages by path inside this module.
 $(BIN)/hello-go: $(SRC)/hellogo/main.go Makefile | $(BIN)

@@ -12,19 +12,20 @@ type arch struct {
 	platform string // what glibc's $PLATFORM expands to
 	musl     string // the ARCH in musl's /etc/ld-musl-ARCH.path
 	lib64    bool   // the distribution's 64-bit libraries may live in /lib64 (Fedora-style)
+	glibcLD  string // glibc's loader (PT_INTERP) for this architecture
 }
 
 // archs are the architectures scratchpack knows, keyed by what the ELF header says.
 // arm is hard-float here; soft-float arm differs only in triplet and musl name,
 // see archFor.
 var archs = []arch{
-	{"amd64", elf.EM_X86_64, elf.ELFCLASS64, elf.ELFDATA2LSB, "x86_64-linux-gnu", "x86_64", "x86_64", true},
-	{"arm64", elf.EM_AARCH64, elf.ELFCLASS64, elf.ELFDATA2LSB, "aarch64-linux-gnu", "aarch64", "aarch64", true},
-	{"arm", elf.EM_ARM, elf.ELFCLASS32, elf.ELFDATA2LSB, "arm-linux-gnueabihf", "v7l", "armhf", false},
-	{"386", elf.EM_386, elf.ELFCLASS32, elf.ELFDATA2LSB, "i386-linux-gnu", "i686", "i386", false},
-	{"riscv64", elf.EM_RISCV, elf.ELFCLASS64, elf.ELFDATA2LSB, "riscv64-linux-gnu", "riscv64", "riscv64", true},
-	{"ppc64le", elf.EM_PPC64, elf.ELFCLASS64, elf.ELFDATA2LSB, "powerpc64le-linux-gnu", "power8", "powerpc64le", true},
-	{"s390x", elf.EM_S390, elf.ELFCLASS64, elf.ELFDATA2MSB, "s390x-linux-gnu", "z900", "s390x", true},
+	{"amd64", elf.EM_X86_64, elf.ELFCLASS64, elf.ELFDATA2LSB, "x86_64-linux-gnu", "x86_64", "x86_64", true, "/lib64/ld-linux-x86-64.so.2"},
+	{"arm64", elf.EM_AARCH64, elf.ELFCLASS64, elf.ELFDATA2LSB, "aarch64-linux-gnu", "aarch64", "aarch64", true, "/lib/ld-linux-aarch64.so.1"},
+	{"arm", elf.EM_ARM, elf.ELFCLASS32, elf.ELFDATA2LSB, "arm-linux-gnueabihf", "v7l", "armhf", false, "/lib/ld-linux-armhf.so.3"},
+	{"386", elf.EM_386, elf.ELFCLASS32, elf.ELFDATA2LSB, "i386-linux-gnu", "i686", "i386", false, "/lib/ld-linux.so.2"},
+	{"riscv64", elf.EM_RISCV, elf.ELFCLASS64, elf.ELFDATA2LSB, "riscv64-linux-gnu", "riscv64", "riscv64", true, "/lib/ld-linux-riscv64-lp64d.so.1"},
+	{"ppc64le", elf.EM_PPC64, elf.ELFCLASS64, elf.ELFDATA2LSB, "powerpc64le-linux-gnu", "power8", "powerpc64le", true, "/lib64/ld64.so.2"},
+	{"s390x", elf.EM_S390, elf.ELFCLASS64, elf.ELFDATA2MSB, "s390x-linux-gnu", "z900", "s390x", true, "/lib/ld64.so.1"},
 }
 
 // ARM e_flags bits (glibc's elf.h).
@@ -40,7 +41,7 @@ func archFor(o *object) (arch, bool) {
 	for _, a := range archs {
 		if a.machine == o.machine && a.class == o.class && a.data == o.data {
 			if a.goarch == "arm" && o.armSoftFloat() {
-				a.triplet, a.musl, a.platform = "arm-linux-gnueabi", "arm", "v5l"
+				a.triplet, a.musl, a.platform, a.glibcLD = "arm-linux-gnueabi", "arm", "v5l", "/lib/ld-linux.so.3"
 			}
 			return a, true
 		}

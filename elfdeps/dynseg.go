@@ -58,8 +58,17 @@ func (o *object) readDynamicSegment(f *elf.File) error {
 			strtab, haveStrtab = val, true
 		case elf.DT_STRSZ:
 			strsz = val
+			o.dyn.strsz = val
 		case elf.DT_FLAGS_1:
 			o.flags1 = val
+		case elf.DT_SYMTAB:
+			o.dyn.symtab, o.dyn.haveSymtab = val, true
+		case elf.DT_SYMENT:
+			o.dyn.syment = val
+		case elf.DT_HASH:
+			o.dyn.hash = val
+		case elf.DT_GNU_HASH:
+			o.dyn.gnuHash = val
 		case elf.DT_NEEDED, elf.DT_RPATH, elf.DT_RUNPATH, elf.DT_SONAME:
 			strs = append(strs, struct {
 				tag elf.DynTag
@@ -70,6 +79,7 @@ func (o *object) readDynamicSegment(f *elf.File) error {
 			break
 		}
 	}
+	o.dyn.strtab, o.dyn.haveStrtab = strtab, haveStrtab
 	if len(strs) == 0 {
 		return nil
 	}

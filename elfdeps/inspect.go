@@ -49,8 +49,14 @@ type Report struct {
 	Soname      string   `json:"soname,omitempty"`
 	Go          *GoInfo  `json:"go,omitempty"`
 	Warnings    []string `json:"warnings"`
+	// Imports are the symbols the file takes from its libraries (its
+	// undefined dynamic symbols), sorted; for a static program, the
+	// functions of the run-time needs table (see RuntimeNeeds) that its
+	// .symtab shows linked in.
+	Imports []string `json:"-"`
 
-	obj *object
+	obj  *object
+	data []byte // the whole file, for objects read from memory (PyInstaller's embedded libraries)
 }
 
 // Inspect reads the ELF file behind r. A file that is not ELF gives an error
@@ -92,7 +98,15 @@ func Inspect(r io.ReaderAt) (*Report, error) {
 	if rep.Go, err = readGoInfo(r); err != nil {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("Go build information is unreadable: %v", err))
 	}
+	if rep.Go != nil {
+		if rep.Go.Uses, err = readGoUses(o.f, r); err != nil {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("the Go function table is unreadable, so run-time needs are not known: %v", err))
+		}
+	}
 	rep.Libc = libcOf(o, rep.Go)
+	if err := rep.readImports(); err != nil {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the symbol table is unreadable, so run-time needs are not known: %v", err))
+	}
 	if rep.Kind == KindDynamic && o.interp == "" {
 		rep.Warnings = append(rep.Warnings, "dynamic program without an interpreter")
 	}

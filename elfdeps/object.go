@@ -27,6 +27,7 @@ type object struct {
 	verneeds []elf.DynamicVersionNeed
 	verdefs  []elf.DynamicVersion
 	abiTag   bool // has .note.ABI-tag, which glibc links into every program
+	dyn      dynTables
 
 	f *elf.File // kept for Go build info and later readers
 }
