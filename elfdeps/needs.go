@@ -206,16 +206,28 @@ func (a *needsAnalysis) fileBytes(l *libFile) ([]byte, error) {
 const maxScan = 256 << 20
 
 // imported returns the functions of names that something imports, and a
-// description of who: "getaddrinfo (the program, libcurl.so.4)".
+// description of who: "getaddrinfo, getpwnam (the program); getaddrinfo (libcurl.so.4)".
 func (a *needsAnalysis) imported(names []string) ([]string, string) {
-	var found, parts []string
+	var found, order []string
+	byWho := map[string][]string{}
 	for _, n := range names {
-		if who := a.users[n]; len(who) > 0 {
-			found = append(found, n)
-			parts = append(parts, n+" ("+strings.Join(dedupe(who), ", ")+")")
+		who := dedupe(a.users[n])
+		if len(who) == 0 {
+			continue
+		}
+		found = append(found, n)
+		for _, w := range who {
+			if byWho[w] == nil {
+				order = append(order, w)
+			}
+			byWho[w] = append(byWho[w], n)
 		}
 	}
-	return found, strings.Join(parts, ", ")
+	var parts []string
+	for _, w := range order {
+		parts = append(parts, strings.Join(byWho[w], ", ")+" ("+w+")")
+	}
+	return found, strings.Join(parts, "; ")
 }
 
 func (a *needsAnalysis) goUses(use string) bool {
@@ -329,7 +341,7 @@ func (a *needsAnalysis) unwind() *Need {
 		return nil // already in the closure
 	}
 	return &Need{Kind: NeedUnwind, Default: true, Why: why, Libraries: []string{"libgcc_s.so.1"},
-		Symptom:  "pthread_cancel and pthread_exit abort the program (exit 134); backtrace returns no frames",
+		Symptom:  "pthread_cancel and pthread_exit abort the program (SIGABRT; as PID 1 in a container, SIGSEGV); backtrace returns no frames",
 		Messages: []string{"libgcc_s.so.1 must be installed for"}}
 }
 

@@ -82,6 +82,9 @@ func placeLibrary(set *FileSet, base fs.FS, l elfdeps.Library, root string) erro
 		return err
 	}
 	why := "needed by " + l.NeededBy[0]
+	if l.Dlopen != "" {
+		why = "loaded at run time by " + l.Dlopen
+	}
 	if l.Source != "" {
 		// Found through the program's $ORIGIN, which moves with the program:
 		// the file goes where $ORIGIN will point in the image.

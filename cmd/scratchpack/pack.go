@@ -48,8 +48,8 @@ Examples:
   scratchpack pack --user nonroot --add ./config.yaml:/etc/app/config.yaml -o app.tar ./app
 
 Exit status: 0 written, 2 bad input, 3 the program would not run in the image,
-4 registry or I/O failure.`,
-		Flags: []cli.Flag{
+4 registry or I/O failure.` + runtimeHelp,
+		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the image to `DEST` (see above); repeatable"},
 			&cli.StringFlag{Name: "base", Value: "scratch", Usage: "`IMAGE` to build on: scratch, a registry reference, oci:DIR[:TAG], oci-archive:FILE, docker-archive:FILE"},
 			&cli.StringFlag{Name: "dest", Usage: "`PATH` of the program in the image (default /app/NAME)"},
@@ -69,7 +69,7 @@ Exit status: 0 written, 2 bad input, 3 the program would not run in the image,
 			&cli.StringFlag{Name: "digest-file", Usage: "also write the image digest to `FILE`"},
 			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON on stdout instead of the digest"},
-		},
+		}, runtimeFlags()...),
 		Action: runPack,
 	}
 }
@@ -85,6 +85,9 @@ func runPack(c *cli.Context) error {
 	}
 	defer os.RemoveAll(work)
 	spec.WorkDir = work
+	if spec.Runtime.Trace != nil && spec.Runtime.Trace.ReportOnly {
+		return traceReport(c, spec)
+	}
 
 	var opts []packer.Option
 	if c.Bool("insecure") {
@@ -120,7 +123,7 @@ func packSpec(c *cli.Context) (packer.Spec, []packer.Ref, error) {
 	if c.NArg() == 0 {
 		return spec, nil, errors.New("pack needs a PROGRAM; see scratchpack pack --help")
 	}
-	if len(c.StringSlice("output")) == 0 {
+	if len(c.StringSlice("output")) == 0 && !c.Bool("trace-report") {
 		return spec, nil, errors.New("pack needs at least one -o DEST, e.g. -o oci:out or -o image.tar; see scratchpack pack --help")
 	}
 	var dsts []packer.Ref
@@ -172,6 +175,10 @@ func packSpec(c *cli.Context) (packer.Spec, []packer.Ref, error) {
 		}
 	}
 	args := c.Args().Slice()[1:]
+	if len(args) > 0 && args[0] == "--" {
+		// Flag parsing stops at PROGRAM, so the "--" after it is still there.
+		args = args[1:]
+	}
 	switch {
 	case c.IsSet("cmd") && len(args) > 0:
 		return spec, nil, errors.New("give the default command either with --cmd or after --, not both")
@@ -207,6 +214,9 @@ func packSpec(c *cli.Context) (packer.Spec, []packer.Ref, error) {
 			return spec, nil, fmt.Errorf("--platform %q: %w", p, err)
 		}
 		spec.Platform = pl
+	}
+	if err := runtimeSpec(c, &spec); err != nil {
+		return spec, nil, err
 	}
 	return spec, dsts, nil
 }

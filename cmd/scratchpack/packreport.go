@@ -22,33 +22,34 @@ func printPackReport(w io.Writer, res *packer.Result) {
 	size, _ := res.Layer.Size()
 	fmt.Fprintf(w, "packed %s (%s %s): %d files, %s (%s compressed)\n", res.Report.Path, res.Report.Kind, res.Report.Arch,
 		files, sizeOf(res.Files.Size()), sizeOf(size))
-	for _, e := range entries {
-		switch e.Type {
-		case packer.TypeFile:
-			fmt.Fprintf(w, "  %-56s %9s  %s\n", e.Path, sizeOf(e.Size), e.Why)
-		case packer.TypeSymlink:
-			fmt.Fprintf(w, "  %-56s → %s\n", e.Path, e.Target)
-		}
+	for _, l := range entryLines(entries) {
+		fmt.Fprintln(w, l)
 	}
 	if len(res.FromBase) > 0 {
 		fmt.Fprintf(w, "  from the base: %s\n", strings.Join(res.FromBase, ", "))
 	}
+	printNeeds(w, res.Needs, res.Notes)
 }
 
 // packResult is pack --json.
 type packResult struct {
-	Digest       string   `json:"digest"`
-	Destinations []string `json:"destinations"`
-	Platform     string   `json:"platform"`
-	Size         int64    `json:"size"`       // bytes of the files in the new layer
-	ImageSize    int64    `json:"image_size"` // bytes a registry stores: compressed layers, config, manifest
-	LayerSize    int64    `json:"layer_size"` // the new layer, compressed
-	Files        []string `json:"files"`
-	FromBase     []string `json:"from_base"`
+	Digest       string              `json:"digest"`
+	Destinations []string            `json:"destinations"`
+	Platform     string              `json:"platform"`
+	Size         int64               `json:"size"`       // bytes of the files in the new layer
+	ImageSize    int64               `json:"image_size"` // bytes a registry stores: compressed layers, config, manifest
+	LayerSize    int64               `json:"layer_size"` // the new layer, compressed
+	Files        []string            `json:"files"`
+	FromBase     []string            `json:"from_base"`
+	Needs        []packer.NeedStatus `json:"runtime_needs"`
+	Trace        *packer.Trace       `json:"trace,omitempty"`
 }
 
 func packJSON(res *packer.Result, digest v1.Hash, dsts []packer.Ref) packResult {
-	out := packResult{Digest: digest.String(), Size: res.Files.Size(), Files: []string{}, FromBase: res.FromBase}
+	out := packResult{Digest: digest.String(), Size: res.Files.Size(), Files: []string{}, FromBase: res.FromBase, Needs: res.Needs, Trace: res.Trace}
+	if out.Needs == nil {
+		out.Needs = []packer.NeedStatus{}
+	}
 	if out.FromBase == nil {
 		out.FromBase = []string{}
 	}
