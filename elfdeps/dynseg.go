@@ -124,13 +124,7 @@ func readVaddr(f *elf.File, addr, n uint64) ([]byte, error) {
 			continue
 		}
 		off := addr - p.Vaddr
-		n = min(n, p.Filesz-off)
-		// Copy rather than allocate n bytes up front: n comes from the file.
-		var b bytes.Buffer
-		if _, err := io.Copy(&b, io.NewSectionReader(p, int64(off), int64(n))); err != nil {
-			return nil, err
-		}
-		return b.Bytes(), nil
+		return readAtMost(io.NewSectionReader(p, int64(off), int64(min(n, p.Filesz-off))), min(n, p.Filesz-off))
 	}
 	return nil, fmt.Errorf("address %#x is not in a loaded segment", addr)
 }

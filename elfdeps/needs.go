@@ -300,8 +300,17 @@ func (a *needsAnalysis) nss() *Need {
 	if a.glibcDynamic() {
 		n.Libraries = a.nssModules(dbs["hosts"])
 	}
-	n.Symptom = "lookups find nothing: without /etc/hosts even \"localhost\" does not resolve, " +
-		"and without /etc/passwd and /etc/group no user or group is known"
+	var sym []string
+	if dbs["hosts"] {
+		sym = append(sym, "no host name resolves, not even \"localhost\" (no /etc/hosts)")
+	}
+	if dbs["passwd"] || dbs["group"] || dbs["shadow"] {
+		sym = append(sym, "no user or group is found (no /etc/passwd, /etc/group)")
+	}
+	if dbs["services"] || dbs["protocols"] {
+		sym = append(sym, "no service or protocol name is known (no /etc/services, /etc/protocols)")
+	}
+	n.Symptom = strings.Join(sym, "; ")
 	return n
 }
 

@@ -21,7 +21,11 @@ func inspectCommand() *cli.Command {
 (static, static-pie, dynamic, shared-library), interpreter, C library, the newest
 GLIBC_x.y it needs, and the tree of shared libraries the loader would map, found
 the way ld.so searches (DT_RPATH, DT_RUNPATH, /etc/ld.so.cache, default paths) in
---root. It explains the classic failures: "no such file or directory" for a
+--root. Then what it needs at run time that no DT_NEEDED entry says, from the
+symbols it and its libraries import and what a Go program links in: NSS files,
+libgcc_s.so.1 for pthread_cancel, gconv modules for iconv, CA certificates, the
+zone database ("+" pack adds it by default, "?" only when asked), each with what
+goes wrong without it. It explains the classic failures: "no such file or directory" for a
 missing loader, "exec format error" for another architecture, and
 "GLIBC_2.xx not found" for an older glibc.
 
@@ -35,6 +39,7 @@ Exit status: 0 if every file would start, 3 if one would not, 2 for bad input.`,
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON object per file, one per line"},
 			&cli.StringFlag{Name: "root", Value: "/", Usage: "resolve libraries inside `DIR` (a sysroot or an unpacked image), as a chroot would"},
 			&cli.StringSliceFlag{Name: "library-path", Usage: "search `DIR` as LD_LIBRARY_PATH would (off by default: images do not inherit it)"},
+			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "the program will run with `K=V` (TZ=Area/City makes the zone database a need); repeatable"},
 			&cli.StringFlag{Name: "resolver", Value: "builtin", Usage: "`builtin` (pure Go, any architecture) or ldso (runs the host's loader with --list: host programs only, executes the loader on the file)"},
 		},
 		Action: runInspect,
@@ -55,7 +60,7 @@ func runInspect(c *cli.Context) error {
 	}
 	var failed error
 	for _, file := range c.Args().Slice() {
-		a, err := analyze(file, root, c.StringSlice("library-path"), resolver == "ldso")
+		a, err := analyze(file, root, c.StringSlice("library-path"), resolver == "ldso", c.StringSlice("env"))
 		if err != nil {
 			return withCode(exitBadInput, err)
 		}
@@ -86,9 +91,10 @@ type analysis struct {
 	BundleSize      int64             `json:"bundle_size"`
 	Problems        []elfdeps.Problem `json:"problems"`
 	Root            string            `json:"root"`
+	Needs           []elfdeps.Need    `json:"runtime_needs"`
 }
 
-func analyze(file, root string, libPath []string, ldso bool) (*analysis, error) {
+func analyze(file, root string, libPath []string, ldso bool, env []string) (*analysis, error) {
 	rep, err := elfdeps.InspectFile(file)
 	if err != nil {
 		return nil, err
@@ -116,10 +122,18 @@ func analyze(file, root string, libPath []string, ldso bool) (*analysis, error) 
 		target = runtime.GOARCH
 	}
 	rep.Warnings = append(rep.Warnings, cl.Warnings...)
+	needs, warns, err := elfdeps.RuntimeNeeds(elfdeps.DirRoot(root), rep, cl, elfdeps.WithEnv(env))
+	if err != nil {
+		return nil, fmt.Errorf("%s: working out its run-time needs: %w", file, err)
+	}
+	rep.Warnings = append(rep.Warnings, warns...)
+	if needs == nil {
+		needs = []elfdeps.Need{}
+	}
 	return &analysis{
 		Report: rep, Loader: cl.Interpreter, Libraries: cl.Libraries, Missing: cl.Missing,
 		ClosureGlibcMin: cl.GlibcMin, GlibcProvided: cl.GlibcProvided, BundleSize: cl.Size(),
-		Problems: nonNilProblems(elfdeps.Diagnose(rep, cl, root, target)), Root: root,
+		Problems: nonNilProblems(elfdeps.Diagnose(rep, cl, root, target)), Root: root, Needs: needs,
 	}, nil
 }
 

@@ -26,6 +26,10 @@ func printAnalysis(w io.Writer, a *analysis) {
 	for _, m := range a.Missing {
 		fmt.Fprintf(w, "  MISSING  %s (needed by %s)\n", m.Soname, strings.Join(m.NeededBy, ", "))
 	}
+	if len(a.Needs) > 0 {
+		fmt.Fprintf(w, "  at run time:\n")
+		printNeedList(w, a.Needs)
+	}
 	for _, p := range a.Problems {
 		fmt.Fprintf(w, "  ✗ %s\n    %s\n", p.Symptom, p.Message)
 	}
