@@ -28,11 +28,8 @@ func placeClosure(set *FileSet, base fs.FS, c *elfdeps.Closure, rep *elfdeps.Rep
 	var baseC *elfdeps.Closure
 	if base != nil {
 		var err error
-		dir := path.Dir(spec.Dest)
-		placed := *rep
-		baseC, err = elfdeps.Resolve(elfdeps.NewRoot(base, "base"), &placed, elfdeps.WithOrigin(dir, dir))
-		if err != nil {
-			return nil, fmt.Errorf("resolving %s against base %s: %w", spec.Program, spec.Base, err)
+		if _, baseC, err = onBase(base, rep, spec); err != nil {
+			return nil, err
 		}
 		// The host's closure knows what every bundled library needs; the
 		// base knows what its glibc and libstdc++ provide.

@@ -49,6 +49,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Commands: []*cli.Command{
 			inspectCommand(),
 			packCommand(),
+			checkCommand(),
 		},
 	}
 }
