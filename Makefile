@@ -52,7 +52,10 @@ FIXTURES := \
 	$(BIN)/iconv \
 	$(BIN)/cancel \
 	$(BIN)/gotls \
-	$(BIN)/gozone
+	$(BIN)/gozone \
+	$(BIN)/pyi/boot \
+	$(BIN)/pyi/libpyext.so.1 \
+	$(BIN)/pyi/libpython3.11.so.1.0
 
 # A failed compile must not leave a half-written fixture that looks up to date.
 .DELETE_ON_ERROR:
@@ -161,6 +164,22 @@ $(BIN)/gotls: $(SRC)/gotls/main.go Makefile | $(BIN)
 
 $(BIN)/gozone: $(SRC)/gozone/main.go Makefile | $(BIN)
 	CGO_ENABLED=0 $(GO) build $(GOFIXTUREFLAGS) -o $@ ./$(SRC)/gozone
+
+# PyInstaller stand-ins (see testdata/src/pyiboot/boot.c): a bootloader-like
+# program and the libraries the tests put in its CArchive. libpython needs
+# libm (left out of archives) and libpyext (inside them).
+$(BIN)/pyi:
+	mkdir -p $@
+
+$(BIN)/pyi/boot: $(SRC)/pyiboot/boot.c Makefile | $(BIN)/pyi
+	$(CC) $(CFLAGS) $(PREFIX_MAP) -o $@ $< -lz -ldl
+
+$(BIN)/pyi/libpyext.so.1: $(SRC)/pyiboot/libpyext.c Makefile | $(BIN)/pyi
+	$(CC) $(CFLAGS) $(PREFIX_MAP) -fPIC -shared -Wl,-soname,libpyext.so.1 -o $@ $<
+
+$(BIN)/pyi/libpython3.11.so.1.0: $(SRC)/pyiboot/libpython.c $(BIN)/pyi/libpyext.so.1 Makefile | $(BIN)/pyi
+	$(CC) $(CFLAGS) $(PREFIX_MAP) -fPIC -shared -pthread -Wl,-soname,libpython3.11.so.1.0 -o $@ $< \
+		-Wl,--no-as-needed -L$(BIN)/pyi -l:libpyext.so.1 -lm
 
 # Go: testdata/ is invisible to ./..., so build the packages by path inside this module.
 $(BIN)/hello-go: $(SRC)/hellogo/main.go Makefile | $(BIN)

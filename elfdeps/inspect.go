@@ -32,23 +32,24 @@ const (
 
 // Report is what one ELF file says about itself.
 type Report struct {
-	Path        string   `json:"path"`
-	Arch        string   `json:"arch"`              // GOARCH-style: amd64, arm64, arm, 386, riscv64, ppc64le, s390x; else the ELF machine
-	Variant     string   `json:"variant,omitempty"` // OCI platform variant (arm: v7, v5)
-	Class       int      `json:"class"`             // 32 or 64
-	Endian      string   `json:"endian"`            // little or big
-	Kind        Kind     `json:"kind"`
-	Interpreter string   `json:"interpreter,omitempty"`
-	Libc        Libc     `json:"libc"`
-	GlibcMin    string   `json:"glibc_min,omitempty"`   // highest GLIBC_x.y needed by this file
-	GlibcxxMin  string   `json:"glibcxx_min,omitempty"` // highest GLIBCXX_x.y.z needed by this file
-	CxxabiMin   string   `json:"cxxabi_min,omitempty"`  // highest CXXABI_x.y needed by this file
-	Needed      []string `json:"needed"`
-	RPath       []string `json:"rpath"`
-	RunPath     []string `json:"runpath"`
-	Soname      string   `json:"soname,omitempty"`
-	Go          *GoInfo  `json:"go,omitempty"`
-	Warnings    []string `json:"warnings"`
+	Path        string       `json:"path"`
+	Arch        string       `json:"arch"`              // GOARCH-style: amd64, arm64, arm, 386, riscv64, ppc64le, s390x; else the ELF machine
+	Variant     string       `json:"variant,omitempty"` // OCI platform variant (arm: v7, v5)
+	Class       int          `json:"class"`             // 32 or 64
+	Endian      string       `json:"endian"`            // little or big
+	Kind        Kind         `json:"kind"`
+	Interpreter string       `json:"interpreter,omitempty"`
+	Libc        Libc         `json:"libc"`
+	GlibcMin    string       `json:"glibc_min,omitempty"`   // highest GLIBC_x.y needed by this file
+	GlibcxxMin  string       `json:"glibcxx_min,omitempty"` // highest GLIBCXX_x.y.z needed by this file
+	CxxabiMin   string       `json:"cxxabi_min,omitempty"`  // highest CXXABI_x.y needed by this file
+	Needed      []string     `json:"needed"`
+	RPath       []string     `json:"rpath"`
+	RunPath     []string     `json:"runpath"`
+	Soname      string       `json:"soname,omitempty"`
+	Go          *GoInfo      `json:"go,omitempty"`
+	PyInstaller *PyInstaller `json:"pyinstaller,omitempty"`
+	Warnings    []string     `json:"warnings"`
 	// Imports are the symbols the file takes from its libraries (its
 	// undefined dynamic symbols), sorted; for a static program, the
 	// functions of the run-time needs table (see RuntimeNeeds) that its
@@ -104,6 +105,11 @@ func Inspect(r io.ReaderAt) (*Report, error) {
 		}
 	}
 	rep.Libc = libcOf(o, rep.Go)
+	if size, ok := sizeOf(r); ok {
+		if rep.PyInstaller, err = ReadPyInstaller(r, size, o.f); err != nil {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("it looks like a PyInstaller program, but: %v", err))
+		}
+	}
 	if err := rep.readImports(); err != nil {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the symbol table is unreadable, so run-time needs are not known: %v", err))
 	}
@@ -190,6 +196,19 @@ func libcOf(o *object, g *GoInfo) Libc {
 	default:
 		return LibcUnknown
 	}
+}
+
+// sizeOf returns the size of what r reads, if r can say.
+func sizeOf(r io.ReaderAt) (int64, bool) {
+	switch v := r.(type) {
+	case interface{ Size() int64 }:
+		return v.Size(), true
+	case interface{ Stat() (os.FileInfo, error) }:
+		if fi, err := v.Stat(); err == nil {
+			return fi.Size(), true
+		}
+	}
+	return 0, false
 }
 
 func nonNil(s []string) []string {

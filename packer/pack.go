@@ -70,7 +70,11 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	plan, err := planRuntime(spec, rep, closure, nil, traceLibs)
+	py, err := planPyInstaller(spec, rep)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := planRuntime(spec, rep, closure, py.embedded, append(py.libs, traceLibs...))
 	if err != nil {
 		return nil, err
 	}
@@ -93,6 +97,9 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 		return nil, err
 	}
 	if err := placeExtras(set, spec); err != nil {
+		return nil, err
+	}
+	if err := placePyInstaller(set, baseFS, py, spec); err != nil {
 		return nil, err
 	}
 	if err := placeRuntime(set, baseFS, plan, spec); err != nil {

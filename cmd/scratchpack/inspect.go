@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"sort"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/scratchpack/scratchpack/elfdeps"
+	"github.com/scratchpack/scratchpack/packer"
 )
 
 func inspectCommand() *cli.Command {
@@ -92,6 +94,10 @@ type analysis struct {
 	Problems        []elfdeps.Problem `json:"problems"`
 	Root            string            `json:"root"`
 	Needs           []elfdeps.Need    `json:"runtime_needs"`
+	// PySystem are the system libraries a PyInstaller program's embedded
+	// libraries need (PyInstaller leaves them out), resolved in --root.
+	PySystem  []elfdeps.Library `json:"pyinstaller_system_libraries,omitempty"`
+	PyMissing []elfdeps.Missing `json:"pyinstaller_missing,omitempty"`
 }
 
 func analyze(file, root string, libPath []string, ldso bool, env []string) (*analysis, error) {
@@ -122,7 +128,18 @@ func analyze(file, root string, libPath []string, ldso bool, env []string) (*ana
 		target = runtime.GOARCH
 	}
 	rep.Warnings = append(rep.Warnings, cl.Warnings...)
-	needs, warns, err := elfdeps.RuntimeNeeds(elfdeps.DirRoot(root), rep, cl, elfdeps.WithEnv(env))
+	var embedded []*elfdeps.Report
+	var pySys []elfdeps.Library
+	var pyMissing []elfdeps.Missing
+	if rep.PyInstaller != nil {
+		if embedded, _, err = packer.PyInstallerContents(file, rep.PyInstaller); err != nil {
+			rep.Warnings = append(rep.Warnings, err.Error())
+		}
+		if pySys, pyMissing, err = pyinstallerSystem(root, rep, embedded, opts); err != nil {
+			return nil, err
+		}
+	}
+	needs, warns, err := elfdeps.RuntimeNeeds(elfdeps.DirRoot(root), rep, cl, elfdeps.WithEnv(env), elfdeps.WithEmbedded(embedded...))
 	if err != nil {
 		return nil, fmt.Errorf("%s: working out its run-time needs: %w", file, err)
 	}
@@ -134,7 +151,39 @@ func analyze(file, root string, libPath []string, ldso bool, env []string) (*ana
 		Report: rep, Loader: cl.Interpreter, Libraries: cl.Libraries, Missing: cl.Missing,
 		ClosureGlibcMin: cl.GlibcMin, GlibcProvided: cl.GlibcProvided, BundleSize: cl.Size(),
 		Problems: nonNilProblems(elfdeps.Diagnose(rep, cl, root, target)), Root: root, Needs: needs,
+		PySystem: pySys, PyMissing: pyMissing,
 	}, nil
+}
+
+// pyinstallerSystem resolves, in root, the system libraries that the
+// libraries inside a PyInstaller program need.
+func pyinstallerSystem(root string, rep *elfdeps.Report, embedded []*elfdeps.Report, opts []elfdeps.Option) ([]elfdeps.Library, []elfdeps.Missing, error) {
+	sys := elfdeps.SystemLibraries(embedded)
+	if len(sys) == 0 {
+		return nil, nil, nil
+	}
+	names := make([]string, 0, len(sys))
+	for n := range sys {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	c, err := elfdeps.Resolve(elfdeps.DirRoot(root), rep, append(opts, elfdeps.WithDlopen("PyInstaller", names...))...)
+	if err != nil {
+		return nil, nil, err
+	}
+	var libs []elfdeps.Library
+	for _, l := range c.Libraries {
+		if l.Dlopen != "" {
+			libs = append(libs, l)
+		}
+	}
+	var missing []elfdeps.Missing
+	for _, m := range c.Missing {
+		if m.Dlopen != "" {
+			missing = append(missing, m)
+		}
+	}
+	return libs, missing, nil
 }
 
 func nonNilProblems(p []elfdeps.Problem) []elfdeps.Problem {

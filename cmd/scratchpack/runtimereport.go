@@ -67,10 +67,13 @@ func entryLines(entries []*packer.Entry) []string {
 // printNeeds tells what the run-time analysis found and did.
 func printNeeds(w io.Writer, needs []packer.NeedStatus, notes []string) {
 	for _, n := range needs {
-		if n.Added {
-			continue
+		switch {
+		case n.Added:
+		case n.Kind == elfdeps.NeedDlopen:
+			fmt.Fprintf(w, "  note: it calls dlopen (%s): %s\n", n.Why, n.Symptom)
+		default:
+			fmt.Fprintf(w, "  not added: %s (%s): %s\n    without it: %s\n", n.Kind, n.Reason, n.Why, n.Symptom)
 		}
-		fmt.Fprintf(w, "  not added: %s (%s): %s\n    without it: %s\n", n.Kind, n.Reason, n.Why, n.Symptom)
 	}
 	for _, note := range notes {
 		fmt.Fprintf(w, "  note: %s\n", note)
