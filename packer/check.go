@@ -17,12 +17,12 @@ import (
 type Verdict struct {
 	Program  string            `json:"program"`
 	Base     string            `json:"base"`
-	Runs     bool              `json:"runs"`                // it starts: loader, libraries and versions are all right
-	Libc     elfdeps.Libc      `json:"libc"`                // the program's C library
-	BaseLibc elfdeps.Libc      `json:"base_libc"`           // the one the base provides (none for scratch)
-	Problems []elfdeps.Problem `json:"problems"`            // why it will not start
-	Warnings []string          `json:"warnings"`            // it starts, but a run-time need is missing from the base
-	Closure  *elfdeps.Closure  `json:"closure,omitempty"`   // its libraries, resolved in the base
+	Runs     bool              `json:"runs"`               // it starts: loader, libraries and versions are all right
+	Libc     elfdeps.Libc      `json:"libc"`               // the program's C library
+	BaseLibc elfdeps.Libc      `json:"base_libc"`          // the one the base provides (none for scratch)
+	Problems []elfdeps.Problem `json:"problems"`           // why it will not start
+	Warnings []string          `json:"warnings"`           // it starts, but a run-time need is missing from the base
+	Closure  *elfdeps.Closure  `json:"closure,omitempty"`  // its libraries, resolved in the base
 	Platform string            `json:"platform,omitempty"` // the base image's platform
 }
 
