@@ -490,14 +490,35 @@ func (a *needsAnalysis) tzdata() *Need {
 }
 
 // tzNamesZone reports whether a TZ value names a zone file rather than
-// being UTC or a POSIX rule such as "EST5EDT,M3.2.0,M11.1.0".
+// being UTC or a POSIX rule, "std offset[dst[offset][,rule]]" such as
+// "EST5EDT,M3.2.0,M11.1.0" or "<+03>-3", which libc parses without files.
 func tzNamesZone(tz string) bool {
-	tz = strings.TrimPrefix(tz, ":")
+	if strings.HasPrefix(tz, ":") {
+		tz = tz[1:]
+		return tz != "" && tz != "UTC" && tz != "Etc/UTC"
+	}
 	switch tz {
-	case "", "UTC", "UTC0", "GMT", "GMT0", "Etc/UTC", "Etc/GMT", "Universal", "Zulu":
+	case "", "UTC", "GMT", "Etc/UTC", "Etc/GMT", "Universal", "Zulu":
 		return false
 	}
-	return strings.Contains(tz, "/") || !strings.ContainsAny(tz, "0123456789")
+	// The std name: three or more letters, or anything quoted in <>.
+	i := 0
+	if strings.HasPrefix(tz, "<") {
+		i = strings.IndexByte(tz, '>') + 1
+		if i == 0 {
+			return true
+		}
+	} else {
+		for i < len(tz) && (tz[i] >= 'A' && tz[i] <= 'Z' || tz[i] >= 'a' && tz[i] <= 'z') {
+			i++
+		}
+		if i < 3 {
+			return true
+		}
+	}
+	// A POSIX rule goes on with the offset: a sign or a digit.
+	rest := tz[i:]
+	return !(rest != "" && (rest[0] == '+' || rest[0] == '-' || rest[0] >= '0' && rest[0] <= '9'))
 }
 
 // dlopen: libraries loaded by name are not knowable without running.
