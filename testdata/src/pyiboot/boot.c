@@ -6,10 +6,10 @@
  *
  *   onefile (the archive holds 'b'/'x' entries): extracts them, inflating
  *     zlib-compressed ones, into a new $TMPDIR/_MEIxxxxxx (TMPDIR defaults to
- *     /tmp), runs itself again with _MEIPASS2 and LD_LIBRARY_PATH set to that
- *     directory, and removes it when the child exits;
+ *     /tmp), and removes it when done;
  *   onedir (no such entries): uses the _internal directory beside itself;
  *
+ * runs itself again with _MEIPASS2 and LD_LIBRARY_PATH set to that directory,
  * then loads the Python library the cookie names with dlopen and calls its
  * pyfake_main with the Python version and the 's' (script) entry. The real
  * bootloader calls Py_Initialize and runs the script instead. */
@@ -115,28 +115,36 @@ int main(int argc, char **argv) {
 	int onefile = 0;
 	while (next_entry(&pos, &t))
 		if (t.type == 'b' || t.type == 'x') onefile = 1;
-	char home[PATH_MAX];
 	const char *meipass = getenv("_MEIPASS2");
-	if (onefile && !meipass) {
-		const char *tmp = getenv("TMPDIR");
+	if (!meipass) {
 		char dir[PATH_MAX];
-		snprintf(dir, sizeof dir, "%s/_MEIXXXXXX", tmp && *tmp ? tmp : "/tmp");
-		if (!mkdtemp(dir)) {
-			fprintf(stderr, "[pyiboot] Cannot create temporary directory %s: %s\n", dir, strerror(errno));
-			return 1;
-		}
-		for (pos = 0; next_entry(&pos, &t);) {
-			if (t.type != 'b' && t.type != 'x') continue;
-			char out[2 * PATH_MAX];
-			snprintf(out, sizeof out, "%s/%s", dir, t.name);
-			unsigned char *data = entry_data(&t);
-			FILE *f;
-			if (!data || mkdirs(out) != 0 || !(f = fopen(out, "wb")) || fwrite(data, 1, t.ulen, f) != t.ulen || fclose(f) != 0) {
-				fprintf(stderr, "[pyiboot] Failed to extract %s: %s\n", t.name, strerror(errno));
+		if (onefile) {
+			const char *tmp = getenv("TMPDIR");
+			snprintf(dir, sizeof dir, "%s/_MEIXXXXXX", tmp && *tmp ? tmp : "/tmp");
+			if (!mkdtemp(dir)) {
+				fprintf(stderr, "[pyiboot] Cannot create temporary directory %s: %s\n", dir, strerror(errno));
 				return 1;
 			}
-			free(data);
+			for (pos = 0; next_entry(&pos, &t);) {
+				if (t.type != 'b' && t.type != 'x') continue;
+				char out[2 * PATH_MAX];
+				snprintf(out, sizeof out, "%s/%s", dir, t.name);
+				unsigned char *data = entry_data(&t);
+				FILE *f;
+				if (!data || mkdirs(out) != 0 || !(f = fopen(out, "wb")) || fwrite(data, 1, t.ulen, f) != t.ulen || fclose(f) != 0) {
+					fprintf(stderr, "[pyiboot] Failed to extract %s: %s\n", t.name, strerror(errno));
+					return 1;
+				}
+				free(data);
+			}
+		} else {
+			char exe[PATH_MAX];
+			ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+			if (n < 0) return 1;
+			exe[n] = 0;
+			snprintf(dir, sizeof dir, "%s/_internal", dirname(exe));
 		}
+		/* Run again, so that the loader sees LD_LIBRARY_PATH. */
 		setenv("_MEIPASS2", dir, 1);
 		setenv("LD_LIBRARY_PATH", dir, 1);
 		pid_t pid = fork();
@@ -146,16 +154,8 @@ int main(int argc, char **argv) {
 		}
 		int status = 0;
 		waitpid(pid, &status, 0);
-		nftw(dir, rm, 16, FTW_DEPTH | FTW_PHYS);
+		if (onefile) nftw(dir, rm, 16, FTW_DEPTH | FTW_PHYS);
 		return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	}
-	if (!meipass) {
-		char exe[PATH_MAX];
-		ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-		if (n < 0) return 1;
-		exe[n] = 0;
-		snprintf(home, sizeof home, "%s/_internal", dirname(exe));
-		meipass = home;
 	}
 	char lib[PATH_MAX + 80];
 	snprintf(lib, sizeof lib, "%s/%s", meipass, pylib);
