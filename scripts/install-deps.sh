@@ -11,9 +11,9 @@ set -euo pipefail
 # Tools used by the build, the fixtures (compilers, cross toolchains, qemu) and the
 # end-to-end tests (runtimes, registry, compressors, sample programs to pack).
 packages=(
-	# build and fixtures
-	git make gcc g++ binutils file
-	musl-tools
+	# build and fixtures (zlib1g-dev: the PyInstaller bootloader stand-in inflates with zlib)
+	git make gcc g++ binutils file zlib1g-dev
+	musl musl-tools
 	gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross
 	qemu-user-static binfmt-support
 	# image tooling and runtimes for the end-to-end tier
@@ -21,6 +21,8 @@ packages=(
 	apache2-utils # htpasswd, for an authenticated test registry
 	# benchmarks, compression, sample programs to pack
 	hyperfine pigz zstd busybox nodejs curl openssl postgresql-client bash strace
+	# data files pack bundles for run-time needs: CA certificates and time zones
+	ca-certificates tzdata
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }
