@@ -225,3 +225,18 @@ func TestIncludeLib(t *testing.T) {
 		t.Errorf("--include-lib of a missing library: exit %d, %s", code, errOut)
 	}
 }
+
+// TestRuntimeExtrasReproducible: images with generated files and copied
+// trees (the zone database, the gconv modules) have the same digest when
+// packed twice, from different working directories.
+func TestRuntimeExtrasReproducible(t *testing.T) {
+	for _, name := range []string{"gozone", "iconv", "nss"} {
+		prog := fixture(t, name)
+		digest := func(env ...string) string {
+			return strings.TrimSpace(mustRun(t, env, "pack", "-o", "oci:"+filepath.Join(t.TempDir(), "l"), prog))
+		}
+		if a, b := digest(), digest("TMPDIR="+t.TempDir()); a != b || !strings.HasPrefix(a, "sha256:") {
+			t.Errorf("%s: two packs of the same inputs: %s and %s", name, a, b)
+		}
+	}
+}
