@@ -102,7 +102,7 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 	if err := placePyInstaller(set, baseFS, py, spec); err != nil {
 		return nil, err
 	}
-	if err := placeRuntime(set, baseFS, plan, spec); err != nil {
+	if err := placeRuntime(set, baseFS, plan, spec, res.FromBase); err != nil {
 		return nil, err
 	}
 	res.Notes = plan.notes

@@ -183,6 +183,9 @@ func shortWhy(s string) string {
 	}
 	cut := strings.LastIndex(s[:max], "; ")
 	if cut < 0 {
+		cut = strings.LastIndex(s[:max], ", ")
+	}
+	if cut < 0 {
 		cut = max
 	}
 	return s[:cut] + ", …"

@@ -38,14 +38,19 @@ type placer struct {
 	union *elfdeps.Root
 	src   dataSource
 	notes []string
+	// baseLibc: the image's libc.so.6 comes from the base, not from here.
+	baseLibc bool
 }
 
 // placeRuntime adds the files of the run-time needs that were added, the
 // files named with --include, and what every image gets: /tmp (mode 1777)
 // and, where the base has none, /etc/passwd and /etc/group with root and
 // nonroot.
-func placeRuntime(set *FileSet, base fs.FS, p *runtimePlan, spec Spec) error {
+func placeRuntime(set *FileSet, base fs.FS, p *runtimePlan, spec Spec, fromBase []string) error {
 	pl := &placer{set: set, base: base, union: elfdeps.NewRoot(overlayFS{base: base, set: set}, "the image"), src: dataSource{spec.Root}}
+	for _, so := range fromBase {
+		pl.baseLibc = pl.baseLibc || so == "libc.so.6"
+	}
 	for i := range p.needs {
 		if p.needs[i].Added {
 			if err := pl.need(&p.needs[i], spec); err != nil {
@@ -98,6 +103,14 @@ func (pl *placer) need(st *NeedStatus, spec Spec) error {
 		}
 	case elfdeps.NeedGconv, elfdeps.NeedTZData:
 		for _, dir := range st.Files {
+			if pl.baseHas(dir) {
+				continue // the base's own, which matches its glibc
+			}
+			if st.Kind == elfdeps.NeedGconv && pl.baseLibc {
+				pl.notes = append(pl.notes, fmt.Sprintf("%s: the base provides libc.so.6 but not %s; gconv modules of another glibc build cannot be mixed in, so iconv_open will fail: use a base with them", why, dir))
+				st.Added, st.Reason = false, "the base's glibc has no "+dir
+				return nil
+			}
 			src, from, ok := pl.src.find(dir, st.Kind == elfdeps.NeedTZData)
 			if !ok {
 				st.Added, st.Reason = false, fmt.Sprintf("%s is not in %s", dir, pl.src.root)
@@ -113,6 +126,9 @@ func (pl *placer) need(st *NeedStatus, spec Spec) error {
 		}
 	case elfdeps.NeedCACerts:
 		bundle, from := spec.Runtime.CABundle, "--ca-bundle"
+		if bundle == "" && pl.baseHas(elfdeps.CABundlePath) {
+			return nil // the base's own bundle
+		}
 		if bundle == "" {
 			var ok bool
 			if bundle, from, ok = pl.src.find(elfdeps.CABundlePath, true); !ok {

@@ -115,6 +115,7 @@ func TestRuntimeExtrasInRunc(t *testing.T) {
 		want    string // "" means what the program prints on the host
 	}{
 		{name: "nss", prog: "nss"},
+		{name: "nss-static", prog: "nss-static"},
 		{name: "iconv", prog: "iconv"},
 		{name: "cancel", prog: "cancel"},
 		{name: "gozone", prog: "gozone"},
@@ -238,5 +239,24 @@ func TestRuntimeExtrasReproducible(t *testing.T) {
 		if a, b := digest(), digest("TMPDIR="+t.TempDir()); a != b || !strings.HasPrefix(a, "sha256:") {
 			t.Errorf("%s: two packs of the same inputs: %s and %s", name, a, b)
 		}
+	}
+}
+
+// TestRuntimeExtrasOnBase: on a base, what the base already has (its user
+// database, /tmp) is not replaced; what it lacks is added, and the program
+// runs there.
+func TestRuntimeExtrasOnBase(t *testing.T) {
+	prog := fixture(t, "nss")
+	base := filepath.Join(t.TempDir(), "busybox")
+	testenv.WriteOCILayout(t, testenv.BusyboxGlibcImage(t), base, "glibc")
+	layout := filepath.Join(t.TempDir(), "l")
+	got := packedFiles(t, nil, "--base", "oci:"+base+":glibc", "-o", "oci:"+layout+":t", prog)
+	want := []string{"/app/nss", "/etc/hosts", "/etc/nsswitch.conf", "/etc/services"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("files added on the base: %v, want %v", got, want)
+	}
+	wantOut, _ := hostOutput(t, prog)
+	if out, errOut, code := testenv.RunOCI(t, layout, "t"); out != wantOut || code != 0 {
+		t.Errorf("on the base in runc: exit %d, %q %q", code, out, errOut)
 	}
 }
