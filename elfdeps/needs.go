@@ -69,24 +69,22 @@ func WithEmbedded(reps ...*Report) NeedsOption {
 // resolved in root, needs at run time beyond its closure: from the symbols
 // the program and its libraries import, the libraries they link, what a Go
 // program has linked in, and the libc in use. c may be nil for a static
-// program. Unreadable libraries are skipped with a warning in the result's
-// second value; the error is for a root that cannot be read at all.
-func RuntimeNeeds(root *Root, rep *Report, c *Closure, opts ...NeedsOption) ([]Need, []string, error) {
+// program. What cannot be read (a library's symbols, libc's gconv path)
+// is left out with a warning in the second result.
+func RuntimeNeeds(root *Root, rep *Report, c *Closure, opts ...NeedsOption) ([]Need, []string) {
 	var o needsOptions
 	for _, opt := range opts {
 		opt(&o)
 	}
 	a := &needsAnalysis{root: root, rep: rep, c: c, opts: o, users: map[string][]string{}, sonames: map[string]*libFile{}}
-	if err := a.collect(); err != nil {
-		return nil, a.warnings, err
-	}
+	a.collect()
 	var needs []Need
 	for _, f := range []func() *Need{a.nss, a.unwind, a.gconv, a.caCerts, a.tzdata, a.dlopen} {
 		if n := f(); n != nil {
 			needs = append(needs, *n)
 		}
 	}
-	return needs, a.warnings, nil
+	return needs, a.warnings
 }
 
 // libFile is one object of the closure, or one embedded object.
@@ -112,8 +110,9 @@ func (a *needsAnalysis) static() bool {
 }
 
 // collect gathers the imports of the program, of every library of the
-// closure that glibc does not ship, and of the embedded objects.
-func (a *needsAnalysis) collect() error {
+// closure that glibc does not ship, and of the embedded objects. A library
+// that cannot be read is a warning.
+func (a *needsAnalysis) collect() {
 	name := a.rep.Path
 	if name == "" {
 		name = "the program"
@@ -146,7 +145,6 @@ func (a *needsAnalysis) collect() error {
 		a.sonames[soname] = &libFile{name: e.Path, rep: e}
 		a.use(e.Path, soname, e.Imports)
 	}
-	return nil
 }
 
 func (a *needsAnalysis) use(who, soname string, imports []string) {
@@ -159,7 +157,7 @@ func (a *needsAnalysis) use(who, soname string, imports []string) {
 
 func (a *needsAnalysis) libraryImports(p string) ([]string, error) {
 	var out []string
-	err := a.withObject(&libFile{path: p}, func(o *object, _ []byte) error {
+	err := a.withObject(&libFile{path: p}, func(o *object) error {
 		var err error
 		out, err = o.imports()
 		return err
@@ -167,11 +165,11 @@ func (a *needsAnalysis) libraryImports(p string) ([]string, error) {
 	return out, err
 }
 
-// withObject opens a closure or embedded object and calls fn with it, and
-// with the whole file when want is set.
-func (a *needsAnalysis) withObject(l *libFile, fn func(o *object, data []byte) error) error {
+// withObject opens a closure or embedded object and calls fn with it
+// while its file is open.
+func (a *needsAnalysis) withObject(l *libFile, fn func(o *object) error) error {
 	if l.rep != nil {
-		return fn(l.rep.obj, l.rep.data)
+		return fn(l.rep.obj)
 	}
 	f, _, err := a.root.Open(l.path)
 	if err != nil {
@@ -182,7 +180,7 @@ func (a *needsAnalysis) withObject(l *libFile, fn func(o *object, data []byte) e
 	if err != nil {
 		return err
 	}
-	return fn(o, nil)
+	return fn(o)
 }
 
 // fileBytes reads a whole closure or embedded file, up to maxScan bytes.
@@ -318,7 +316,7 @@ func (a *needsAnalysis) nss() *Need {
 // none when libc.so.6 has them built in (2.34 and later).
 func (a *needsAnalysis) nssModules(hosts bool) []string {
 	var have map[string]bool
-	err := a.withObject(a.libc, func(o *object, _ []byte) error {
+	err := a.withObject(a.libc, func(o *object) error {
 		var err error
 		have, err = o.defines(nssFilesBuiltin, nssDNSBuiltin)
 		return err

@@ -134,10 +134,7 @@ func (v *Verdict) wrongPlatform(rep *elfdeps.Report, pe *PlatformError) *Verdict
 
 // missingNeeds lists the default run-time needs the base does not meet.
 func missingNeeds(root *elfdeps.Root, rep *elfdeps.Report, c *elfdeps.Closure, spec Spec) []string {
-	needs, _, err := elfdeps.RuntimeNeeds(root, rep, c, elfdeps.WithEnv(spec.Config.Env))
-	if err != nil {
-		return []string{fmt.Sprintf("its run-time needs could not be checked: %v", err)}
-	}
+	needs, _ := elfdeps.RuntimeNeeds(root, rep, c, elfdeps.WithEnv(spec.Config.Env))
 	var out []string
 	for _, n := range needs {
 		if !n.Default {

@@ -50,10 +50,7 @@ type runtimePlan struct {
 func planRuntime(spec Spec, rep *elfdeps.Report, c *elfdeps.Closure, embedded []*elfdeps.Report, extraLibs []dlopenRequest) (*runtimePlan, error) {
 	root := elfdeps.DirRoot(spec.Root)
 	p := &runtimePlan{closure: c}
-	needs, warns, err := elfdeps.RuntimeNeeds(root, rep, c, elfdeps.WithEnv(spec.Config.Env), elfdeps.WithEmbedded(embedded...))
-	if err != nil {
-		return nil, fmt.Errorf("working out the run-time needs of %s: %w", spec.Program, err)
-	}
+	needs, warns := elfdeps.RuntimeNeeds(root, rep, c, elfdeps.WithEnv(spec.Config.Env), elfdeps.WithEmbedded(embedded...))
 	p.notes = append(p.notes, warns...)
 	rs := spec.Runtime
 	needs = forcedNeeds(needs, rs)
@@ -96,6 +93,7 @@ func planRuntime(spec Spec, rep *elfdeps.Report, c *elfdeps.Closure, embedded []
 	for _, r := range reqs {
 		opts = append(opts, elfdeps.WithDlopen(r.why, r.name))
 	}
+	var err error
 	if p.closure, err = hostClosure(spec, rep, opts...); err != nil {
 		return nil, err
 	}

@@ -139,10 +139,7 @@ func analyze(file, root string, libPath []string, ldso bool, env []string) (*ana
 			return nil, err
 		}
 	}
-	needs, warns, err := elfdeps.RuntimeNeeds(elfdeps.DirRoot(root), rep, cl, elfdeps.WithEnv(env), elfdeps.WithEmbedded(embedded...))
-	if err != nil {
-		return nil, fmt.Errorf("%s: working out its run-time needs: %w", file, err)
-	}
+	needs, warns := elfdeps.RuntimeNeeds(elfdeps.DirRoot(root), rep, cl, elfdeps.WithEnv(env), elfdeps.WithEmbedded(embedded...))
 	rep.Warnings = append(rep.Warnings, warns...)
 	if needs == nil {
 		needs = []elfdeps.Need{}
