@@ -2,6 +2,7 @@ package elfdeps
 
 import (
 	"bytes"
+	"debug/elf"
 	"fmt"
 	"io"
 	"path"
@@ -176,29 +177,42 @@ func (a *needsAnalysis) withObject(l *libFile, fn func(o *object) error) error {
 		return err
 	}
 	defer f.Close()
-	o, err := readObject(f)
+	o, err := readObjectParts(f, false) // versions are not needed here
 	if err != nil {
 		return err
 	}
 	return fn(o)
 }
 
-// fileBytes reads a whole closure or embedded file, up to maxScan bytes.
+// fileBytes reads the strings of a closure or embedded file: its .rodata
+// section, where compiled-in paths live (libcrypto's is 0.4 MB of 4.5 MB),
+// or without one the whole file, up to maxScan bytes.
 func (a *needsAnalysis) fileBytes(l *libFile) ([]byte, error) {
-	if l.rep != nil {
-		return l.rep.data, nil
-	}
-	f, fi, err := a.root.Open(l.path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b := make([]byte, min(fi.Size(), maxScan))
-	n, err := f.ReadAt(b, 0)
-	if err == io.EOF {
-		err = nil
-	}
-	return b[:n], err
+	var out []byte
+	err := a.withObject(l, func(o *object) error {
+		if s := o.f.Section(".rodata"); s != nil && s.Type != elf.SHT_NOBITS && s.Flags&elf.SHF_COMPRESSED == 0 {
+			var err error
+			out, err = readAtMost(io.NewSectionReader(s, 0, int64(min(s.Size, maxScan))), min(s.Size, maxScan))
+			return err
+		}
+		if l.rep != nil {
+			out = l.rep.data
+			return nil
+		}
+		f, fi, err := a.root.Open(l.path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		out = make([]byte, min(fi.Size(), maxScan))
+		n, err := f.ReadAt(out, 0)
+		if err == io.EOF {
+			err = nil
+		}
+		out = out[:n]
+		return err
+	})
+	return out, err
 }
 
 const maxScan = 256 << 20
