@@ -17,19 +17,20 @@ type arch struct {
 	lib64    bool   // the distribution's 64-bit libraries may live in /lib64 (Fedora-style)
 	cross    string // the GNU triplet of Debian's cross packages: /usr/TRIPLET
 	debian   string // Debian's architecture name, in the cross packages' names
+	glibcLD  string // glibc's loader (PT_INTERP) for this architecture
 }
 
 // archs are the architectures scratchpack knows, keyed by what the ELF header says.
 // arm is hard-float here; soft-float arm differs only in triplet and musl name,
 // see archFor.
 var archs = []arch{
-	{"amd64", elf.EM_X86_64, elf.ELFCLASS64, elf.ELFDATA2LSB, "x86_64-linux-gnu", "x86_64", "x86_64", true, "x86_64-linux-gnu", "amd64"},
-	{"arm64", elf.EM_AARCH64, elf.ELFCLASS64, elf.ELFDATA2LSB, "aarch64-linux-gnu", "aarch64", "aarch64", true, "aarch64-linux-gnu", "arm64"},
-	{"arm", elf.EM_ARM, elf.ELFCLASS32, elf.ELFDATA2LSB, "arm-linux-gnueabihf", "v7l", "armhf", false, "arm-linux-gnueabihf", "armhf"},
-	{"386", elf.EM_386, elf.ELFCLASS32, elf.ELFDATA2LSB, "i386-linux-gnu", "i686", "i386", false, "i686-linux-gnu", "i386"},
-	{"riscv64", elf.EM_RISCV, elf.ELFCLASS64, elf.ELFDATA2LSB, "riscv64-linux-gnu", "riscv64", "riscv64", true, "riscv64-linux-gnu", "riscv64"},
-	{"ppc64le", elf.EM_PPC64, elf.ELFCLASS64, elf.ELFDATA2LSB, "powerpc64le-linux-gnu", "power8", "powerpc64le", true, "powerpc64le-linux-gnu", "ppc64el"},
-	{"s390x", elf.EM_S390, elf.ELFCLASS64, elf.ELFDATA2MSB, "s390x-linux-gnu", "z900", "s390x", true, "s390x-linux-gnu", "s390x"},
+	{"amd64", elf.EM_X86_64, elf.ELFCLASS64, elf.ELFDATA2LSB, "x86_64-linux-gnu", "x86_64", "x86_64", true, "x86_64-linux-gnu", "amd64", "/lib64/ld-linux-x86-64.so.2"},
+	{"arm64", elf.EM_AARCH64, elf.ELFCLASS64, elf.ELFDATA2LSB, "aarch64-linux-gnu", "aarch64", "aarch64", true, "aarch64-linux-gnu", "arm64", "/lib/ld-linux-aarch64.so.1"},
+	{"arm", elf.EM_ARM, elf.ELFCLASS32, elf.ELFDATA2LSB, "arm-linux-gnueabihf", "v7l", "armhf", false, "arm-linux-gnueabihf", "armhf", "/lib/ld-linux-armhf.so.3"},
+	{"386", elf.EM_386, elf.ELFCLASS32, elf.ELFDATA2LSB, "i386-linux-gnu", "i686", "i386", false, "i686-linux-gnu", "i386", "/lib/ld-linux.so.2"},
+	{"riscv64", elf.EM_RISCV, elf.ELFCLASS64, elf.ELFDATA2LSB, "riscv64-linux-gnu", "riscv64", "riscv64", true, "riscv64-linux-gnu", "riscv64", "/lib/ld-linux-riscv64-lp64d.so.1"},
+	{"ppc64le", elf.EM_PPC64, elf.ELFCLASS64, elf.ELFDATA2LSB, "powerpc64le-linux-gnu", "power8", "powerpc64le", true, "powerpc64le-linux-gnu", "ppc64el", "/lib64/ld64.so.2"},
+	{"s390x", elf.EM_S390, elf.ELFCLASS64, elf.ELFDATA2MSB, "s390x-linux-gnu", "z900", "s390x", true, "s390x-linux-gnu", "s390x", "/lib/ld64.so.1"},
 }
 
 // ARM e_flags bits (glibc's elf.h).
@@ -45,7 +46,7 @@ func archFor(o *object) (arch, bool) {
 	for _, a := range archs {
 		if a.machine == o.machine && a.class == o.class && a.data == o.data {
 			if a.goarch == "arm" && o.armSoftFloat() {
-				a.triplet, a.musl, a.platform = "arm-linux-gnueabi", "arm", "v5l"
+				a.triplet, a.musl, a.platform, a.glibcLD = "arm-linux-gnueabi", "arm", "v5l", "/lib/ld-linux.so.3"
 				a.cross, a.debian = "arm-linux-gnueabi", "armel"
 			}
 			return a, true

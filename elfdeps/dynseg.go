@@ -58,8 +58,17 @@ func (o *object) readDynamicSegment(f *elf.File) error {
 			strtab, haveStrtab = val, true
 		case elf.DT_STRSZ:
 			strsz = val
+			o.dyn.strsz = val
 		case elf.DT_FLAGS_1:
 			o.flags1 = val
+		case elf.DT_SYMTAB:
+			o.dyn.symtab, o.dyn.haveSymtab = val, true
+		case elf.DT_SYMENT:
+			o.dyn.syment = val
+		case elf.DT_HASH:
+			o.dyn.hash = val
+		case elf.DT_GNU_HASH:
+			o.dyn.gnuHash = val
 		case elf.DT_NEEDED, elf.DT_RPATH, elf.DT_RUNPATH, elf.DT_SONAME:
 			strs = append(strs, struct {
 				tag elf.DynTag
@@ -70,6 +79,7 @@ func (o *object) readDynamicSegment(f *elf.File) error {
 			break
 		}
 	}
+	o.dyn.strtab, o.dyn.haveStrtab = strtab, haveStrtab
 	if len(strs) == 0 {
 		return nil
 	}
@@ -114,13 +124,7 @@ func readVaddr(f *elf.File, addr, n uint64) ([]byte, error) {
 			continue
 		}
 		off := addr - p.Vaddr
-		n = min(n, p.Filesz-off)
-		// Copy rather than allocate n bytes up front: n comes from the file.
-		var b bytes.Buffer
-		if _, err := io.Copy(&b, io.NewSectionReader(p, int64(off), int64(n))); err != nil {
-			return nil, err
-		}
-		return b.Bytes(), nil
+		return readAtMost(io.NewSectionReader(p, int64(off), int64(min(n, p.Filesz-off))), min(n, p.Filesz-off))
 	}
 	return nil, fmt.Errorf("address %#x is not in a loaded segment", addr)
 }

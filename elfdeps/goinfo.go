@@ -15,7 +15,9 @@ type GoInfo struct {
 	CGO     bool     `json:"cgo"`               // CGO_ENABLED=1 at build time
 	GOARM   string   `json:"goarm,omitempty"`   // GOARM at build time (arm only): "7", "6,softfloat"
 	Deps    []Module `json:"modules,omitempty"` // the modules linked in
-	Imports []string `json:"-"`                 // reserved for later analysis
+	// Uses are the packages and functions linked in that need files at run
+	// time: GoUsesTLS, GoUsesNet, GoUsesLoadLocation, GoUsesTZData, GoUsesUser.
+	Uses []string `json:"uses,omitempty"`
 }
 
 // Module is one Go module linked into a program.

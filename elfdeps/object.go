@@ -27,6 +27,7 @@ type object struct {
 	verneeds []elf.DynamicVersionNeed
 	verdefs  []elf.DynamicVersion
 	abiTag   bool // has .note.ABI-tag, which glibc links into every program
+	dyn      dynTables
 
 	f *elf.File // kept for Go build info and later readers
 }
@@ -36,6 +37,12 @@ const df1PIE = 0x08000000 // DF_1_PIE: an executable, not a library (debug/elf l
 // readObject parses an ELF file. debug/elf is not hardened against hostile
 // input and can panic; a panic becomes an ErrCorrupt error.
 func readObject(r io.ReaderAt) (o *object, err error) {
+	return readObjectParts(r, true)
+}
+
+// readObjectParts is readObject, reading the symbol-version sections only
+// if versions is set.
+func readObjectParts(r io.ReaderAt, versions bool) (o *object, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			o, err = nil, fmt.Errorf("%w: %v", ErrCorrupt, p)
@@ -76,15 +83,18 @@ func readObject(r io.ReaderAt) (o *object, err error) {
 	if !o.dynamic {
 		return o, nil
 	}
-	if err := o.readDynamic(f); err != nil {
+	if err := o.readDynamic(f, versions); err != nil {
 		return nil, fmt.Errorf("%w: reading the dynamic section: %v", ErrCorrupt, err)
 	}
 	return o, nil
 }
 
-func (o *object) readDynamic(f *elf.File) error {
+func (o *object) readDynamic(f *elf.File, versions bool) error {
 	if err := o.readDynamicSegment(f); err != nil {
 		return err
+	}
+	if !versions {
+		return nil
 	}
 	var err error
 	// Version tables are optional: a library without symbol versioning has

@@ -16,6 +16,28 @@ type options struct {
 	libraryPath []string
 	origin      dirPair
 	hasOrigin   bool
+	dlopen      []dlopenLib
+}
+
+// dlopenLib is a library loaded at run time by name, and why.
+type dlopenLib struct{ name, why string }
+
+// WithDlopen resolves names as libraries the program loads at run time
+// (glibc's dlopen of libgcc_s.so.1, an NSS module, a plugin), each with its
+// own closure, after everything DT_NEEDED maps. A name is searched as a
+// DT_NEEDED entry of the program (a name with a slash is a path in the
+// root). why says who loads it; it is kept in Library.Dlopen and
+// Missing.Dlopen.
+func WithDlopen(why string, names ...string) Option {
+	return func(o *options) error {
+		for _, n := range names {
+			if n == "" {
+				return errors.New("an empty library name")
+			}
+			o.dlopen = append(o.dlopen, dlopenLib{n, why})
+		}
+		return nil
+	}
 }
 
 // WithLibraryPath makes Resolve search dirs as LD_LIBRARY_PATH would: after
@@ -100,6 +122,8 @@ type resolver struct {
 	musl    *muslConfig
 	isMusl  bool // the program's interpreter is musl's loader
 	missing map[string]int
+	// dlopenWhy is set while a WithDlopen name itself is searched.
+	dlopenWhy string
 }
 
 func (r *resolver) run(rep *Report) error {
@@ -113,7 +137,33 @@ func (r *resolver) run(rep *Report) error {
 			return err
 		}
 	}
-	queue := []*node{prog}
+	if err := r.mapAll(prog); err != nil {
+		return err
+	}
+	for _, d := range r.opts.dlopen {
+		if _, ok := r.loaded[d.name]; ok {
+			continue
+		}
+		r.dlopenWhy = d.why
+		child, err := r.need(prog, d.name)
+		r.dlopenWhy = ""
+		if err != nil {
+			return err
+		}
+		if child != nil {
+			r.closure.Libraries[child.lib].Dlopen = d.why
+			if err := r.mapAll(child); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// mapAll maps the DT_NEEDED entries of n and of everything they bring,
+// breadth first, as ld.so does.
+func (r *resolver) mapAll(n *node) error {
+	queue := []*node{n}
 	for len(queue) > 0 {
 		n := queue[0]
 		queue = queue[1:]
@@ -401,7 +451,7 @@ func (r *resolver) addMissing(name, by string, searched []string) {
 		return
 	}
 	r.missing[name] = len(r.closure.Missing)
-	r.closure.Missing = append(r.closure.Missing, Missing{Soname: name, NeededBy: []string{by}, Searched: nonNil(searched)})
+	r.closure.Missing = append(r.closure.Missing, Missing{Soname: name, NeededBy: []string{by}, Searched: nonNil(searched), Dlopen: r.dlopenWhy})
 }
 
 // ldCache reads /etc/ld.so.cache of the root once. A root without one (a

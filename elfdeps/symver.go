@@ -34,14 +34,14 @@ func versionNeeds(f *elf.File) ([]elf.DynamicVersionNeed, error) {
 		}
 		e := data[off:]
 		cnt, file, aux, next := bo.Uint16(e[2:]), bo.Uint32(e[4:]), bo.Uint32(e[8:]), bo.Uint32(e[12:])
-		need := elf.DynamicVersionNeed{Name: cstring(strs, file)}
+		need := elf.DynamicVersionNeed{Name: strs.name(file)}
 		for a, j := off+aux, 0; j < int(cnt); j++ {
 			if uint64(a)+vernauxSize > uint64(len(data)) {
 				return nil, errBadVersions
 			}
 			x := data[a:]
 			need.Needs = append(need.Needs, elf.DynamicVersionDep{
-				Flags: elf.DynamicVersionFlag(bo.Uint16(x[4:])), Index: bo.Uint16(x[6:]), Dep: cstring(strs, bo.Uint32(x[8:]))})
+				Flags: elf.DynamicVersionFlag(bo.Uint16(x[4:])), Index: bo.Uint16(x[6:]), Dep: strs.name(bo.Uint32(x[8:]))})
 			if bo.Uint32(x[12:]) == 0 {
 				break
 			}
@@ -72,7 +72,7 @@ func versionDefs(f *elf.File) ([]elf.DynamicVersion, error) {
 		if uint64(off)+uint64(aux)+verdauxSize > uint64(len(data)) {
 			return nil, errBadVersions
 		}
-		name := cstring(strs, bo.Uint32(data[off+aux:]))
+		name := strs.name(bo.Uint32(data[off+aux:]))
 		out = append(out, elf.DynamicVersion{Name: name, Index: ndx, Flags: elf.DynamicVersionFlag(flags)})
 		if next == 0 {
 			break
@@ -82,22 +82,23 @@ func versionDefs(f *elf.File) ([]elf.DynamicVersion, error) {
 	return out, nil
 }
 
-// versionSection returns a version section's bytes and its string table.
-func versionSection(f *elf.File, typ elf.SectionType) ([]byte, []byte, binary.ByteOrder, error) {
+// versionSection returns a version section's bytes and its string table
+// (node's is 5 MB: big tables are read name by name).
+func versionSection(f *elf.File, typ elf.SectionType) ([]byte, stringTable, binary.ByteOrder, error) {
 	s := f.SectionByType(typ)
 	if s == nil {
-		return nil, nil, nil, nil
+		return nil, stringTable{}, nil, nil
 	}
 	if s.Link == 0 || int(s.Link) >= len(f.Sections) {
-		return nil, nil, nil, errBadVersions
+		return nil, stringTable{}, nil, errBadVersions
 	}
 	data, err := s.Data()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, stringTable{}, nil, err
 	}
-	strs, err := f.Sections[s.Link].Data()
+	strs, err := sectionStrings(f.Sections[s.Link], false)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, stringTable{}, nil, err
 	}
 	return data, strs, f.ByteOrder, nil
 }

@@ -20,6 +20,7 @@ type Spec struct {
 	Created     time.Time    // image and file times (SOURCE_DATE_EPOCH); zero means the Unix epoch
 	WorkDir     string       // temporary directory for layer blobs and the unpacked base; "" means os.TempDir()
 	Level       int          // gzip level; 0 means the default
+	Runtime     RuntimeSpec  // run-time needs: what goes in beyond the loader's closure
 }
 
 // Config is the OCI image configuration a user sets, named as Docker's flags.

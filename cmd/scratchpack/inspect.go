@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"sort"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/urfave/cli/v2"
@@ -23,7 +24,11 @@ func inspectCommand() *cli.Command {
 (static, static-pie, dynamic, shared-library), interpreter, C library, the newest
 GLIBC_x.y it needs, and the tree of shared libraries the loader would map, found
 the way ld.so searches (DT_RPATH, DT_RUNPATH, /etc/ld.so.cache, default paths) in
-the sysroot. It explains the classic failures: "no such file or directory" for a
+the sysroot. Then what it needs at run time that no DT_NEEDED entry says, from the
+symbols it and its libraries import and what a Go program links in: NSS files,
+libgcc_s.so.1 for pthread_cancel, gconv modules for iconv, CA certificates, the
+zone database ("+" pack adds it by default, "?" only when asked), each with what
+goes wrong without it. It explains the classic failures: "no such file or directory" for a
 missing loader, "exec format error" for another architecture, and
 "GLIBC_2.xx not found" for an older glibc.
 
@@ -44,6 +49,7 @@ Exit status: 0 if every file would start, 3 if one would not, 2 for bad input.`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON object per file, one per line"},
 			&cli.StringSliceFlag{Name: "sysroot", Aliases: []string{"root"}, Usage: "resolve libraries inside `DIR` (a sysroot or an unpacked image), as a chroot would; OS/ARCH=DIR per platform (default: / for this machine's programs, /usr/TRIPLET for others)"},
+			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "the program will run with `K=V` (TZ=Area/City makes the zone database a need); repeatable"},
 			&cli.StringSliceFlag{Name: "library-path", Usage: "search `DIR` as LD_LIBRARY_PATH would (off by default: images do not inherit it)"},
 			&cli.StringFlag{Name: "resolver", Value: "builtin", Usage: "`builtin` (pure Go, any architecture) or ldso (runs the host's loader with --list: host programs only, executes the loader on the file)"},
 		},
@@ -65,7 +71,7 @@ func runInspect(c *cli.Context) error {
 	}
 	var failed error
 	for _, file := range c.Args().Slice() {
-		a, err := analyze(file, sr, c.StringSlice("library-path"), resolver == "ldso")
+		a, err := analyze(file, sr, c.StringSlice("library-path"), resolver == "ldso", c.StringSlice("env"))
 		if err != nil {
 			return withCode(exitBadInput, err)
 		}
@@ -96,9 +102,14 @@ type analysis struct {
 	BundleSize      int64             `json:"bundle_size"`
 	Problems        []elfdeps.Problem `json:"problems"`
 	Root            string            `json:"root"`
+	Needs           []elfdeps.Need    `json:"runtime_needs"`
+	// PySystem are the system libraries a PyInstaller program's embedded
+	// libraries need (PyInstaller leaves them out), resolved in the sysroot.
+	PySystem  []elfdeps.Library `json:"pyinstaller_system_libraries,omitempty"`
+	PyMissing []elfdeps.Missing `json:"pyinstaller_missing,omitempty"`
 }
 
-func analyze(file string, sr *sysroots, libPath []string, ldso bool) (*analysis, error) {
+func analyze(file string, sr *sysroots, libPath []string, ldso bool, env []string) (*analysis, error) {
 	rep, err := elfdeps.InspectFile(file)
 	if err != nil {
 		return nil, err
@@ -144,11 +155,59 @@ func analyze(file string, sr *sysroots, libPath []string, ldso bool) (*analysis,
 		target = runtime.GOARCH
 	}
 	rep.Warnings = append(rep.Warnings, cl.Warnings...)
+	var embedded []*elfdeps.Report
+	var pySys []elfdeps.Library
+	var pyMissing []elfdeps.Missing
+	if rep.PyInstaller != nil {
+		if embedded, _, err = packer.PyInstallerContents(file, rep.PyInstaller); err != nil {
+			rep.Warnings = append(rep.Warnings, err.Error())
+		}
+		if pySys, pyMissing, err = pyinstallerSystem(root, rep, embedded, opts); err != nil {
+			return nil, err
+		}
+	}
+	needs, warns := elfdeps.RuntimeNeeds(elfdeps.DirRoot(root), rep, cl, elfdeps.WithEnv(env), elfdeps.WithEmbedded(embedded...))
+	rep.Warnings = append(rep.Warnings, warns...)
+	if needs == nil {
+		needs = []elfdeps.Need{}
+	}
 	return &analysis{
 		Report: rep, Loader: cl.Interpreter, Libraries: cl.Libraries, Missing: cl.Missing,
 		ClosureGlibcMin: cl.GlibcMin, GlibcProvided: cl.GlibcProvided, BundleSize: cl.Size(),
-		Problems: nonNilProblems(elfdeps.Diagnose(rep, cl, root, target)), Root: root,
+		Problems: nonNilProblems(elfdeps.Diagnose(rep, cl, root, target)), Root: root, Needs: needs,
+		PySystem: pySys, PyMissing: pyMissing,
 	}, nil
+}
+
+// pyinstallerSystem resolves, in root, the system libraries that the
+// libraries inside a PyInstaller program need.
+func pyinstallerSystem(root string, rep *elfdeps.Report, embedded []*elfdeps.Report, opts []elfdeps.Option) ([]elfdeps.Library, []elfdeps.Missing, error) {
+	sys := elfdeps.SystemLibraries(embedded)
+	if len(sys) == 0 {
+		return nil, nil, nil
+	}
+	names := make([]string, 0, len(sys))
+	for n := range sys {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	c, err := elfdeps.Resolve(elfdeps.DirRoot(root), rep, append(opts, elfdeps.WithDlopen("PyInstaller", names...))...)
+	if err != nil {
+		return nil, nil, err
+	}
+	var libs []elfdeps.Library
+	for _, l := range c.Libraries {
+		if l.Dlopen != "" {
+			libs = append(libs, l)
+		}
+	}
+	var missing []elfdeps.Missing
+	for _, m := range c.Missing {
+		if m.Dlopen != "" {
+			missing = append(missing, m)
+		}
+	}
+	return libs, missing, nil
 }
 
 func nonNilProblems(p []elfdeps.Problem) []elfdeps.Problem {
@@ -162,7 +221,7 @@ func nonNilProblems(p []elfdeps.Problem) []elfdeps.Problem {
 // no sysroot to be resolved in.
 func noSysroot(rep *elfdeps.Report, se *packer.SysrootError) *analysis {
 	return &analysis{
-		Report: rep, Libraries: []elfdeps.Library{}, Missing: []elfdeps.Missing{},
+		Report: rep, Libraries: []elfdeps.Library{}, Missing: []elfdeps.Missing{}, Needs: []elfdeps.Need{},
 		Problems: []elfdeps.Problem{{Code: "no-sysroot", Symptom: "no sysroot for " + se.Platform, Message: se.Error()}},
 	}
 }

@@ -73,8 +73,8 @@ Examples:
   scratchpack pack -o docker-daemon:app:dev ./app && docker run --rm app:dev
 
 Exit status: 0 written, 2 bad input, 3 the program would not run in the image
-(or on the base), 4 registry, daemon or I/O failure, 130 interrupted.`,
-		Flags: []cli.Flag{
+(or on the base), 4 registry, daemon or I/O failure, 130 interrupted.` + runtimeHelp,
+		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the image to `DEST` (see above); repeatable"},
 			&cli.StringFlag{Name: "base", Value: "scratch", Usage: "`IMAGE` to build on: scratch, a registry reference, oci:DIR[:TAG], oci-archive:FILE, docker-archive:FILE"},
 			&cli.StringFlag{Name: "dest", Usage: "`PATH` of the program in the image (default /app/NAME)"},
@@ -97,7 +97,7 @@ Exit status: 0 written, 2 bad input, 3 the program would not run in the image
 			&cli.StringFlag{Name: "digest-file", Usage: "also write the image digest to `FILE`"},
 			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON on stdout instead of the digest"},
-		},
+		}, runtimeFlags()...),
 		Action: runPack,
 	}
 }
@@ -116,6 +116,11 @@ func runPack(c *cli.Context) error {
 		return withCode(exitRegistry, err)
 	}
 	defer os.RemoveAll(work)
+	if spec.Runtime.Trace != nil && spec.Runtime.Trace.ReportOnly {
+		s := specs[0]
+		s.WorkDir = work
+		return traceReport(c, s)
+	}
 
 	opts := writeOptions(c)
 	if index {
@@ -164,7 +169,7 @@ func packSpec(c *cli.Context) (packer.Spec, []packer.Ref, error) {
 	if c.NArg() == 0 && len(progs) == 0 {
 		return spec, nil, errors.New("pack needs a PROGRAM (or --platform OS/ARCH=PATH per platform); see scratchpack pack --help")
 	}
-	if len(c.StringSlice("output")) == 0 {
+	if len(c.StringSlice("output")) == 0 && !c.Bool("trace-report") {
 		return spec, nil, errors.New("pack needs at least one -o DEST, e.g. -o oci:out or -o image.tar; see scratchpack pack --help")
 	}
 	var dsts []packer.Ref
@@ -224,6 +229,10 @@ func packSpec(c *cli.Context) (packer.Spec, []packer.Ref, error) {
 	} else {
 		spec.Program = "" // per platform; every argument is the command
 	}
+	if len(args) > 0 && args[0] == "--" {
+		// Flag parsing stops at PROGRAM, so the "--" after it is still there.
+		args = args[1:]
+	}
 	switch {
 	case c.IsSet("cmd") && len(args) > 0:
 		return spec, nil, errors.New("give the default command either with --cmd or after --, not both")
@@ -252,6 +261,9 @@ func packSpec(c *cli.Context) (packer.Spec, []packer.Ref, error) {
 		if _, err := strconv.ParseUint(gid, 10, 32); gid != "" && err != nil {
 			return spec, nil, fmt.Errorf("--user %q: want root, nonroot or UID[:GID]", u)
 		}
+	}
+	if err := runtimeSpec(c, &spec); err != nil {
+		return spec, nil, err
 	}
 	return spec, dsts, nil
 }

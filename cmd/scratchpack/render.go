@@ -29,6 +29,34 @@ func printAnalysis(w io.Writer, a *analysis) {
 	for _, m := range a.Missing {
 		fmt.Fprintf(w, "  MISSING  %s (needed by %s)\n", m.Soname, strings.Join(m.NeededBy, ", "))
 	}
+	if pi := a.PyInstaller; pi != nil {
+		where := "inside its archive"
+		if pi.Mode == "onedir" {
+			where = "in _internal/ beside it"
+		}
+		fmt.Fprintf(w, "  PyInstaller %s program: Python %s (%s), %d archive entries, %d libraries %s\n",
+			pi.Mode, orDash(pi.PythonVersion), pi.PythonLibrary, len(pi.Entries), len(pi.Libraries), where)
+		for _, l := range pi.Libraries {
+			needs := "needs nothing"
+			if len(l.Needed) > 0 {
+				needs = "needs " + strings.Join(l.Needed, ", ")
+			}
+			fmt.Fprintf(w, "    %-40s %9s  %s\n", l.Name, sizeOf(l.Size), needs)
+		}
+		if len(a.PySystem)+len(a.PyMissing) > 0 {
+			fmt.Fprintf(w, "  system libraries it needs (PyInstaller leaves them out):\n")
+			for _, l := range a.PySystem {
+				fmt.Fprintf(w, "    %-24s %s%s\n", l.Soname, l.Path, realSuffix(l))
+			}
+			for _, m := range a.PyMissing {
+				fmt.Fprintf(w, "    %-24s MISSING (searched %s)\n", m.Soname, strings.Join(m.Searched, ", "))
+			}
+		}
+	}
+	if len(a.Needs) > 0 {
+		fmt.Fprintf(w, "  at run time:\n")
+		printNeedList(w, a.Needs)
+	}
 	for _, p := range a.Problems {
 		fmt.Fprintf(w, "  ✗ %s\n    %s\n", p.Symptom, p.Message)
 	}
