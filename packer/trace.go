@@ -70,8 +70,11 @@ func RunTrace(ctx context.Context, spec Spec) (*Trace, error) {
 	if ts == nil {
 		ts = &TraceSpec{}
 	}
+	if spec.Root == "" {
+		spec.Root = "/" // the program runs here, so its libraries are this machine's
+	}
 	if spec.Root != "/" {
-		return nil, fmt.Errorf("--trace runs the program on this machine, so it works only with --root / (not %s)", spec.Root)
+		return nil, fmt.Errorf("--trace runs the program on this machine, so it works only with --sysroot / (not %s)", spec.Root)
 	}
 	rep, err := elfdeps.InspectFile(spec.Program)
 	if err != nil {
