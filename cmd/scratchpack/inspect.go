@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 
@@ -85,7 +86,10 @@ type analysis struct {
 	GlibcProvided   string            `json:"glibc_provided,omitempty"`
 	BundleSize      int64             `json:"bundle_size"`
 	Problems        []elfdeps.Problem `json:"problems"`
-	Root            string            `json:"root"`
+	// DlopenHints are what the program probably loads at run time that
+	// Libraries does not show.
+	DlopenHints []elfdeps.DlopenHint `json:"dlopen_hints"`
+	Root        string               `json:"root"`
 }
 
 func analyze(file, root string, libPath []string, ldso bool) (*analysis, error) {
@@ -116,11 +120,26 @@ func analyze(file, root string, libPath []string, ldso bool) (*analysis, error) 
 		target = runtime.GOARCH
 	}
 	rep.Warnings = append(rep.Warnings, cl.Warnings...)
+	hints, err := dlopenHints(file, root, rep, cl)
+	if err != nil {
+		return nil, err
+	}
 	return &analysis{
 		Report: rep, Loader: cl.Interpreter, Libraries: cl.Libraries, Missing: cl.Missing,
 		ClosureGlibcMin: cl.GlibcMin, GlibcProvided: cl.GlibcProvided, BundleSize: cl.Size(),
-		Problems: nonNilProblems(elfdeps.Diagnose(rep, cl, root, target)), Root: root,
+		Problems: nonNilProblems(elfdeps.Diagnose(rep, cl, root, target)), DlopenHints: hints, Root: root,
 	}, nil
+}
+
+// dlopenHints reads the program again for the strings and imports that say
+// what it loads at run time.
+func dlopenHints(file, root string, rep *elfdeps.Report, cl *elfdeps.Closure) ([]elfdeps.DlopenHint, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return elfdeps.DlopenHints(elfdeps.DirRoot(root), f, rep, cl), nil
 }
 
 func nonNilProblems(p []elfdeps.Problem) []elfdeps.Problem {

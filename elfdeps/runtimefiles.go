@@ -1,0 +1,55 @@
+package elfdeps
+
+import (
+	"fmt"
+	"strings"
+)
+
+// RuntimeFile is a data file the C library reads at run time for functions
+// a program uses: the user database for getpwnam, the resolver's files for
+// getaddrinfo.
+type RuntimeFile struct {
+	Path   string `json:"path"`
+	Reason string `json:"reason"`
+}
+
+// runtimeFiles are the files behind groups of C library functions.
+var runtimeFiles = []struct {
+	funcs []string
+	files []string
+}{
+	{nssUserFuncs, []string{"/etc/passwd", "/etc/group"}},
+	{nssHostFuncs, []string{"/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf"}},
+	{[]string{"getservbyname", "getservbyname_r", "getservbyport"}, []string{"/etc/services"}},
+	{[]string{"localtime", "localtime_r", "mktime", "tzset", "strftime"}, []string{"/etc/localtime", "/usr/share/zoneinfo"}},
+}
+
+// RuntimeFiles lists the data files that the functions the program rep
+// imports read at run time. It knows only what dynamic programs import: a
+// static program gives none. The program may do without them; a failure of
+// getpwnam is often a missing /etc/passwd.
+func RuntimeFiles(rep *Report) []RuntimeFile {
+	if rep.obj == nil {
+		return nil
+	}
+	imports := map[string]bool{}
+	for _, s := range rep.obj.symbols {
+		imports[s.Name] = true
+	}
+	var out []RuntimeFile
+	seen := map[string]bool{}
+	for _, g := range runtimeFiles {
+		fs := used(imports, g.funcs)
+		if len(fs) == 0 {
+			continue
+		}
+		for _, f := range g.files {
+			if seen[f] {
+				continue
+			}
+			seen[f] = true
+			out = append(out, RuntimeFile{Path: f, Reason: fmt.Sprintf("it calls %s, which read %s", strings.Join(fs, ", "), f)})
+		}
+	}
+	return out
+}
