@@ -71,18 +71,18 @@ type NoEmulatorError struct {
 
 func (e *NoEmulatorError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "the image is for linux/%s and this machine is linux/%s: %s, so the kernel would refuse its programs with \"exec format error\"",
+	fmt.Fprintf(&b, "the image is for linux/%s and this machine is linux/%s, and %s: the kernel would refuse its programs with \"exec format error\"",
 		e.Arch, e.HostArch, e.Reason)
 	a, ok := elfArches[e.Arch]
 	if !ok {
-		b.WriteString("; run it on a " + e.Arch + " machine")
+		b.WriteString("; run it on a linux/" + e.Arch + " machine")
 		return b.String()
 	}
 	fmt.Fprintf(&b, ". Register qemu-user-static's emulator (as root; the F flag lets it work inside the container):\n"+
 		"  apt-get install qemu-user-static        # Debian, Ubuntu: provides /usr/bin/qemu-%s-static\n"+
 		"  mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc   # if that directory is empty\n"+
 		"  echo '%s' > /proc/sys/fs/binfmt_misc/register\n"+
-		"or run it on a %s machine", a.qemu, registerLine(a), e.Arch)
+		"or run it on a linux/%s machine", a.qemu, registerLine(a), e.Arch)
 	return b.String()
 }
 
@@ -115,7 +115,7 @@ func checkEmulator(dir, arch, host string, hasInterp func(string) bool) (*binfmt
 	a, known := elfArches[arch]
 	status, err := os.ReadFile(filepath.Join(dir, "status"))
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fail("binfmt_misc is not mounted at %s, so no emulator is registered", dir)
+		return nil, fail("binfmt_misc is not mounted at %s (no emulator is registered)", dir)
 	} else if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", dir, err)
 	}

@@ -58,7 +58,7 @@ func TestCheckEmulator(t *testing.T) {
 		{name: "any name", arch: "arm64", status: "enabled", entries: map[string]string{"arm64-emu": qemuAarch64}, entry: "arm64-emu"},
 		{name: "without F, interpreter missing", arch: "arm64", status: "enabled", entries: map[string]string{"qemu-aarch64": noF}, want: "without the F flag"},
 		{name: "without F, interpreter in the image", arch: "arm64", status: "enabled", entries: map[string]string{"qemu-aarch64": noF}, hasInterp: true, entry: "qemu-aarch64"},
-		{name: "unknown architecture", arch: "mips", status: "enabled", entries: map[string]string{"qemu-aarch64": qemuAarch64}, want: "run it on a mips machine"},
+		{name: "unknown architecture", arch: "mips", status: "enabled", entries: map[string]string{"qemu-aarch64": qemuAarch64}, want: "run it on a linux/mips machine"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "not-mounted")

@@ -23,7 +23,7 @@ func explain(res *Result, root *elfdeps.Root, p *process, arch string, emulated 
 	if err != nil {
 		res.Problems = []elfdeps.Problem{{Code: ProblemNoProgram,
 			Symptom: fmt.Sprintf("exec: %q: no such file or directory", p.Args[0]),
-			Message: fmt.Sprintf("the image has no %s (%v): check the entrypoint and command, and the path it was packed at", p.Args[0], err)}}
+			Message: fmt.Sprintf("%s: check the entrypoint and command, and the path the program was packed at", err)}}
 		return
 	}
 	f, _, err := root.Open(prog)
@@ -66,8 +66,10 @@ func findProgram(root *elfdeps.Root, name string, dirs []string, cwd string) (st
 		if !path.IsAbs(p) {
 			p = path.Join(cwd, p)
 		}
-		_, err := root.Stat(p)
-		return p, err
+		if _, err := root.Stat(p); err != nil {
+			return "", fmt.Errorf("the image has no %s", p)
+		}
+		return p, nil
 	}
 	for _, d := range dirs {
 		p := path.Join("/", d, name)
@@ -75,7 +77,7 @@ func findProgram(root *elfdeps.Root, name string, dirs []string, cwd string) (st
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("not in PATH %s", strings.Join(dirs, ":"))
+	return "", fmt.Errorf("the image has no %s in PATH (%s)", name, strings.Join(dirs, ":"))
 }
 
 // explainScript checks the #! interpreter of a script.

@@ -25,11 +25,12 @@ const InitCommand = "__init"
 // exit code to use (127: not found, 126: cannot execute), having told the
 // parent why. A command that calls Init must do nothing else first.
 func Init() int {
-	cfgFile, msgFile := os.NewFile(3, "init-config"), os.NewFile(4, "init-messages")
-	if cfgFile == nil || msgFile == nil {
+	var st unix.Stat_t
+	if unix.Fstat(3, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO || unix.Fstat(4, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
 		fmt.Fprintln(os.Stderr, "scratchpack "+InitCommand+" is the container init of scratchpack run, not a command to use")
 		return 125
 	}
+	cfgFile, msgFile := os.NewFile(3, "init-config"), os.NewFile(4, "init-messages")
 	syscall.CloseOnExec(4)
 	enc := json.NewEncoder(msgFile)
 	fail := func(code int, format string, args ...any) int {

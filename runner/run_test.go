@@ -238,3 +238,21 @@ func TestRunCleansUp(t *testing.T) {
 		})
 	}
 }
+
+// TestRunInterruptedBeforeStart: a signal that comes before the program
+// starts stops the run, which starts nothing.
+func TestRunInterruptedBeforeStart(t *testing.T) {
+	requireNamespaces(t)
+	sigs := make(chan os.Signal, 1)
+	sigs <- os.Interrupt
+	work := t.TempDir()
+	var stdout bytes.Buffer
+	res, err := Run(context.Background(), testenv.BusyboxGlibcImage(t), WithArgs("echo", "started"), WithEntrypoint(),
+		WithSignals(sigs), WithStdio(nil, &stdout, nil), WithWorkDir(work))
+	if !errors.Is(err, ErrInterrupted) || res != nil || stdout.Len() > 0 {
+		t.Errorf("Run after a signal: %+v, %v, stdout %q", res, err, stdout.String())
+	}
+	if entries, _ := os.ReadDir(work); len(entries) != 0 {
+		t.Errorf("left in %s: %v", work, entries)
+	}
+}

@@ -65,7 +65,14 @@ func Run(ctx context.Context, img v1.Image, opts ...Option) (res *Result, err er
 			err = errors.Join(err, fmt.Errorf("removing the temporary root: %w", rerr))
 		}
 	}()
-	if err := w.unpack(ctx, img, os.Geteuid() == 0, o.warn); err != nil {
+	// Until the program starts, a forwarded signal stops the run.
+	prepCtx, stopWatch := watchSignals(ctx, o.signals)
+	defer stopWatch()
+	interrupted := func() bool { return stopWatch() }
+	if err := w.unpack(prepCtx, img, os.Geteuid() == 0, o.warn); err != nil {
+		if interrupted() {
+			return nil, ErrInterrupted
+		}
 		return nil, fmt.Errorf("unpacking the image: %w", err)
 	}
 	root := w.root()
@@ -84,12 +91,11 @@ func Run(ctx context.Context, img v1.Image, opts ...Option) (res *Result, err er
 	if err := w.prepare(p); err != nil {
 		return nil, fmt.Errorf("preparing the root: %w", err)
 	}
-	select {
-	case <-o.signals:
+	if interrupted() {
 		return nil, ErrInterrupted
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	default:
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	start := startBuiltin
 	if rt == RuntimeRunc {
@@ -116,6 +122,34 @@ func Run(ctx context.Context, img v1.Image, opts ...Option) (res *Result, err er
 		explain(res, root, p, arch, emu != nil, o.hostArch)
 	}
 	return res, ctxErr
+}
+
+// watchSignals returns a context that ends when ctx does or a signal comes
+// on sigs, and a function that stops watching (at once, and safely more
+// than once) and reports whether a signal came.
+func watchSignals(ctx context.Context, sigs <-chan os.Signal) (context.Context, func() bool) {
+	wctx, cancel := context.WithCancel(ctx)
+	stop := make(chan struct{})
+	got := make(chan bool, 1)
+	go func() {
+		select {
+		case <-sigs:
+			cancel()
+			got <- true
+		case <-stop:
+			got <- false
+		}
+	}()
+	var once sync.Once
+	var signaled bool
+	return wctx, func() bool {
+		once.Do(func() {
+			close(stop)
+			signaled = <-got
+			cancel()
+		})
+		return signaled
+	}
 }
 
 // pickRuntime resolves RuntimeAuto, and refuses runc without root.

@@ -49,6 +49,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Commands: []*cli.Command{
 			inspectCommand(),
 			packCommand(),
+			runCommand(),
+			initCommand(),
 		},
 	}
 }
@@ -57,6 +59,10 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
+	}
+	var pe *programExit
+	if errors.As(err, &pe) {
+		return pe.code // run: the program's own status, which it has explained itself
 	}
 	fmt.Fprintln(stderr, "scratchpack:", err)
 	var ee *exitError
