@@ -189,7 +189,7 @@ func TestRuntimeFiles(t *testing.T) {
 		name string
 		want []string
 	}{
-		{"getpwnam", []string{"/etc/passwd", "/etc/group"}},
+		{"getpwnam", []string{"/etc/passwd"}},
 		{"hello-c", nil},
 		{"hello-c-static", nil},
 	} {

@@ -18,7 +18,9 @@ var runtimeFiles = []struct {
 	funcs []string
 	files []string
 }{
-	{nssUserFuncs, []string{"/etc/passwd", "/etc/group"}},
+	{[]string{"getpwnam", "getpwnam_r", "getpwuid", "getpwuid_r", "getpwent"}, []string{"/etc/passwd"}},
+	{[]string{"getgrnam", "getgrnam_r", "getgrgid", "getgrgid_r", "getgrent", "getgrouplist", "initgroups"}, []string{"/etc/group"}},
+	{[]string{"getspnam", "getspnam_r"}, []string{"/etc/shadow"}},
 	{nssHostFuncs, []string{"/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf"}},
 	{[]string{"getservbyname", "getservbyname_r", "getservbyport"}, []string{"/etc/services"}},
 	{[]string{"localtime", "localtime_r", "mktime", "tzset", "strftime"}, []string{"/etc/localtime", "/usr/share/zoneinfo"}},
@@ -48,7 +50,11 @@ func RuntimeFiles(rep *Report) []RuntimeFile {
 				continue
 			}
 			seen[f] = true
-			out = append(out, RuntimeFile{Path: f, Reason: fmt.Sprintf("it calls %s, which read %s", strings.Join(fs, ", "), f)})
+			verb := "reads"
+			if len(fs) > 1 {
+				verb = "read"
+			}
+			out = append(out, RuntimeFile{Path: f, Reason: fmt.Sprintf("it calls %s, which %s %s", strings.Join(fs, ", "), verb, f)})
 		}
 	}
 	return out

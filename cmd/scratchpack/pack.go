@@ -46,10 +46,19 @@ Examples:
   scratchpack pack -o oci:out:hello ./hello
   scratchpack pack --base busybox:glibc -o docker://127.0.0.1:5000/app:1.0 ./server -- --port 8080
   scratchpack pack --user nonroot --add ./config.yaml:/etc/app/config.yaml -o app.tar ./app
+  scratchpack pack --smoke-args --version -o docker://127.0.0.1:5000/tool:1 ./tool
 
-Exit status: 0 written, 2 bad input, 3 the program would not run in the image,
-4 registry or I/O failure.`,
-		Flags: []cli.Flag{
+With --smoke (or --smoke-args ARGS), pack runs the finished image once, as
+scratchpack run does, and writes it only if the program exits 0 within
+--smoke-timeout; otherwise it shows the program's output and what inspecting it
+in the image finds (a missing /etc/passwd, a library loaded at run time), and
+exits 3. --smoke runs the image's own entrypoint and command (the arguments
+after --); --smoke-args runs the entrypoint with other arguments, such as
+--version, without changing the image.
+
+Exit status: 0 written, 2 bad input, 3 the program would not run in the image
+(or failed its smoke run), 4 registry or I/O failure.`,
+		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the image to `DEST` (see above); repeatable"},
 			&cli.StringFlag{Name: "base", Value: "scratch", Usage: "`IMAGE` to build on: scratch, a registry reference, oci:DIR[:TAG], oci-archive:FILE, docker-archive:FILE"},
 			&cli.StringFlag{Name: "dest", Usage: "`PATH` of the program in the image (default /app/NAME)"},
@@ -69,7 +78,7 @@ Exit status: 0 written, 2 bad input, 3 the program would not run in the image,
 			&cli.StringFlag{Name: "digest-file", Usage: "also write the image digest to `FILE`"},
 			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON on stdout instead of the digest"},
-		},
+		}, smokeFlags()...),
 		Action: runPack,
 	}
 }
@@ -95,6 +104,9 @@ func runPack(c *cli.Context) error {
 		return classify(err)
 	}
 	printPackReport(c.App.ErrWriter, res)
+	if err := smokeTest(c, res, work); err != nil {
+		return err
+	}
 	digest, err := packer.Write(c.Context, res.Image, dsts, opts...)
 	if err != nil {
 		return classify(err)

@@ -25,9 +25,17 @@ var runFixtures = []string{
 	"hello-musl-static", "hello-go", "hello-cgo", "exit3", "rpath/bin/greet",
 }
 
+// noRunc is a PATH in which there is no runc, nor anything else: Debian
+// links /usr/bin/runc and /bin/runc to /usr/sbin/runc, so leaving sbin out
+// of PATH does not hide it. scratchpack needs no other program.
+func noRunc(t *testing.T) string {
+	t.Helper()
+	return t.TempDir()
+}
+
 // runcSpy puts a runc in a directory of its own that records each call in
-// a log and then runs the real runc, and returns a PATH with it and without
-// the system's sbin directories, and the log.
+// a log and then runs the real runc, and returns a PATH with only it, and
+// the log.
 func runcSpy(t *testing.T) (path, log string) {
 	t.Helper()
 	real, err := exec.LookPath("runc")
@@ -50,7 +58,7 @@ func runcSpy(t *testing.T) (path, log string) {
 	if err := os.WriteFile(filepath.Join(dir, "runc"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	return dir + ":/usr/bin:/bin", log
+	return dir, log
 }
 
 // TestRunFixturesBothRuntimes packs each fixture and runs it with `run`:
@@ -69,7 +77,7 @@ func TestRunFixturesBothRuntimes(t *testing.T) {
 	for _, rt := range []struct {
 		name string
 		path string
-	}{{"runc", spyPath}, {"builtin", "/usr/bin:/bin"}} {
+	}{{"runc", spyPath}, {"builtin", noRunc(t)}} {
 		for _, name := range runFixtures {
 			t.Run(rt.name+"/"+name, func(t *testing.T) {
 				wantOut, wantCode := hostOutput(t, fixture(t, name))
@@ -160,7 +168,7 @@ func TestRunHostileTarball(t *testing.T) {
 		t.Skipf("SKIP (requires root): both runtimes as root (euid %d)", os.Geteuid())
 	}
 	spyPath, _ := runcSpy(t)
-	for _, rt := range []struct{ name, path string }{{"runc", spyPath}, {"builtin", "/usr/bin:/bin"}} {
+	for _, rt := range []struct{ name, path string }{{"runc", spyPath}, {"builtin", noRunc(t)}} {
 		t.Run(rt.name, func(t *testing.T) {
 			outside := t.TempDir()
 			canary := filepath.Join(outside, "canary")
@@ -278,7 +286,7 @@ func TestRunForeignArch(t *testing.T) {
 			return
 		}
 		wantOut, _ := hostOutput(t, fixture(t, "hello-c"))
-		for _, env := range [][]string{nil, {"PATH=/usr/bin:/bin"}} {
+		for _, env := range [][]string{nil, {"PATH=" + noRunc(t)}} {
 			out, errOut, code := run(t, env, "run", "--platform", "linux/arm64", image)
 			if code != 0 || out != wantOut {
 				t.Errorf("under qemu (env %q): exit %d, stdout %q, stderr %q; want %q", env, code, out, errOut, wantOut)

@@ -19,7 +19,8 @@ func deps(t *testing.T, pkg string) []string {
 const module = "github.com/scratchpack/scratchpack"
 
 // TestImportsPointOneWay: elfdeps imports the standard library (and u-root's
-// pkg/ldd, the loader oracle) only; packer never sees the CLI library.
+// pkg/ldd, the loader oracle) only; packer never sees the CLI library nor
+// runner; runner (cmd → runner → packer → elfdeps) never sees the CLI.
 func TestImportsPointOneWay(t *testing.T) {
 	for _, tc := range []struct {
 		pkg     string
@@ -30,6 +31,11 @@ func TestImportsPointOneWay(t *testing.T) {
 				d == module+"/elfdeps" || strings.HasPrefix(d, "github.com/u-root/u-root/pkg/ldd")
 		}},
 		{module + "/packer", func(d string) bool {
+			return !strings.HasPrefix(d, "github.com/urfave/") && !strings.HasPrefix(d, module+"/cmd") &&
+				!strings.HasPrefix(d, module+"/internal/") && !strings.HasPrefix(d, module+"/runner")
+		}},
+		// runner may use packer (images, unpacking) and elfdeps, never the CLI.
+		{module + "/runner", func(d string) bool {
 			return !strings.HasPrefix(d, "github.com/urfave/") && !strings.HasPrefix(d, module+"/cmd") &&
 				!strings.HasPrefix(d, module+"/internal/")
 		}},
