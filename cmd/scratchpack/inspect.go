@@ -26,6 +26,13 @@ the way ld.so searches (DT_RPATH, DT_RUNPATH, /etc/ld.so.cache, default paths) i
 missing loader, "exec format error" for another architecture, and
 "GLIBC_2.xx not found" for an older glibc.
 
+It also lists what the program probably loads at run time with dlopen, which no
+ELF header shows ("probably loaded at run time: ..."; dlopen_hints in --json):
+shared-object names and plugin paths in the strings of the program and libraries
+that call dlopen, and plugin families known by the functions and libraries used
+(NSS before glibc 2.34, gconv, libgcc_s, libgomp, GL/EGL, Vulkan, PyInstaller,
+Python's lib-dynload). Nothing is run to find them.
+
 Examples:
   scratchpack inspect ./build/server
   scratchpack inspect --json /usr/bin/curl | jq .libraries[].path

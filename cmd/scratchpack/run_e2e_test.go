@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -315,5 +316,96 @@ func TestRunBadInput(t *testing.T) {
 				t.Errorf("scratchpack %s: exit %d, stderr %q; want %d and %q", strings.Join(tc.args, " "), code, errOut, exitRunFailed, tc.want)
 			}
 		})
+	}
+}
+
+// TestRunSources runs the same image from every source pack writes: an OCI
+// layout, an OCI archive, a docker archive, a FILE.tar and a registry.
+func TestRunSources(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skipf("SKIP (requires root): running images as root (euid %d)", os.Geteuid())
+	}
+	reg := testenv.Registry(t)
+	dir := t.TempDir()
+	srcs := []string{
+		"oci:" + filepath.Join(dir, "layout") + ":v1",
+		"oci-archive:" + filepath.Join(dir, "oci.tar") + ":v1",
+		"docker-archive:" + filepath.Join(dir, "docker.tar") + ":exit3:v1",
+		filepath.Join(dir, "both.tar"),
+		"docker://" + reg.Addr + "/exit3:v1",
+	}
+	args := []string{"pack"}
+	for _, s := range srcs {
+		args = append(args, "-o", s)
+	}
+	mustRun(t, nil, append(args, fixture(t, "exit3"))...)
+	srcs[len(srcs)-1] = reg.Addr + "/exit3:v1" // a bare registry reference
+	for _, src := range srcs {
+		t.Run(src, func(t *testing.T) {
+			out, errOut, code := run(t, nil, "run", src)
+			if code != 3 || out != "exiting with 3\n" {
+				t.Errorf("run %s: exit %d, stdout %q, stderr %q", src, code, out, errOut)
+			}
+		})
+	}
+}
+
+// TestRunInterrupt sends scratchpack run the signals of a ^C and of kill:
+// the first goes to the program, a second kills it, and the temporary root
+// is gone either way.
+func TestRunInterrupt(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skipf("SKIP (requires root): running images as root (euid %d)", os.Geteuid())
+	}
+	layout := filepath.Join(t.TempDir(), "layout")
+	testenv.WriteOCILayout(t, testenv.BusyboxGlibcImage(t), layout, "bb")
+	spyPath, _ := runcSpy(t)
+	loop := `echo ready; while :; do busybox sleep 0.05; done`
+	for _, rt := range []struct{ name, path string }{{"runc", spyPath}, {"builtin", noRunc(t)}} {
+		for _, tc := range []struct {
+			name   string
+			script string
+			sigs   []syscall.Signal
+			code   int
+		}{
+			// sh handles SIGINT itself and exits 130.
+			{"^C", loop, []syscall.Signal{syscall.SIGINT}, 130},
+			// As PID 1, sh leaves SIGTERM at its default, which the kernel
+			// does not apply to PID 1: the second signal kills it.
+			{"TERM twice", loop, []syscall.Signal{syscall.SIGTERM, syscall.SIGTERM}, 137},
+		} {
+			t.Run(rt.name+"/"+tc.name, func(t *testing.T) {
+				tmp := t.TempDir()
+				cmd := exec.Command(bin, "run", "--entrypoint", "/bin/sh", "oci:"+layout+":bb", "-c", tc.script)
+				cmd.Env = append(os.Environ(), "PATH="+rt.path, "TMPDIR="+tmp)
+				stdout, err := cmd.StdoutPipe()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var stderr bytes.Buffer
+				cmd.Stderr = &stderr
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				buf := make([]byte, 6)
+				if _, err := io.ReadFull(stdout, buf); err != nil || string(buf) != "ready\n" {
+					t.Fatalf("waiting for the program: %q %v; stderr %s", buf, err, stderr.String())
+				}
+				for _, s := range tc.sigs {
+					if err := cmd.Process.Signal(s); err != nil {
+						t.Fatal(err)
+					}
+					time.Sleep(200 * time.Millisecond)
+				}
+				_, _ = io.Copy(io.Discard, stdout)
+				_ = cmd.Wait()
+				if code := cmd.ProcessState.ExitCode(); code != tc.code {
+					t.Errorf("exit %d, want %d; stderr %s", code, tc.code, stderr.String())
+				}
+				if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
+					t.Errorf("left in TMPDIR: %v", entries)
+				}
+			})
+		}
 	}
 }
