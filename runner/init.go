@@ -79,6 +79,12 @@ func setupRoot(cfg initConfig, warn func(string)) error {
 	}
 	if err := unix.Mount("proc", filepath.Join(root, "proc"), "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		warn(fmt.Sprintf("the container has no /proc: mounting it failed: %v", err))
+	} else if !cfg.UserNS {
+		// Root in the container is root on the host: keep it from the
+		// host's kernel settings, as runc's masked and read-only paths do.
+		if err := protectProc(root); err != nil {
+			return fmt.Errorf("protecting /proc: %w", err)
+		}
 	}
 	if err := mountDev(filepath.Join(root, "dev")); err != nil {
 		return fmt.Errorf("making /dev: %w", err)
@@ -103,6 +109,47 @@ func setupRoot(cfg initConfig, warn func(string)) error {
 		}
 	}
 	return os.Chdir("/")
+}
+
+// maskedPaths are hidden and readonlyPaths made read-only in the
+// container's /proc (the lists of runtimeSpec, as Docker has them).
+var (
+	maskedPaths = []string{"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+		"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi"}
+	readonlyPaths = []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}
+)
+
+// protectProc masks and write-protects what root in the container must not
+// reach in /proc under root.
+func protectProc(root string) error {
+	for _, p := range readonlyPaths {
+		target := filepath.Join(root, p)
+		if _, err := os.Lstat(target); err != nil {
+			continue
+		}
+		if err := unix.Mount(target, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return err
+		}
+		if err := unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+			return err
+		}
+	}
+	for _, p := range maskedPaths {
+		target := filepath.Join(root, p)
+		fi, err := os.Lstat(target)
+		if err != nil {
+			continue
+		}
+		if fi.IsDir() {
+			err = unix.Mount("tmpfs", target, "tmpfs", unix.MS_RDONLY, "size=0")
+		} else {
+			err = unix.Mount("/dev/null", target, "", unix.MS_BIND, "")
+		}
+		if err != nil {
+			return fmt.Errorf("masking %s: %w", p, err)
+		}
+	}
+	return nil
 }
 
 // pivotRoot makes root the root of the mount namespace and detaches the
@@ -168,7 +215,8 @@ func loopbackUp() error {
 }
 
 // dropBounding limits the capabilities the program can ever have to
-// Docker's default set (root in the container is not root on the host).
+// Docker's default set, without CAP_MKNOD: no device cgroup keeps the
+// builtin runtime's root from making and opening the host's disks.
 func dropBounding() error {
 	last := 40
 	if b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap"); err == nil {
@@ -178,7 +226,7 @@ func dropBounding() error {
 	}
 	keep := map[string]bool{}
 	for _, c := range defaultCaps {
-		keep[c] = true
+		keep[c] = c != "CAP_MKNOD"
 	}
 	for c := 0; c <= last; c++ {
 		if keep[capNames[c]] {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sys/unix"
 
 	"github.com/scratchpack/scratchpack/elfdeps"
 	"github.com/scratchpack/scratchpack/internal/testenv"
@@ -254,5 +256,47 @@ func TestRunInterruptedBeforeStart(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(work); len(entries) != 0 {
 		t.Errorf("left in %s: %v", work, entries)
+	}
+}
+
+// TestRunConfined: root in the container cannot write the host's kernel
+// settings, read /proc/kcore, or open a device it makes.
+func TestRunConfined(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skipf("SKIP (requires root): confinement of root in the container (euid %d)", os.Geteuid())
+	}
+	img := testenv.BusyboxGlibcImage(t)
+	// The device the host's root file system is on.
+	var st unix.Stat_t
+	if err := unix.Stat("/", &st); err != nil {
+		t.Fatal(err)
+	}
+	major, minor := unix.Major(st.Dev), unix.Minor(st.Dev)
+	// Writing the value it has changes nothing, should it succeed.
+	script := `v=$(cat /proc/sys/vm/swappiness); echo $v > /proc/sys/vm/swappiness 2>/dev/null && echo WROTE-SYSCTL; ` +
+		fmt.Sprintf("busybox mknod /dev/disk b %d %d 2>/dev/null && busybox head -c 1 /dev/disk >/dev/null 2>&1 && echo READ-DISK; ", major, minor)
+	masked := 0
+	for _, p := range maskedPaths {
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			script += "busybox wc -c < " + p + "; " // masked: empty
+			masked++
+		}
+	}
+	script += "echo end"
+	for rt, opts := range runtimes(t) {
+		t.Run(rt, func(t *testing.T) {
+			before, err := os.ReadFile("/proc/sys/vm/swappiness")
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, errOut, res := output(t, img, append(opts, WithEntrypoint("/bin/sh", "-c", script))...)
+			t.Logf("stdout %q stderr %q", out, errOut)
+			if res.ExitCode != 0 || strings.Contains(out, "WROTE") || strings.Contains(out, "READ-DISK") || out != strings.Repeat("0\n", masked)+"end\n" {
+				t.Errorf("exit %d, stdout %q, stderr %q", res.ExitCode, out, errOut)
+			}
+			if after, _ := os.ReadFile("/proc/sys/vm/swappiness"); string(after) != string(before) {
+				t.Errorf("vm.swappiness changed from %q to %q", before, after)
+			}
+		})
 	}
 }

@@ -24,7 +24,8 @@ var defaultCaps = []string{
 
 // runtimeSpec is the OCI runtime configuration (config.json) for p: the
 // default namespaces, with a network namespace unless hostNet, a writable
-// root, /proc, a small /dev, and Docker's capabilities and masked paths.
+// root, /proc, a small /dev, Docker's capabilities and masked paths, and no
+// devices but the defaults.
 func runtimeSpec(p *process, hostNet bool) *specs.Spec {
 	ns := []specs.LinuxNamespace{{Type: specs.PIDNamespace}, {Type: specs.IPCNamespace}, {Type: specs.UTSNamespace}, {Type: specs.MountNamespace}}
 	if !hostNet {
@@ -51,9 +52,10 @@ func runtimeSpec(p *process, hostNet bool) *specs.Spec {
 		},
 		Linux: &specs.Linux{
 			Namespaces: ns,
-			MaskedPaths: []string{"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-				"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware"},
-			ReadonlyPaths: []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"},
+			MaskedPaths:   maskedPaths,
+			ReadonlyPaths: readonlyPaths,
+			// No device but runc's defaults (null, zero, full, tty, random, urandom).
+			Resources: &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}}},
 		},
 	}
 }
