@@ -51,7 +51,7 @@ func runtimeSpec(p *process, hostNet bool) *specs.Spec {
 			{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
 		},
 		Linux: &specs.Linux{
-			Namespaces: ns,
+			Namespaces:    ns,
 			MaskedPaths:   maskedPaths,
 			ReadonlyPaths: readonlyPaths,
 			// No device but runc's defaults (null, zero, full, tty, random, urandom).
