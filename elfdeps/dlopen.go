@@ -1,6 +1,7 @@
 package elfdeps
 
 import (
+	"bytes"
 	"debug/elf"
 	"encoding/json"
 	"fmt"
@@ -261,14 +262,17 @@ var (
 // stringFamilies reports the families an object's strings reveal.
 func (h *hinter) stringFamilies(name string, rodata []byte) {
 	for _, s := range pyinstaller {
-		if strings.Contains(string(rodata), s) {
+		if bytes.Contains(rodata, []byte(s)) {
 			h.add(DlopenHint{Name: "libpython3.*.so and extension modules from the PyInstaller archive", Family: "pyinstaller", FoundIn: []string{name},
 				Reason: fmt.Sprintf("%s is a PyInstaller bootloader: at run time it unpacks libpython and the bundled extension modules "+
 					"into a temporary directory (the image needs a writable /tmp) and loads them; libraries they need from the system are not bundled", name)})
 			return
 		}
 	}
-	if m := pythonDynload.FindSubmatch(rodata); m != nil && strings.Contains(string(rodata), "lib-dynload") {
+	if !bytes.Contains(rodata, []byte("lib-dynload")) {
+		return
+	}
+	if m := pythonDynload.FindSubmatch(rodata); m != nil {
 		ver := "3." + string(m[1])
 		dir := "/usr/lib/python" + ver + "/lib-dynload"
 		hint := DlopenHint{Name: dir + "/*.so", Family: "python", FoundIn: []string{name},
@@ -358,43 +362,73 @@ func (h *hinter) icdLibraries(dir string) []string {
 }
 
 var (
-	// A library name not inside a path: lib, then name characters, .so, version.
-	sonameRE = regexp.MustCompile(`(?:^|[^A-Za-z0-9_.+/%-])(lib[A-Za-z0-9_+%-]+(?:[._-][A-Za-z0-9_+%-]+)*\.so(?:\.[0-9]+)*)`)
-	// An absolute path.
-	pathRE = regexp.MustCompile(`(?:^|[^A-Za-z0-9_.+/%@-])(/[A-Za-z0-9_.+@%-]+(?:/[A-Za-z0-9_.+@%-]+)+)`)
 	soEnd  = regexp.MustCompile(`\.so(?:\.[0-9]+)*$`)
 	verbRE = regexp.MustCompile(`%[-0-9.]*[sdiuxl]+`)
 )
 
-// names reports the library names and paths in an object's strings.
+// names reports the library names and paths in an object's strings: a
+// word that starts with lib and ends in .so[.N...], and an absolute path
+// that ends so or has a plugins directory. A word glued to others (Go lays
+// its strings end to end) is not taken.
 func (h *hinter) names(obj string, rodata []byte) {
 	self := path.Base(obj)
-	for _, m := range sonameRE.FindAllSubmatchIndex(rodata, -1) {
-		if end := m[3]; end < len(rodata) && isNameByte(rodata[end]) {
-			continue // libfoo.sox: not a library name
+	words(rodata, func(w string) {
+		w, ok := pattern(w)
+		if !ok || !soEnd.MatchString(w) && !strings.HasPrefix(w, "/") {
+			return
 		}
-		n, ok := pattern(string(rodata[m[2]:m[3]]))
-		if !ok || h.have[n] || n == self || ignoredName(n) {
-			continue
+		switch {
+		case strings.HasPrefix(w, "/"):
+			plugin := strings.Contains(w, "/plugins/") || strings.HasSuffix(w, "/plugins")
+			if strings.Count(w, "/") < 2 || !soEnd.MatchString(w) && !plugin || h.have[w] || h.have[path.Base(w)] {
+				return
+			}
+			hint := DlopenHint{Name: w, FoundIn: []string{obj}, Reason: fmt.Sprintf("a path in the strings of %s, which calls dlopen", obj)}
+			if _, err := h.root.Stat(w); err == nil && !strings.Contains(w, "*") {
+				hint.Path = w
+			}
+			h.add(hint)
+		case strings.HasPrefix(w, "lib") && !strings.Contains(w, "/") && len(w) > len("lib.so"):
+			if h.have[w] || w == self || ignoredName(w) {
+				return
+			}
+			h.add(h.located(DlopenHint{Name: w, FoundIn: []string{obj},
+				Reason: fmt.Sprintf("named in the strings of %s, which calls dlopen", obj)}))
 		}
-		h.add(h.located(DlopenHint{Name: n, FoundIn: []string{obj},
-			Reason: fmt.Sprintf("named in the strings of %s, which calls dlopen", obj)}))
+	})
+}
+
+// words calls fn with each run of name and path characters in b that holds
+// ".so" or "/plugins", once each.
+func words(b []byte, fn func(string)) {
+	seen := -1 // the end of the last word
+	for _, needle := range [][]byte{[]byte(".so"), []byte("/plugins")} {
+		seen = -1
+		for i := 0; i < len(b); {
+			j := bytes.Index(b[i:], needle)
+			if j < 0 {
+				break
+			}
+			at := i + j
+			start, end := at, at+len(needle)
+			for start > 0 && isWordByte(b[start-1]) {
+				start--
+			}
+			for end < len(b) && isWordByte(b[end]) {
+				end++
+			}
+			if start >= seen {
+				fn(string(b[start:end]))
+				seen = end
+			}
+			i = end
+		}
 	}
-	for _, m := range pathRE.FindAllSubmatch(rodata, -1) {
-		p, ok := pattern(string(m[1]))
-		if !ok || h.have[p] || h.have[path.Base(p)] {
-			continue
-		}
-		plugin := strings.Contains(p, "/plugins/") || strings.HasSuffix(p, "/plugins")
-		if !soEnd.MatchString(p) && !plugin {
-			continue
-		}
-		hint := DlopenHint{Name: p, FoundIn: []string{obj}, Reason: fmt.Sprintf("a path in the strings of %s, which calls dlopen", obj)}
-		if _, err := h.root.Stat(p); err == nil && !strings.Contains(p, "*") {
-			hint.Path = p
-		}
-		h.add(hint)
-	}
+}
+
+// isWordByte is a byte of a file name or path, or of a printf verb in one.
+func isWordByte(c byte) bool {
+	return isNameByte(c) || c == '.' || c == '/' || c == '%' || c == '@'
 }
 
 func isNameByte(c byte) bool {
