@@ -128,7 +128,7 @@ func (h *hinter) scan(name string, r io.ReaderAt, isProgram bool) {
 		return
 	}
 	imports := map[string]bool{}
-	if syms, err := f.ImportedSymbols(); err == nil {
+	if syms, err := importedSymbols(f); err == nil {
 		for _, s := range syms {
 			imports[s.Name] = true
 		}

@@ -194,12 +194,13 @@ func TestRuntimeFiles(t *testing.T) {
 		{"hello-c-static", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rep, err := InspectFile(builtFixture(t, tc.name))
+			f, err := os.Open(builtFixture(t, tc.name))
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer f.Close()
 			var got []string
-			for _, f := range RuntimeFiles(rep) {
+			for _, f := range RuntimeFiles(f) {
 				got = append(got, f.Path)
 				if !strings.Contains(f.Reason, "getpwnam") {
 					t.Errorf("%s: reason %q does not name the function", f.Path, f.Reason)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 // Kind is how the kernel and the loader treat an ELF file.
@@ -33,10 +34,11 @@ const (
 // Report is what one ELF file says about itself.
 type Report struct {
 	Path        string   `json:"path"`
-	Arch        string   `json:"arch"`              // GOARCH-style: amd64, arm64, arm, 386, riscv64, ppc64le, s390x; else the ELF machine
-	Variant     string   `json:"variant,omitempty"` // OCI platform variant (arm: v7, v5)
-	Class       int      `json:"class"`             // 32 or 64
-	Endian      string   `json:"endian"`            // little or big
+	Arch        string   `json:"arch"`               // GOARCH-style: amd64, arm64, arm, 386, riscv64, ppc64le, s390x; else the ELF machine
+	Variant     string   `json:"variant,omitempty"`  // OCI platform variant (arm: v5, v6, v7, v8)
+	ArmArch     string   `json:"arm_arch,omitempty"` // arm: the Tag_CPU_arch the file is built for (v5TE, v6KZ, v7), when it says
+	Class       int      `json:"class"`              // 32 or 64
+	Endian      string   `json:"endian"`             // little or big
 	Kind        Kind     `json:"kind"`
 	Interpreter string   `json:"interpreter,omitempty"`
 	Libc        Libc     `json:"libc"`
@@ -47,7 +49,7 @@ type Report struct {
 	RPath       []string `json:"rpath"`
 	RunPath     []string `json:"runpath"`
 	Soname      string   `json:"soname,omitempty"`
-	Go          *GoInfo  `json:"go,omitempty"`
+	Go          *GoInfo  `json:"go"` // null for programs that are not Go
 	Warnings    []string `json:"warnings"`
 
 	obj *object
@@ -80,9 +82,6 @@ func Inspect(r io.ReaderAt) (*Report, error) {
 	}
 	if a, ok := archFor(o); ok {
 		rep.Arch = a.goarch
-		if a.goarch == "arm" {
-			rep.Variant = armVariant(o, "")
-		}
 	} else {
 		rep.Arch = o.machine.String()
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("unknown architecture %v: its libraries cannot be resolved", o.machine))
@@ -93,6 +92,12 @@ func Inspect(r io.ReaderAt) (*Report, error) {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("Go build information is unreadable: %v", err))
 	}
 	rep.Libc = libcOf(o, rep.Go)
+	if rep.Arch == "arm" {
+		var err error
+		if rep.Variant, rep.ArmArch, err = armVariant(o, rep.Go); err != nil {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("the ARM architecture is guessed from the float ABI: %v", err))
+		}
+	}
 	if rep.Kind == KindDynamic && o.interp == "" {
 		rep.Warnings = append(rep.Warnings, "dynamic program without an interpreter")
 	}
@@ -106,14 +111,10 @@ func InspectFile(name string) (rep *Report, err error) {
 			err = &FileError{Path: name, Err: err}
 		}
 	}()
-	f, err := os.Open(name)
+	// Stat before opening: opening a fifo for reading blocks until a writer comes.
+	fi, err := os.Stat(name)
 	if err != nil {
 		return nil, unwrapPathError(err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
 		if fi.IsDir() {
@@ -121,12 +122,33 @@ func InspectFile(name string) (rep *Report, err error) {
 		}
 		return nil, fmt.Errorf("%w (%s)", ErrNotRegular, fi.Mode().Type())
 	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, unwrapPathError(err)
+	}
+	defer f.Close()
 	rep, err = Inspect(f)
 	if err != nil {
-		return nil, err
+		return nil, withHint(err, f)
 	}
 	rep.Path = name
 	return rep, nil
+}
+
+// withHint adds what to do to the errors a user meets most.
+func withHint(err error, f io.ReaderAt) error {
+	switch {
+	case errors.Is(err, ErrScript):
+		line := make([]byte, 128)
+		n, _ := f.ReadAt(line, 0)
+		first, _, _ := strings.Cut(string(line[:n]), "\n")
+		return fmt.Errorf("%w (%s): pack the interpreter it names and add the script with --add", err, strings.TrimSpace(first))
+	case errors.Is(err, ErrNotELF):
+		return fmt.Errorf("%w: scratchpack reads compiled Linux programs; give it the binary your build produced", err)
+	case errors.Is(err, ErrCorrupt):
+		return fmt.Errorf("%w: is the file complete? rebuild or copy it again", err)
+	}
+	return err
 }
 
 // FileError is an error about one file, named once.

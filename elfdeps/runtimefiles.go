@@ -1,9 +1,22 @@
 package elfdeps
 
 import (
+	"debug/elf"
 	"fmt"
+	"io"
 	"strings"
 )
+
+// importedSymbols is f.ImportedSymbols, which debug/elf can panic in on
+// hostile input.
+func importedSymbols(f *elf.File) (syms []elf.ImportedSymbol, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			syms, err = nil, fmt.Errorf("%w: %v", ErrCorrupt, p)
+		}
+	}()
+	return f.ImportedSymbols()
+}
 
 // RuntimeFile is a data file the C library reads at run time for functions
 // a program uses: the user database for getpwnam, the resolver's files for
@@ -26,16 +39,21 @@ var runtimeFiles = []struct {
 	{[]string{"localtime", "localtime_r", "mktime", "tzset", "strftime"}, []string{"/etc/localtime", "/usr/share/zoneinfo"}},
 }
 
-// RuntimeFiles lists the data files that the functions the program rep
+// RuntimeFiles lists the data files that the functions the program prog
 // imports read at run time. It knows only what dynamic programs import: a
-// static program gives none. The program may do without them; a failure of
-// getpwnam is often a missing /etc/passwd.
-func RuntimeFiles(rep *Report) []RuntimeFile {
-	if rep.obj == nil {
+// static program, or a file that is not ELF, gives none. The program may do
+// without them; a failure of getpwnam is often a missing /etc/passwd.
+func RuntimeFiles(prog io.ReaderAt) []RuntimeFile {
+	f, err := safeELF(prog)
+	if err != nil {
+		return nil
+	}
+	syms, err := importedSymbols(f)
+	if err != nil {
 		return nil
 	}
 	imports := map[string]bool{}
-	for _, s := range rep.obj.symbols {
+	for _, s := range syms {
 		imports[s.Name] = true
 	}
 	var out []RuntimeFile

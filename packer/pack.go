@@ -24,6 +24,7 @@ type Result struct {
 	Files    *FileSet         // what the new layer holds
 	FromBase []string         // libraries the base image already provides
 	Layer    v1.Layer
+	Sysroot  string // the host directory the libraries were taken from
 }
 
 // WontRunError says the image would not start; Problems say why.
@@ -59,6 +60,14 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if spec.Root == "" {
+		if spec.Root, err = FindSysroot(rep); err != nil {
+			return nil, err
+		}
+	}
+	if spec.Root, err = filepath.Abs(spec.Root); err != nil {
+		return nil, err
+	}
 	closure, err := hostClosure(spec, rep)
 	if err != nil {
 		return nil, err
@@ -72,7 +81,7 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 		return nil, err
 	}
 	set := NewFileSet()
-	res := &Result{Report: rep, Closure: closure, Files: set}
+	res := &Result{Report: rep, Closure: closure, Files: set, Sysroot: spec.Root}
 	if res.FromBase, err = placeClosure(set, baseFS, closure, rep, spec); err != nil {
 		return nil, err
 	}
@@ -107,12 +116,6 @@ func (s Spec) withDefaults() (Spec, error) {
 	if s.Dest, err = CleanImagePath(s.Dest); err != nil {
 		return s, fmt.Errorf("--dest: %w", err)
 	}
-	if s.Root == "" {
-		s.Root = "/"
-	}
-	if s.Root, err = filepath.Abs(s.Root); err != nil {
-		return s, err
-	}
 	if s.WorkDir == "" {
 		s.WorkDir = os.TempDir()
 	}
@@ -120,6 +123,9 @@ func (s Spec) withDefaults() (Spec, error) {
 		s.Created = time.Unix(0, 0)
 	}
 	s.Created = s.Created.UTC()
+	if s.Base.Transport == 0 {
+		s.Base = Ref{Transport: Scratch}
+	}
 	return s, nil
 }
 

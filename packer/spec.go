@@ -11,9 +11,9 @@ import (
 type Spec struct {
 	Program     string       // host path of the program
 	Dest        string       // its path in the image; "" means /app/NAME
-	Root        string       // host directory its libraries are resolved in; "" means "/"
+	Root        string       // host directory (sysroot) its libraries are taken from; "" means FindSysroot's choice
 	LibraryPath []string     // searched as LD_LIBRARY_PATH would be (opt-in)
-	Base        Ref          // Scratch, or a base image
+	Base        Ref          // Scratch (also the zero Ref), or a base image
 	Platform    *v1.Platform // requested platform; checked against the ELF file; nil means the ELF's own
 	Config      Config       // the image configuration
 	Add         []Addition   // extra files and directories

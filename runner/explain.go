@@ -51,7 +51,7 @@ func explain(res *Result, root *elfdeps.Root, p *process, arch string, emulated 
 	}
 	res.Problems = elfdeps.Diagnose(rep, c, "the image", target)
 	res.Hints = elfdeps.DlopenHints(root, f, rep, c)
-	for _, rf := range elfdeps.RuntimeFiles(rep) {
+	for _, rf := range elfdeps.RuntimeFiles(f) {
 		if _, err := root.Stat(rf.Path); err != nil {
 			res.MissingFiles = append(res.MissingFiles, rf)
 		}

@@ -15,12 +15,15 @@ packages=(
 	git make gcc g++ binutils file
 	musl-tools
 	gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross
+	libc6-armhf-cross libc6-armel-cross # real armhf (v7) and armel (v5TE) files for the ARM variant tests
 	qemu-user-static binfmt-support
 	# image tooling and runtimes for the end-to-end tier
 	runc umoci skopeo docker.io podman docker-registry
 	apache2-utils # htpasswd, for an authenticated test registry
 	# benchmarks, compression, sample programs to pack
 	hyperfine pigz zstd busybox nodejs curl openssl postgresql-client bash strace
+	# the sample scratchpack.yaml adds the CA bundle; the air-gapped test runs unshare -n
+	ca-certificates util-linux
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }

@@ -8,9 +8,11 @@ import (
 	"path/filepath"
 	"runtime"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/urfave/cli/v2"
 
 	"github.com/scratchpack/scratchpack/elfdeps"
+	"github.com/scratchpack/scratchpack/packer"
 )
 
 func inspectCommand() *cli.Command {
@@ -22,9 +24,16 @@ func inspectCommand() *cli.Command {
 (static, static-pie, dynamic, shared-library), interpreter, C library, the newest
 GLIBC_x.y it needs, and the tree of shared libraries the loader would map, found
 the way ld.so searches (DT_RPATH, DT_RUNPATH, /etc/ld.so.cache, default paths) in
---root. It explains the classic failures: "no such file or directory" for a
+the sysroot. It explains the classic failures: "no such file or directory" for a
 missing loader, "exec format error" for another architecture, and
 "GLIBC_2.xx not found" for an older glibc.
+
+The sysroot is this machine (/) for its own programs. A program of another
+architecture (arm64, arm/v5..v8, 386, riscv64, ppc64le, s390x, amd64) is resolved
+in Debian's cross sysroot for it, /usr/TRIPLET (apt-get install libc6-ARCH-cross),
+or with --sysroot DIR in a cross sysroot, an unpacked root file system of the
+target, or a toolchain's sysroot (DIR/lib, DIR/usr/lib, DIR/etc/ld.so.cache).
+--sysroot OS/ARCH=DIR chooses one per platform when files of several are given.
 
 It also lists what the program probably loads at run time with dlopen, which no
 ELF header shows ("probably loaded at run time: ..."; dlopen_hints in --json):
@@ -36,12 +45,13 @@ Python's lib-dynload). Nothing is run to find them.
 Examples:
   scratchpack inspect ./build/server
   scratchpack inspect --json /usr/bin/curl | jq .libraries[].path
-  scratchpack inspect --root /usr/aarch64-linux-gnu ./hello-arm64
+  scratchpack inspect ./hello-arm64     # resolved in /usr/aarch64-linux-gnu
+  scratchpack inspect --sysroot linux/arm/v7=./rootfs-armhf ./hello-armhf ./hello-amd64
 
 Exit status: 0 if every file would start, 3 if one would not, 2 for bad input.`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON object per file, one per line"},
-			&cli.StringFlag{Name: "root", Value: "/", Usage: "resolve libraries inside `DIR` (a sysroot or an unpacked image), as a chroot would"},
+			&cli.StringSliceFlag{Name: "sysroot", Aliases: []string{"root"}, Usage: "resolve libraries inside `DIR` (a sysroot or an unpacked image), as a chroot would; OS/ARCH=DIR per platform (default: / for this machine's programs, /usr/TRIPLET for others)"},
 			&cli.StringSliceFlag{Name: "library-path", Usage: "search `DIR` as LD_LIBRARY_PATH would (off by default: images do not inherit it)"},
 			&cli.StringFlag{Name: "resolver", Value: "builtin", Usage: "`builtin` (pure Go, any architecture) or ldso (runs the host's loader with --list: host programs only, executes the loader on the file)"},
 		},
@@ -53,7 +63,7 @@ func runInspect(c *cli.Context) error {
 	if c.NArg() == 0 {
 		return withCode(exitBadInput, errors.New("inspect needs at least one FILE; see scratchpack inspect --help"))
 	}
-	root, err := filepath.Abs(c.String("root"))
+	sr, err := parseSysroots(c.StringSlice("sysroot"))
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}
@@ -63,7 +73,7 @@ func runInspect(c *cli.Context) error {
 	}
 	var failed error
 	for _, file := range c.Args().Slice() {
-		a, err := analyze(file, root, c.StringSlice("library-path"), resolver == "ldso")
+		a, err := analyze(file, sr, c.StringSlice("library-path"), resolver == "ldso")
 		if err != nil {
 			return withCode(exitBadInput, err)
 		}
@@ -99,9 +109,25 @@ type analysis struct {
 	Root        string               `json:"root"`
 }
 
-func analyze(file, root string, libPath []string, ldso bool) (*analysis, error) {
+func analyze(file string, sr *sysroots, libPath []string, ldso bool) (*analysis, error) {
 	rep, err := elfdeps.InspectFile(file)
 	if err != nil {
+		return nil, err
+	}
+	root, given, err := sr.forPlatform(v1.Platform{OS: "linux", Architecture: rep.Arch, Variant: rep.Variant})
+	if err != nil {
+		return nil, err
+	}
+	if root == "" {
+		if root, err = packer.FindSysroot(rep); err != nil {
+			var se *packer.SysrootError
+			if !errors.As(err, &se) {
+				return nil, err
+			}
+			return noSysroot(rep, se), nil
+		}
+	}
+	if root, err = filepath.Abs(root); err != nil {
 		return nil, err
 	}
 	abs, err := filepath.Abs(file)
@@ -122,8 +148,10 @@ func analyze(file, root string, libPath []string, ldso bool) (*analysis, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%s: resolving libraries in %s: %w", file, root, err)
 	}
+	// On this machine, a program of another architecture fails with
+	// "exec format error"; in a sysroot, it is meant for that sysroot.
 	target := ""
-	if root == "/" {
+	if root == "/" && (given || rep.Arch == runtime.GOARCH) {
 		target = runtime.GOARCH
 	}
 	rep.Warnings = append(rep.Warnings, cl.Warnings...)
@@ -154,4 +182,14 @@ func nonNilProblems(p []elfdeps.Problem) []elfdeps.Problem {
 		return []elfdeps.Problem{}
 	}
 	return p
+}
+
+// noSysroot is the analysis of a program of another architecture that has
+// no sysroot to be resolved in.
+func noSysroot(rep *elfdeps.Report, se *packer.SysrootError) *analysis {
+	return &analysis{
+		Report: rep, Libraries: []elfdeps.Library{}, Missing: []elfdeps.Missing{},
+		Problems:    []elfdeps.Problem{{Code: "no-sysroot", Symptom: "no sysroot for " + se.Platform, Message: se.Error()}},
+		DlopenHints: []elfdeps.DlopenHint{},
+	}
 }

@@ -20,8 +20,15 @@ func printPackReport(w io.Writer, res *packer.Result) {
 		}
 	}
 	size, _ := res.Layer.Size()
-	fmt.Fprintf(w, "packed %s (%s %s): %d files, %s (%s compressed)\n", res.Report.Path, res.Report.Kind, res.Report.Arch,
+	arch := res.Report.Arch
+	if res.Report.Variant != "" {
+		arch += "/" + res.Report.Variant
+	}
+	fmt.Fprintf(w, "packed %s (%s %s): %d files, %s (%s compressed)\n", res.Report.Path, res.Report.Kind, arch,
 		files, sizeOf(res.Files.Size()), sizeOf(size))
+	if res.Sysroot != "/" && res.Sysroot != "" {
+		fmt.Fprintf(w, "  libraries from the sysroot %s\n", res.Sysroot)
+	}
 	for _, e := range entries {
 		switch e.Type {
 		case packer.TypeFile:
@@ -38,8 +45,10 @@ func printPackReport(w io.Writer, res *packer.Result) {
 // packResult is pack --json.
 type packResult struct {
 	Digest       string   `json:"digest"`
-	Destinations []string `json:"destinations"`
+	Destinations []string `json:"destinations,omitempty"`
+	References   []string `json:"references,omitempty"` // the destinations, pinned by digest where they can be
 	Platform     string   `json:"platform"`
+	Sysroot      string   `json:"sysroot"`    // where the libraries were taken from
 	Size         int64    `json:"size"`       // bytes of the files in the new layer
 	ImageSize    int64    `json:"image_size"` // bytes a registry stores: compressed layers, config, manifest
 	LayerSize    int64    `json:"layer_size"` // the new layer, compressed
@@ -48,13 +57,14 @@ type packResult struct {
 }
 
 func packJSON(res *packer.Result, digest v1.Hash, dsts []packer.Ref) packResult {
-	out := packResult{Digest: digest.String(), Size: res.Files.Size(), Files: []string{}, FromBase: res.FromBase}
+	out := packResult{Digest: digest.String(), Size: res.Files.Size(), Files: []string{}, FromBase: res.FromBase, Sysroot: res.Sysroot}
 	if out.FromBase == nil {
 		out.FromBase = []string{}
 	}
 	for _, d := range dsts {
 		out.Destinations = append(out.Destinations, d.String())
 	}
+	out.References = references(dsts, digest)
 	if cf, err := res.Image.ConfigFile(); err == nil {
 		out.Platform = cf.Platform().String()
 	}

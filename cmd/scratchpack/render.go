@@ -12,6 +12,9 @@ import (
 // the loader and the tree of libraries, then problems and warnings.
 func printAnalysis(w io.Writer, a *analysis) {
 	fmt.Fprintf(w, "%s: %s\n", a.Path, verdict(a))
+	if a.Root != "/" && a.Root != "" {
+		fmt.Fprintf(w, "  sysroot  %s\n", a.Root)
+	}
 	if a.Go != nil {
 		cgo := "cgo off: needs no C library"
 		if a.Go.CGO {

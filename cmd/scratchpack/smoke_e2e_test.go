@@ -67,3 +67,23 @@ func TestPackSmoke(t *testing.T) {
 		})
 	}
 }
+
+// TestPackSmokeIndex smoke-runs the images of an index this machine can
+// run, and says which it skips.
+func TestPackSmokeIndex(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skipf("SKIP (requires root): the smoke run runs the image as root (euid %d)", os.Geteuid())
+	}
+	layout := filepath.Join(t.TempDir(), "layout")
+	_, errOut, code := run(t, nil, "pack", "--smoke", "--dest", "/app/hello", "-o", "oci:"+layout+":multi",
+		"--platform", "linux/amd64="+fixture(t, "hello-c"), "--platform", "linux/arm64="+fixture(t, "hello-c-arm64"))
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	if !strings.Contains(errOut, "smoke run (linux/amd64): the image's program (with its command) exited 0") {
+		t.Errorf("amd64 was not smoke-run:\n%s", errOut)
+	}
+	if !strings.Contains(errOut, "smoke run (linux/arm64): skipped: ") && !strings.Contains(errOut, "smoke run (linux/arm64): the image's program (with its command) exited 0") {
+		t.Errorf("arm64 was neither run nor said to be skipped:\n%s", errOut)
+	}
+}
