@@ -212,3 +212,24 @@ func TestRuntimeFiles(t *testing.T) {
 		})
 	}
 }
+
+// FuzzDlopenNames feeds arbitrary bytes to the string scanner as an
+// object's .rodata: it must not panic, and every word it finds must be in
+// the input.
+func FuzzDlopenNames(f *testing.F) {
+	for _, s := range []string{"\x00libfoo.so.1\x00", "/usr/lib/x/plugins/liba.so", "lib%s.so", ".so", "/plugins", "%.so.%", "lib-dynload.cpython-311-"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		words(b, func(w string) {
+			if !strings.Contains(string(b), w) {
+				t.Errorf("word %q is not in the input", w)
+			}
+			_, _ = pattern(w)
+		})
+		h := &hinter{root: NewRoot(fstest.MapFS{}, "empty"), rep: &Report{Libc: LibcGlibc}, byName: map[string]*DlopenHint{}, have: map[string]bool{}}
+		h.stringFamilies("prog", b)
+		h.names("prog", b)
+		_ = h.result()
+	})
+}
