@@ -346,3 +346,72 @@ func TestUnpackCanceled(t *testing.T) {
 		t.Errorf("UnpackContext with a canceled context: %v", err)
 	}
 }
+
+// FuzzUnpackStaysInside builds layers from the fuzzer's bytes out of names
+// and link targets made to escape (.., absolute paths to a directory beside
+// the root, links to links) and checks that unpacking them never changes
+// anything outside the root.
+func FuzzUnpackStaysInside(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9})
+	f.Add([]byte{2, 5, 9, 0, 12, 3, 1, 2, 4, 6, 0, 7, 3, 3, 8})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		top := t.TempDir()
+		outside, root := filepath.Join(top, "outside"), filepath.Join(top, "root")
+		for _, d := range []string{outside, root} {
+			if err := os.Mkdir(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(outside, "canary"), []byte("untouched"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		parts := []string{"..", ".", "a", "b", "c", outside[1:], "../../outside", outside, "/", ".wh.a", ".wh..wh..opq", "canary"}
+		pick := func(i int) string {
+			if i >= len(b) {
+				return "a"
+			}
+			return parts[int(b[i])%len(parts)]
+		}
+		var layers [][]ent
+		var cur []ent
+		for i := 0; i+3 < len(b) && len(layers) < 4; i += 4 {
+			join := func(a, b string) string {
+				n := strings.TrimRight(a+"/"+b, "/")
+				if n == "" {
+					n = "a" // tar cannot hold a file named "/"
+				}
+				return n
+			}
+			name := join(pick(i+1), pick(i+2))
+			switch b[i] % 6 {
+			case 0:
+				cur = append(cur, file(name, "x", 0o644))
+			case 1:
+				cur = append(cur, dir(name, 0o755))
+			case 2:
+				cur = append(cur, symlink(name, pick(i+3)+"/"+pick(i+2)))
+			case 3:
+				cur = append(cur, hardlink(name, pick(i+3)+"/canary"))
+			case 4:
+				cur = append(cur, whiteout(join(pick(i+1), pick(i+3))))
+			case 5:
+				layers, cur = append(layers, cur), nil
+			}
+		}
+		layers = append(layers, cur)
+		if err := Unpack(imageOf(t, layers...), root); err != nil {
+			t.Logf("unpack: %v", err) // an error is fine; an escape is not
+		}
+		entries, err := os.ReadDir(outside)
+		if err != nil || len(entries) != 1 {
+			t.Fatalf("outside the root: %v %v", entries, err)
+		}
+		if got, err := os.ReadFile(filepath.Join(outside, "canary")); err != nil || string(got) != "untouched" {
+			t.Fatalf("canary: %q %v", got, err)
+		}
+		top2, _ := os.ReadDir(top)
+		if len(top2) != 2 {
+			t.Fatalf("beside the root: %v", top2)
+		}
+	})
+}
