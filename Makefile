@@ -41,6 +41,8 @@ FIXTURES := \
 	$(BIN)/hello-go \
 	$(BIN)/hello-cgo \
 	$(BIN)/exit3 \
+	$(BIN)/getpwnam \
+	$(BIN)/dlopen \
 	$(BIN)/rpath/bin/greet \
 	$(BIN)/rpath/lib/libgreet.so.1.0.0 \
 	$(BIN)/rpath/lib/libgreet.so.1 \
@@ -125,6 +127,13 @@ $(BIN)/hello-c-static-pie: $(SRC)/hello.c Makefile | $(BIN)
 
 $(BIN)/exit3: $(SRC)/exit3.c Makefile | $(BIN)
 	$(CC) $(CFLAGS) $(PREFIX_MAP) -o $@ $<
+
+# getpwnam needs /etc/passwd at run time; dlopen names libraries it loads at run time.
+$(BIN)/getpwnam: $(SRC)/getpwnam.c Makefile | $(BIN)
+	$(CC) $(CFLAGS) $(PREFIX_MAP) -o $@ $<
+
+$(BIN)/dlopen: $(SRC)/dlopen.c Makefile | $(BIN)
+	$(CC) $(CFLAGS) $(PREFIX_MAP) -o $@ $< -ldl
 
 # C++: --no-as-needed keeps libm and libgcc_s in DT_NEEDED even where the toolchain
 # defaults to --as-needed, so the fixture always needs libstdc++, libm, libgcc_s and libc.

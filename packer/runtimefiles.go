@@ -44,8 +44,8 @@ type placer struct {
 
 // placeRuntime adds the files of the run-time needs that were added, the
 // files named with --include, and what every image gets: /tmp (mode 1777)
-// and, where the base has none, /etc/passwd and /etc/group with root and
-// nonroot.
+// and, where the base has none and unless --no-runtime-extras, /etc/passwd
+// and /etc/group with root and nonroot.
 func placeRuntime(set *FileSet, base fs.FS, p *runtimePlan, spec Spec, fromBase []string) error {
 	pl := &placer{set: set, base: base, union: elfdeps.NewRoot(overlayFS{base: base, set: set}, "the image"), src: dataSource{spec.Root}}
 	for _, so := range fromBase {
@@ -76,9 +76,11 @@ func placeRuntime(set *FileSet, base fs.FS, p *runtimePlan, spec Spec, fromBase 
 			return err
 		}
 	}
-	for _, f := range []string{"/etc/passwd", "/etc/group"} {
-		if err := pl.generate(f, "always: users root and nonroot"); err != nil {
-			return err
+	if !spec.Runtime.NoExtras { // --user nonroot writes its own (placeExtras)
+		for _, f := range []string{"/etc/passwd", "/etc/group"} {
+			if err := pl.generate(f, "by default: users root and nonroot"); err != nil {
+				return err
+			}
 		}
 	}
 	p.notes = append(p.notes, pl.notes...)

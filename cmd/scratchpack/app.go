@@ -62,6 +62,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			lsCommand(),
 			completionCommand(),
 			checkCommand(),
+			runCommand(),
+			initCommand(),
 		},
 	}
 }
@@ -70,6 +72,10 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
+	}
+	var pe *programExit
+	if errors.As(err, &pe) {
+		return pe.code // run: the program's own status, which it has explained itself
 	}
 	fmt.Fprintln(stderr, "scratchpack:", err)
 	var ee *exitError

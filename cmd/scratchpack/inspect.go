@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -38,6 +39,13 @@ in Debian's cross sysroot for it, /usr/TRIPLET (apt-get install libc6-ARCH-cross
 or with --sysroot DIR in a cross sysroot, an unpacked root file system of the
 target, or a toolchain's sysroot (DIR/lib, DIR/usr/lib, DIR/etc/ld.so.cache).
 --sysroot OS/ARCH=DIR chooses one per platform when files of several are given.
+
+It also lists what the program probably loads at run time with dlopen, which no
+ELF header shows ("probably loaded at run time: ..."; dlopen_hints in --json):
+shared-object names and plugin paths in the strings of the program and libraries
+that call dlopen, and plugin families known by the functions and libraries used
+(NSS before glibc 2.34, gconv, libgcc_s, libgomp, GL/EGL, Vulkan, PyInstaller,
+Python's lib-dynload). Nothing is run to find them.
 
 Examples:
   scratchpack inspect ./build/server
@@ -107,6 +115,9 @@ type analysis struct {
 	// libraries need (PyInstaller leaves them out), resolved in the sysroot.
 	PySystem  []elfdeps.Library `json:"pyinstaller_system_libraries,omitempty"`
 	PyMissing []elfdeps.Missing `json:"pyinstaller_missing,omitempty"`
+	// DlopenHints are what the program probably loads at run time that
+	// Libraries does not show.
+	DlopenHints []elfdeps.DlopenHint `json:"dlopen_hints"`
 }
 
 func analyze(file string, sr *sysroots, libPath []string, ldso bool, env []string) (*analysis, error) {
@@ -171,11 +182,15 @@ func analyze(file string, sr *sysroots, libPath []string, ldso bool, env []strin
 	if needs == nil {
 		needs = []elfdeps.Need{}
 	}
+	hints, err := dlopenHints(file, root, rep, cl)
+	if err != nil {
+		return nil, err
+	}
 	return &analysis{
 		Report: rep, Loader: cl.Interpreter, Libraries: cl.Libraries, Missing: cl.Missing,
 		ClosureGlibcMin: cl.GlibcMin, GlibcProvided: cl.GlibcProvided, BundleSize: cl.Size(),
 		Problems: nonNilProblems(elfdeps.Diagnose(rep, cl, root, target)), Root: root, Needs: needs,
-		PySystem: pySys, PyMissing: pyMissing,
+		PySystem: pySys, PyMissing: pyMissing, DlopenHints: hints,
 	}, nil
 }
 
@@ -210,6 +225,17 @@ func pyinstallerSystem(root string, rep *elfdeps.Report, embedded []*elfdeps.Rep
 	return libs, missing, nil
 }
 
+// dlopenHints reads the program again for the strings and imports that say
+// what it loads at run time.
+func dlopenHints(file, root string, rep *elfdeps.Report, cl *elfdeps.Closure) ([]elfdeps.DlopenHint, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return elfdeps.DlopenHints(elfdeps.DirRoot(root), f, rep, cl), nil
+}
+
 func nonNilProblems(p []elfdeps.Problem) []elfdeps.Problem {
 	if p == nil {
 		return []elfdeps.Problem{}
@@ -222,6 +248,7 @@ func nonNilProblems(p []elfdeps.Problem) []elfdeps.Problem {
 func noSysroot(rep *elfdeps.Report, se *packer.SysrootError) *analysis {
 	return &analysis{
 		Report: rep, Libraries: []elfdeps.Library{}, Missing: []elfdeps.Missing{}, Needs: []elfdeps.Need{},
-		Problems: []elfdeps.Problem{{Code: "no-sysroot", Symptom: "no sysroot for " + se.Platform, Message: se.Error()}},
+		DlopenHints: []elfdeps.DlopenHint{},
+		Problems:    []elfdeps.Problem{{Code: "no-sysroot", Symptom: "no sysroot for " + se.Platform, Message: se.Error()}},
 	}
 }

@@ -71,9 +71,20 @@ Examples:
       --platform linux/arm64=./server-arm64 -o docker://127.0.0.1:5000/app:1.0
   scratchpack pack -o docker://127.0.0.1:5000/app:1.2.0 -t 1.2 -t latest --sbom app.spdx.json ./app
   scratchpack pack -o docker-daemon:app:dev ./app && docker run --rm app:dev
+  scratchpack pack --smoke-args --version -o docker://127.0.0.1:5000/tool:1 ./tool
+
+With --smoke (or --smoke-args ARGS), pack runs the finished image once, as
+scratchpack run does, and writes it only if the program exits 0 within
+--smoke-timeout; otherwise it shows the program's output and what inspecting it
+in the image finds (a missing /etc/passwd, a library loaded at run time), and
+exits 3. --smoke runs the image's own entrypoint and command (the arguments
+after --); --smoke-args runs the entrypoint with other arguments, such as
+--version, without changing the image. With several platforms, each image this
+machine can run (its own, and those binfmt_misc emulates) is run.
 
 Exit status: 0 written, 2 bad input, 3 the program would not run in the image
-(or on the base), 4 registry, daemon or I/O failure, 130 interrupted.` + runtimeHelp,
+(or on the base, or failed its smoke run), 4 registry, daemon or I/O failure,
+130 interrupted.` + runtimeHelp,
 		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the image to `DEST` (see above); repeatable"},
 			&cli.StringFlag{Name: "base", Value: "scratch", Usage: "`IMAGE` to build on: scratch, a registry reference, oci:DIR[:TAG], oci-archive:FILE, docker-archive:FILE"},
@@ -97,7 +108,7 @@ Exit status: 0 written, 2 bad input, 3 the program would not run in the image
 			&cli.StringFlag{Name: "digest-file", Usage: "also write the image digest to `FILE`"},
 			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON on stdout instead of the digest"},
-		}, runtimeFlags()...),
+		}, append(runtimeFlags(), smokeFlags()...)...),
 		Action: runPack,
 	}
 }
@@ -133,6 +144,9 @@ func runPack(c *cli.Context) error {
 		return classify(err)
 	}
 	printPackReport(c.App.ErrWriter, res)
+	if err := smokeTest(c, res, work); err != nil {
+		return err
+	}
 	digest, err := packer.Write(c.Context, res.Image, dsts, opts...)
 	if err != nil {
 		return classify(err)

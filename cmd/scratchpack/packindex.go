@@ -24,6 +24,9 @@ func runPackIndex(c *cli.Context, specs []packer.Spec, dsts []packer.Ref, work s
 	for _, r := range res.Results {
 		printPackReport(c.App.ErrWriter, r)
 	}
+	if err := smokeIndex(c, res.Results, work); err != nil {
+		return err
+	}
 	digest, err := packer.WriteIndex(c.Context, res.Index, dsts, opts...)
 	if err != nil {
 		return classify(err)

@@ -60,8 +60,28 @@ func printAnalysis(w io.Writer, a *analysis) {
 	for _, p := range a.Problems {
 		fmt.Fprintf(w, "  ✗ %s\n    %s\n", p.Symptom, p.Message)
 	}
+	printHints(w, a.DlopenHints, "  ")
 	for _, warn := range a.Warnings {
 		fmt.Fprintf(w, "  warning: %s\n", warn)
+	}
+}
+
+// printHints lists what the program probably loads at run time.
+func printHints(w io.Writer, hints []elfdeps.DlopenHint, indent string) {
+	if len(hints) == 0 {
+		return
+	}
+	names := make([]string, len(hints))
+	for i, h := range hints {
+		names[i] = h.Name
+	}
+	fmt.Fprintf(w, "%sprobably loaded at run time: %s; add with --include-lib\n", indent, strings.Join(names, ", "))
+	for _, h := range hints {
+		where := ""
+		if h.Path != "" {
+			where = " [" + h.Path + "]"
+		}
+		fmt.Fprintf(w, "%s  %s%s\n%s    %s\n", indent, h.Name, where, indent, h.Reason)
 	}
 }
 

@@ -24,8 +24,8 @@ report on stderr says what and why (--no-runtime-extras leaves all of it out):
   local-time functions with TZ=Area/City in --env
   a PyInstaller program                              the system libraries its embedded
                                                      ones need (kept with --no-runtime-extras)
-Every image also gets /tmp (mode 1777) and, if the base has none, /etc/passwd and
-/etc/group with root and nonroot. Generated files have fixed content; copied
+Every image also gets /tmp (mode 1777) and, if the base has none (and without
+--no-runtime-extras), /etc/passwd and /etc/group with root and nonroot. Generated files have fixed content; copied
 ones come from --root (or this machine, for certificates and zones).
 
 --trace runs PROGRAM once on this machine, under strace, with the arguments
@@ -35,7 +35,7 @@ never executes the program by default.`
 
 func runtimeFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.BoolFlag{Name: "no-runtime-extras", Usage: "leave out what the run-time analysis found: NSS files, libgcc_s, gconv, certificates, zones"},
+		&cli.BoolFlag{Name: "no-runtime-extras", Usage: "leave out what the run-time analysis found (NSS files, libgcc_s, gconv, certificates, zones) and the default /etc/passwd and /etc/group"},
 		&cli.StringSliceFlag{Name: "include-lib", Usage: "also bundle library `SONAME|PATH` with its closure, found as the loader finds DT_NEEDED entries; repeatable"},
 		&cli.StringSliceFlag{Name: "include", Usage: "also add `PATH` of --root (a file or directory) at the same path; repeatable"},
 		&cli.BoolFlag{Name: "ca-certs", Usage: "always add the CA certificate bundle"},

@@ -20,7 +20,8 @@ const module = "github.com/scratchpack/scratchpack"
 
 // TestImportsPointOneWay: elfdeps imports the standard library (and u-root's
 // pkg/ldd, the loader oracle) only; packer never sees the CLI library, the
-// configuration file or the SBOM writer; sbom needs no image library.
+// configuration file, the SBOM writer nor runner; sbom needs no image library;
+// runner (cmd → runner → packer → elfdeps) never sees the CLI.
 func TestImportsPointOneWay(t *testing.T) {
 	for _, tc := range []struct {
 		pkg     string
@@ -32,7 +33,8 @@ func TestImportsPointOneWay(t *testing.T) {
 		}},
 		{module + "/packer", func(d string) bool {
 			return !strings.HasPrefix(d, "github.com/urfave/") && !strings.HasPrefix(d, module+"/cmd") &&
-				!strings.HasPrefix(d, module+"/internal/") && d != module+"/sbom" && d != module+"/config"
+				!strings.HasPrefix(d, module+"/internal/") && d != module+"/sbom" && d != module+"/config" &&
+				!strings.HasPrefix(d, module+"/runner")
 		}},
 		// sbom reads a tar stream and an fs.FS: the standard library and elfdeps' root.
 		{module + "/sbom", func(d string) bool {
@@ -43,6 +45,11 @@ func TestImportsPointOneWay(t *testing.T) {
 		{module + "/config", func(d string) bool {
 			return !strings.HasPrefix(d, "github.com/urfave/") && !strings.HasPrefix(d, module+"/cmd") &&
 				!strings.HasPrefix(d, module+"/internal/") && d != module+"/sbom"
+		}},
+		// runner may use packer (images, unpacking) and elfdeps, never the CLI.
+		{module + "/runner", func(d string) bool {
+			return !strings.HasPrefix(d, "github.com/urfave/") && !strings.HasPrefix(d, module+"/cmd") &&
+				!strings.HasPrefix(d, module+"/internal/")
 		}},
 	} {
 		t.Run(tc.pkg, func(t *testing.T) {
