@@ -42,12 +42,23 @@ FIXTURES := \
 	$(BIN)/hello-go \
 	$(BIN)/hello-cgo \
 	$(BIN)/exit3 \
+	$(BIN)/getpwnam \
+	$(BIN)/dlopen \
 	$(BIN)/rpath/bin/greet \
 	$(BIN)/rpath/lib/libgreet.so.1.0.0 \
 	$(BIN)/rpath/lib/libgreet.so.1 \
 	$(BIN)/hello-c-arm64 \
 	$(BIN)/hello-cc-arm64 \
-	$(BIN)/hello-go-arm64
+	$(BIN)/hello-go-arm64 \
+	$(BIN)/nss \
+	$(BIN)/nss-static \
+	$(BIN)/iconv \
+	$(BIN)/cancel \
+	$(BIN)/gotls \
+	$(BIN)/gozone \
+	$(BIN)/pyi/boot \
+	$(BIN)/pyi/libpyext.so.1 \
+	$(BIN)/pyi/libpython3.11.so.1.0
 
 # A failed compile must not leave a half-written fixture that looks up to date.
 .DELETE_ON_ERROR:
@@ -120,6 +131,13 @@ $(BIN)/hello-c-static-pie: $(SRC)/hello.c Makefile | $(BIN)
 $(BIN)/exit3: $(SRC)/exit3.c Makefile | $(BIN)
 	$(CC) $(CFLAGS) $(PREFIX_MAP) -o $@ $<
 
+# getpwnam needs /etc/passwd at run time; dlopen names libraries it loads at run time.
+$(BIN)/getpwnam: $(SRC)/getpwnam.c Makefile | $(BIN)
+	$(CC) $(CFLAGS) $(PREFIX_MAP) -o $@ $<
+
+$(BIN)/dlopen: $(SRC)/dlopen.c Makefile | $(BIN)
+	$(CC) $(CFLAGS) $(PREFIX_MAP) -o $@ $< -ldl
+
 # C++: --no-as-needed keeps libm and libgcc_s in DT_NEEDED even where the toolchain
 # defaults to --as-needed, so the fixture always needs libstdc++, libm, libgcc_s and libc.
 $(BIN)/hello-cc: $(SRC)/hello.cc Makefile | $(BIN)
@@ -134,6 +152,46 @@ $(BIN)/hello-musl: $(SRC)/hello.c Makefile | $(BIN)
 
 $(BIN)/hello-musl-static: $(SRC)/hello.c Makefile | $(BIN)
 	$(MUSL_CC) $(CFLAGS) $(PREFIX_MAP) -static -o $@ $<
+
+# Run-time needs that no DT_NEEDED names (see elfdeps/glibc.go): NSS lookups,
+# gconv modules for iconv, libgcc_s.so.1 for pthread_cancel.
+$(BIN)/nss: $(SRC)/nss.c Makefile | $(BIN)
+	$(CC) $(CFLAGS) $(PREFIX_MAP) -o $@ $<
+
+# glibc warns that a static program using NSS needs glibc's shared libraries at
+# run time; since 2.34 files and dns are linked in, so it does not.
+$(BIN)/nss-static: $(SRC)/nss.c Makefile | $(BIN)
+	$(CC) $(CFLAGS) $(PREFIX_MAP) -static -o $@ $< 2>/dev/null
+
+$(BIN)/iconv: $(SRC)/iconv.c Makefile | $(BIN)
+	$(CC) $(CFLAGS) $(PREFIX_MAP) -o $@ $<
+
+$(BIN)/cancel: $(SRC)/cancel.c Makefile | $(BIN)
+	$(CC) $(CFLAGS) $(PREFIX_MAP) -pthread -o $@ $<
+
+# Go programs that need data files: CA certificates (crypto/tls, net/http)
+# and the zone database (time.LoadLocation without time/tzdata).
+$(BIN)/gotls: $(SRC)/gotls/main.go Makefile | $(BIN)
+	CGO_ENABLED=0 $(GO) build $(GOFIXTUREFLAGS) -o $@ ./$(SRC)/gotls
+
+$(BIN)/gozone: $(SRC)/gozone/main.go Makefile | $(BIN)
+	CGO_ENABLED=0 $(GO) build $(GOFIXTUREFLAGS) -o $@ ./$(SRC)/gozone
+
+# PyInstaller stand-ins (see testdata/src/pyiboot/boot.c): a bootloader-like
+# program and the libraries the tests put in its CArchive. libpython needs
+# libm (left out of archives) and libpyext (inside them).
+$(BIN)/pyi:
+	mkdir -p $@
+
+$(BIN)/pyi/boot: $(SRC)/pyiboot/boot.c Makefile | $(BIN)/pyi
+	$(CC) $(CFLAGS) $(PREFIX_MAP) -o $@ $< -lz -ldl
+
+$(BIN)/pyi/libpyext.so.1: $(SRC)/pyiboot/libpyext.c Makefile | $(BIN)/pyi
+	$(CC) $(CFLAGS) $(PREFIX_MAP) -fPIC -shared -Wl,-soname,libpyext.so.1 -o $@ $<
+
+$(BIN)/pyi/libpython3.11.so.1.0: $(SRC)/pyiboot/libpython.c $(BIN)/pyi/libpyext.so.1 Makefile | $(BIN)/pyi
+	$(CC) $(CFLAGS) $(PREFIX_MAP) -fPIC -shared -pthread -Wl,-soname,libpython3.11.so.1.0 -o $@ $< \
+		-Wl,--no-as-needed -L$(BIN)/pyi -l:libpyext.so.1 -lm
 
 # Go: testdata/ is invisible to ./..., so build the packages by path inside this module.
 $(BIN)/hello-go: $(SRC)/hellogo/main.go Makefile | $(BIN)

@@ -33,6 +33,9 @@ type Library struct {
 	// GlibcMin and GlibcxxMin are the highest GLIBC_x.y and GLIBCXX_x.y.z this library needs.
 	GlibcMin   string `json:"glibc_min,omitempty"`
 	GlibcxxMin string `json:"glibcxx_min,omitempty"`
+	// Dlopen says who loads the library at run time by name (see
+	// WithDlopen); empty for libraries the loader maps at start.
+	Dlopen string `json:"dlopen,omitempty"`
 }
 
 // Missing is a name the loader would not find.
@@ -40,6 +43,7 @@ type Missing struct {
 	Soname   string   `json:"soname"`
 	NeededBy []string `json:"needed_by"`
 	Searched []string `json:"searched"` // the directories looked in, in order
+	Dlopen   string   `json:"dlopen,omitempty"`
 }
 
 // Size is the number of bytes of the real files of the closure.

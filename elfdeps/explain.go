@@ -8,7 +8,7 @@ import (
 // Problem is a reason a program will not start, in the words the user will
 // see when it fails and in plain words of why.
 type Problem struct {
-	Code    string `json:"code"`    // exec-format, no-interpreter, missing-library, glibc-too-old, glibcxx-too-old
+	Code    string `json:"code"`    // exec-format, no-interpreter, missing-library, glibc-too-old, glibcxx-too-old, libc-mismatch
 	Symptom string `json:"symptom"` // what running it prints
 	Message string `json:"message"` // why, and what to do
 }
@@ -20,6 +20,7 @@ const (
 	ProblemMissingLib    = "missing-library"
 	ProblemGlibcTooOld   = "glibc-too-old"
 	ProblemGlibcxxTooOld = "glibcxx-too-old"
+	ProblemLibcMismatch  = "libc-mismatch"
 )
 
 // Diagnose explains why the program of rep, with closure c resolved in a root
@@ -41,6 +42,13 @@ func Diagnose(rep *Report, c *Closure, where, targetArch string) []Problem {
 			ps = append(ps, Problem{ProblemNoInterpreter, "exec " + rep.Path + ": no such file or directory",
 				fmt.Sprintf("its interpreter %s (the %s loader) is not in %s; the kernel reports the missing loader as if the program itself were missing. %s",
 					rep.Interpreter, rep.Libc, where, interpHint(rep))})
+			continue
+		}
+		if m.Dlopen != "" {
+			ps = append(ps, Problem{ProblemMissingLib,
+				fmt.Sprintf("%s: cannot open shared object file: No such file or directory", m.Soname),
+				fmt.Sprintf("%s, loaded at run time (%s), is not in %s (searched %s): bundle it (scratchpack pack does) or install it there",
+					m.Soname, m.Dlopen, where, strings.Join(m.Searched, ", "))})
 			continue
 		}
 		ps = append(ps, Problem{ProblemMissingLib,

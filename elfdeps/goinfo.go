@@ -13,8 +13,11 @@ type GoInfo struct {
 	Path    string   `json:"path"`              // the main package path
 	Module  string   `json:"module"`            // the main module path
 	CGO     bool     `json:"cgo"`               // CGO_ENABLED=1 at build time
+	GOARM   string   `json:"goarm,omitempty"`   // GOARM at build time (arm only): "7", "6,softfloat"
 	Deps    []Module `json:"modules,omitempty"` // the modules linked in
-	Imports []string `json:"-"`                 // reserved for later analysis
+	// Uses are the packages and functions linked in that need files at run
+	// time: GoUsesTLS, GoUsesNet, GoUsesLoadLocation, GoUsesTZData, GoUsesUser.
+	Uses []string `json:"uses,omitempty"`
 }
 
 // Module is one Go module linked into a program.
@@ -36,8 +39,11 @@ func readGoInfo(r io.ReaderAt) (*GoInfo, error) {
 	}
 	g := &GoInfo{Version: bi.GoVersion, Path: bi.Path, Module: bi.Main.Path}
 	for _, s := range bi.Settings {
-		if s.Key == "CGO_ENABLED" {
+		switch s.Key {
+		case "CGO_ENABLED":
 			g.CGO = s.Value == "1"
+		case "GOARM":
+			g.GOARM = s.Value
 		}
 	}
 	for _, d := range bi.Deps {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 // Kind is how the kernel and the loader treat an ELF file.
@@ -32,25 +33,33 @@ const (
 
 // Report is what one ELF file says about itself.
 type Report struct {
-	Path        string   `json:"path"`
-	Arch        string   `json:"arch"`              // GOARCH-style: amd64, arm64, arm, 386, riscv64, ppc64le, s390x; else the ELF machine
-	Variant     string   `json:"variant,omitempty"` // OCI platform variant (arm: v7, v5)
-	Class       int      `json:"class"`             // 32 or 64
-	Endian      string   `json:"endian"`            // little or big
-	Kind        Kind     `json:"kind"`
-	Interpreter string   `json:"interpreter,omitempty"`
-	Libc        Libc     `json:"libc"`
-	GlibcMin    string   `json:"glibc_min,omitempty"`   // highest GLIBC_x.y needed by this file
-	GlibcxxMin  string   `json:"glibcxx_min,omitempty"` // highest GLIBCXX_x.y.z needed by this file
-	CxxabiMin   string   `json:"cxxabi_min,omitempty"`  // highest CXXABI_x.y needed by this file
-	Needed      []string `json:"needed"`
-	RPath       []string `json:"rpath"`
-	RunPath     []string `json:"runpath"`
-	Soname      string   `json:"soname,omitempty"`
-	Go          *GoInfo  `json:"go,omitempty"`
-	Warnings    []string `json:"warnings"`
+	Path        string       `json:"path"`
+	Arch        string       `json:"arch"`               // GOARCH-style: amd64, arm64, arm, 386, riscv64, ppc64le, s390x; else the ELF machine
+	Variant     string       `json:"variant,omitempty"`  // OCI platform variant (arm: v5, v6, v7, v8)
+	ArmArch     string       `json:"arm_arch,omitempty"` // arm: the Tag_CPU_arch the file is built for (v5TE, v6KZ, v7), when it says
+	Class       int          `json:"class"`              // 32 or 64
+	Endian      string       `json:"endian"`             // little or big
+	Kind        Kind         `json:"kind"`
+	Interpreter string       `json:"interpreter,omitempty"`
+	Libc        Libc         `json:"libc"`
+	GlibcMin    string       `json:"glibc_min,omitempty"`   // highest GLIBC_x.y needed by this file
+	GlibcxxMin  string       `json:"glibcxx_min,omitempty"` // highest GLIBCXX_x.y.z needed by this file
+	CxxabiMin   string       `json:"cxxabi_min,omitempty"`  // highest CXXABI_x.y needed by this file
+	Needed      []string     `json:"needed"`
+	RPath       []string     `json:"rpath"`
+	RunPath     []string     `json:"runpath"`
+	Soname      string       `json:"soname,omitempty"`
+	Go          *GoInfo      `json:"go"` // null for programs that are not Go
+	PyInstaller *PyInstaller `json:"pyinstaller,omitempty"`
+	Warnings    []string     `json:"warnings"`
+	// Imports are the symbols the file takes from its libraries (its
+	// undefined dynamic symbols), sorted; for a static program, the
+	// functions of the run-time needs table (see RuntimeNeeds) that its
+	// .symtab shows linked in.
+	Imports []string `json:"-"`
 
-	obj *object
+	obj  *object
+	data []byte // the whole file, for objects read from memory (PyInstaller's embedded libraries)
 }
 
 // Inspect reads the ELF file behind r. A file that is not ELF gives an error
@@ -80,9 +89,6 @@ func Inspect(r io.ReaderAt) (*Report, error) {
 	}
 	if a, ok := archFor(o); ok {
 		rep.Arch = a.goarch
-		if a.goarch == "arm" {
-			rep.Variant = armVariant(o, "")
-		}
 	} else {
 		rep.Arch = o.machine.String()
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("unknown architecture %v: its libraries cannot be resolved", o.machine))
@@ -92,7 +98,26 @@ func Inspect(r io.ReaderAt) (*Report, error) {
 	if rep.Go, err = readGoInfo(r); err != nil {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("Go build information is unreadable: %v", err))
 	}
+	if rep.Go != nil {
+		if rep.Go.Uses, err = readGoUses(o.f, r); err != nil {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("the Go function table is unreadable, so run-time needs are not known: %v", err))
+		}
+	}
 	rep.Libc = libcOf(o, rep.Go)
+	if rep.Arch == "arm" {
+		var err error
+		if rep.Variant, rep.ArmArch, err = armVariant(o, rep.Go); err != nil {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("the ARM architecture is guessed from the float ABI: %v", err))
+		}
+	}
+	if size, ok := sizeOf(r); ok {
+		if rep.PyInstaller, err = ReadPyInstaller(r, size, o.f); err != nil {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("it looks like a PyInstaller program, but: %v", err))
+		}
+	}
+	if err := rep.readImports(); err != nil {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the symbol table is unreadable, so run-time needs are not known: %v", err))
+	}
 	if rep.Kind == KindDynamic && o.interp == "" {
 		rep.Warnings = append(rep.Warnings, "dynamic program without an interpreter")
 	}
@@ -106,14 +131,10 @@ func InspectFile(name string) (rep *Report, err error) {
 			err = &FileError{Path: name, Err: err}
 		}
 	}()
-	f, err := os.Open(name)
+	// Stat before opening: opening a fifo for reading blocks until a writer comes.
+	fi, err := os.Stat(name)
 	if err != nil {
 		return nil, unwrapPathError(err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
 		if fi.IsDir() {
@@ -121,12 +142,33 @@ func InspectFile(name string) (rep *Report, err error) {
 		}
 		return nil, fmt.Errorf("%w (%s)", ErrNotRegular, fi.Mode().Type())
 	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, unwrapPathError(err)
+	}
+	defer f.Close()
 	rep, err = Inspect(f)
 	if err != nil {
-		return nil, err
+		return nil, withHint(err, f)
 	}
 	rep.Path = name
 	return rep, nil
+}
+
+// withHint adds what to do to the errors a user meets most.
+func withHint(err error, f io.ReaderAt) error {
+	switch {
+	case errors.Is(err, ErrScript):
+		line := make([]byte, 128)
+		n, _ := f.ReadAt(line, 0)
+		first, _, _ := strings.Cut(string(line[:n]), "\n")
+		return fmt.Errorf("%w (%s): pack the interpreter it names and add the script with --add", err, strings.TrimSpace(first))
+	case errors.Is(err, ErrNotELF):
+		return fmt.Errorf("%w: scratchpack reads compiled Linux programs; give it the binary your build produced", err)
+	case errors.Is(err, ErrCorrupt):
+		return fmt.Errorf("%w: is the file complete? rebuild or copy it again", err)
+	}
+	return err
 }
 
 // FileError is an error about one file, named once.
@@ -175,6 +217,19 @@ func libcOf(o *object, g *GoInfo) Libc {
 	default:
 		return LibcUnknown
 	}
+}
+
+// sizeOf returns the size of what r reads, if r can say.
+func sizeOf(r io.ReaderAt) (int64, bool) {
+	switch v := r.(type) {
+	case interface{ Size() int64 }:
+		return v.Size(), true
+	case interface{ Stat() (os.FileInfo, error) }:
+		if fi, err := v.Stat(); err == nil {
+			return fi.Size(), true
+		}
+	}
+	return 0, false
 }
 
 func nonNil(s []string) []string {

@@ -17,10 +17,15 @@ type muslConfig struct {
 // /etc/ld-musl-ARCH.path, or /lib:/usr/local/lib:/usr/lib without it.
 func (r *resolver) searchMusl(n *node, name string) (*Library, *object, []string, error) {
 	var searched []string
+	stopped := false // at a file the loader cannot load
 	try := func(dirs []dirPair, via string) (*Library, *object, error) {
 		for _, d := range dirs {
 			searched = append(searched, d.src)
 			lib, obj, err := r.open(d, name)
+			if r.unloadable(err) {
+				stopped = true
+				return nil, nil, nil
+			}
 			if err != nil && !isNotExist(err) {
 				return nil, nil, err
 			}
@@ -31,7 +36,7 @@ func (r *resolver) searchMusl(n *node, name string) (*Library, *object, []string
 		}
 		return nil, nil, nil
 	}
-	if lib, obj, err := try(pairs(r.opts.libraryPath), "ld_library_path"); err != nil || lib != nil {
+	if lib, obj, err := try(pairs(r.opts.libraryPath), "ld_library_path"); err != nil || lib != nil || stopped {
 		return lib, obj, searched, err
 	}
 	for l := n; l != nil; l = l.loader {
@@ -39,7 +44,7 @@ func (r *resolver) searchMusl(n *node, name string) (*Library, *object, []string
 		if len(dirs) == 0 {
 			dirs, via = l.obj.rpath, "rpath"
 		}
-		if lib, obj, err := try(r.expandAll(dirs, l), via); err != nil || lib != nil {
+		if lib, obj, err := try(r.expandAll(dirs, l), via); err != nil || lib != nil || stopped {
 			return lib, obj, searched, err
 		}
 	}

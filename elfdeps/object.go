@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"debug/elf"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -27,8 +26,8 @@ type object struct {
 	flags1   uint64
 	verneeds []elf.DynamicVersionNeed
 	verdefs  []elf.DynamicVersion
-	symbols  []elf.ImportedSymbol
 	abiTag   bool // has .note.ABI-tag, which glibc links into every program
+	dyn      dynTables
 
 	f *elf.File // kept for Go build info and later readers
 }
@@ -38,6 +37,12 @@ const df1PIE = 0x08000000 // DF_1_PIE: an executable, not a library (debug/elf l
 // readObject parses an ELF file. debug/elf is not hardened against hostile
 // input and can panic; a panic becomes an ErrCorrupt error.
 func readObject(r io.ReaderAt) (o *object, err error) {
+	return readObjectParts(r, true)
+}
+
+// readObjectParts is readObject, reading the symbol-version sections only
+// if versions is set.
+func readObjectParts(r io.ReaderAt, versions bool) (o *object, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			o, err = nil, fmt.Errorf("%w: %v", ErrCorrupt, p)
@@ -78,69 +83,39 @@ func readObject(r io.ReaderAt) (o *object, err error) {
 	if !o.dynamic {
 		return o, nil
 	}
-	if err := o.readDynamic(f); err != nil {
+	if err := o.readDynamic(f, versions); err != nil {
 		return nil, fmt.Errorf("%w: reading the dynamic section: %v", ErrCorrupt, err)
 	}
 	return o, nil
 }
 
-func (o *object) readDynamic(f *elf.File) error {
+func (o *object) readDynamic(f *elf.File, versions bool) error {
+	if err := o.readDynamicSegment(f); err != nil {
+		return err
+	}
+	if !versions {
+		return nil
+	}
 	var err error
-	if o.needed, err = f.DynString(elf.DT_NEEDED); err != nil {
-		return err
+	// Version tables are optional: a library without symbol versioning has
+	// none, and a broken one only loses the version report.
+	if o.verneeds, err = versionNeeds(f); err != nil {
+		o.verneeds = nil
 	}
-	if o.rpath, err = dynPaths(f, elf.DT_RPATH); err != nil {
-		return err
-	}
-	if o.runpath, err = dynPaths(f, elf.DT_RUNPATH); err != nil {
-		return err
-	}
-	sonames, err := f.DynString(elf.DT_SONAME)
-	if err != nil {
-		return err
-	}
-	if len(sonames) > 0 {
-		o.soname = sonames[0]
-	}
-	if v, err := f.DynValue(elf.DT_FLAGS_1); err == nil && len(v) > 0 {
-		o.flags1 = v[0]
-	}
-	// Version tables and imported symbols are optional: a library without
-	// symbol versioning has none, and that is not an error. ImportedSymbols
-	// comes first: it parses the symbol table once and, on the way, both
-	// version tables, which the other two calls then reuse. Each call on a
-	// table the file lacks would parse the symbols again (100 ms for node).
-	if o.symbols, err = f.ImportedSymbols(); err != nil {
-		o.symbols = nil
-	}
-	if f.SectionByType(elf.SHT_GNU_VERNEED) != nil {
-		if o.verneeds, err = f.DynamicVersionNeeds(); err != nil && !errors.Is(err, elf.ErrNoSymbols) {
-			o.verneeds = nil
-		}
-	}
-	if f.SectionByType(elf.SHT_GNU_VERDEF) != nil {
-		if o.verdefs, err = f.DynamicVersions(); err != nil {
-			o.verdefs = nil
-		}
+	if o.verdefs, err = versionDefs(f); err != nil {
+		o.verdefs = nil
 	}
 	return nil
 }
 
-// dynPaths returns the colon-separated entries of DT_RPATH or DT_RUNPATH.
-func dynPaths(f *elf.File, tag elf.DynTag) ([]string, error) {
-	vals, err := f.DynString(tag)
-	if err != nil {
-		return nil, err
-	}
-	var dirs []string
-	for _, v := range vals {
-		for _, d := range strings.Split(v, ":") {
-			if d != "" {
-				dirs = append(dirs, d)
-			}
+// appendPaths appends the non-empty entries of a colon-separated list.
+func appendPaths(dirs []string, list string) []string {
+	for _, d := range strings.Split(list, ":") {
+		if d != "" {
+			dirs = append(dirs, d)
 		}
 	}
-	return dirs, nil
+	return dirs
 }
 
 // readSegment reads at most max bytes of a segment's file image.

@@ -16,6 +16,28 @@ type options struct {
 	libraryPath []string
 	origin      dirPair
 	hasOrigin   bool
+	dlopen      []dlopenLib
+}
+
+// dlopenLib is a library loaded at run time by name, and why.
+type dlopenLib struct{ name, why string }
+
+// WithDlopen resolves names as libraries the program loads at run time
+// (glibc's dlopen of libgcc_s.so.1, an NSS module, a plugin), each with its
+// own closure, after everything DT_NEEDED maps. A name is searched as a
+// DT_NEEDED entry of the program (a name with a slash is a path in the
+// root). why says who loads it; it is kept in Library.Dlopen and
+// Missing.Dlopen.
+func WithDlopen(why string, names ...string) Option {
+	return func(o *options) error {
+		for _, n := range names {
+			if n == "" {
+				return errors.New("an empty library name")
+			}
+			o.dlopen = append(o.dlopen, dlopenLib{n, why})
+		}
+		return nil
+	}
 }
 
 // WithLibraryPath makes Resolve search dirs as LD_LIBRARY_PATH would: after
@@ -100,6 +122,8 @@ type resolver struct {
 	musl    *muslConfig
 	isMusl  bool // the program's interpreter is musl's loader
 	missing map[string]int
+	// dlopenWhy is set while a WithDlopen name itself is searched.
+	dlopenWhy string
 }
 
 func (r *resolver) run(rep *Report) error {
@@ -113,7 +137,33 @@ func (r *resolver) run(rep *Report) error {
 			return err
 		}
 	}
-	queue := []*node{prog}
+	if err := r.mapAll(prog); err != nil {
+		return err
+	}
+	for _, d := range r.opts.dlopen {
+		if _, ok := r.loaded[d.name]; ok {
+			continue
+		}
+		r.dlopenWhy = d.why
+		child, err := r.need(prog, d.name)
+		r.dlopenWhy = ""
+		if err != nil {
+			return err
+		}
+		if child != nil {
+			r.closure.Libraries[child.lib].Dlopen = d.why
+			if err := r.mapAll(child); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// mapAll maps the DT_NEEDED entries of n and of everything they bring,
+// breadth first, as ld.so does.
+func (r *resolver) mapAll(n *node) error {
+	queue := []*node{n}
 	for len(queue) > 0 {
 		n := queue[0]
 		queue = queue[1:]
@@ -135,7 +185,7 @@ func (r *resolver) run(rep *Report) error {
 func (r *resolver) loadInterpreter(prog *node, interp string) error {
 	lib, obj, err := r.open(samePair(path.Dir(interp)), path.Base(interp))
 	if err != nil {
-		if isNotExist(err) {
+		if isNotExist(err) || r.unloadable(err) {
 			r.addMissing(interp, prog.name, []string{path.Dir(interp)})
 			return nil
 		}
@@ -182,6 +232,9 @@ func (r *resolver) need(n *node, name string) (*node, error) {
 		if len(p) == 1 {
 			searched = []string{p[0].src}
 			lib, obj, err = r.open(dirPair{path.Dir(p[0].img), path.Dir(p[0].src)}, path.Base(p[0].src))
+			if err != nil && (isNotExist(err) || r.unloadable(err)) {
+				err = nil // missing, not a broken root
+			}
 			if lib != nil {
 				lib.Via = "path"
 			}
@@ -228,10 +281,15 @@ func (r *resolver) need(n *node, name string) (*node, error) {
 // and the default directories (both skipped for DF_1_NODEFLIB objects).
 func (r *resolver) searchGlibc(n *node, name string) (*Library, *object, []string, error) {
 	var searched []string
+	stopped := false // at a file the loader cannot load
 	try := func(dirs []dirPair, via string) (*Library, *object, error) {
 		for _, d := range dirs {
 			searched = append(searched, d.src)
 			lib, obj, err := r.open(d, name)
+			if r.unloadable(err) {
+				stopped = true
+				return nil, nil, nil
+			}
 			if err != nil && !isNotExist(err) {
 				return nil, nil, err
 			}
@@ -242,7 +300,7 @@ func (r *resolver) searchGlibc(n *node, name string) (*Library, *object, []strin
 		}
 		return nil, nil, nil
 	}
-	found := func(lib *Library, obj *object, err error) bool { return err != nil || lib != nil }
+	found := func(lib *Library, obj *object, err error) bool { return err != nil || lib != nil || stopped }
 
 	if len(n.obj.runpath) == 0 {
 		for l := n; l != nil; l = l.loader {
@@ -267,6 +325,9 @@ func (r *resolver) searchGlibc(n *node, name string) (*Library, *object, []strin
 		searched = append(searched, "/etc/ld.so.cache")
 		for _, e := range c.Lookup(name, r.arch.machine, r.arch.class) {
 			lib, obj, err := r.open(samePair(path.Dir(e.Path)), path.Base(e.Path))
+			if r.unloadable(err) {
+				return nil, nil, searched, nil
+			}
 			if err != nil && !isNotExist(err) {
 				return nil, nil, searched, err
 			}
@@ -282,13 +343,15 @@ func (r *resolver) searchGlibc(n *node, name string) (*Library, *object, []strin
 
 // open reads dir/name and checks that it is a library this program's loader
 // accepts. A file of another class or machine gives nil, nil, nil: ld.so
-// skips it and goes on searching.
+// skips it and goes on searching. A file that is there but cannot be loaded
+// at all (not ELF, truncated, a directory, a symbolic-link loop, not a
+// shared object) gives an *unloadableError: ld.so stops there with an error.
 func (r *resolver) open(dir dirPair, name string) (*Library, *object, error) {
 	src := path.Join(dir.src, name)
 	f, fi, err := r.root.Open(src)
 	if err != nil {
-		if errors.Is(err, ErrNotRegular) {
-			return nil, nil, nil
+		if errors.Is(err, ErrNotRegular) || errors.Is(err, ErrSymlinkLoop) && r.isDir(dir.src) {
+			return nil, nil, &unloadableError{src, unwrapPathError(err)}
 		}
 		return nil, nil, err
 	}
@@ -296,12 +359,15 @@ func (r *resolver) open(dir dirPair, name string) (*Library, *object, error) {
 	obj, err := readObject(f)
 	if err != nil {
 		if errors.Is(err, ErrNotELF) || errors.Is(err, ErrScript) || errors.Is(err, ErrCorrupt) {
-			return nil, nil, nil // glibc's open_verify rejects it and searches on
+			return nil, nil, &unloadableError{src, err}
 		}
 		return nil, nil, err
 	}
 	if !r.accepts(obj) {
 		return nil, nil, nil
+	}
+	if obj.typ != elf.ET_DYN {
+		return nil, nil, &unloadableError{src, fmt.Errorf("not a shared object but %v", obj.typ)}
 	}
 	real, links, err := r.root.Resolve(src)
 	if err != nil {
@@ -315,15 +381,42 @@ func (r *resolver) open(dir dirPair, name string) (*Library, *object, error) {
 }
 
 // accepts mirrors glibc's open_verify: same class, byte order and machine,
-// a shared object, and for ARM the same float ABI.
+// and for ARM the same float ABI.
 func (r *resolver) accepts(o *object) bool {
-	if o.class != r.arch.class || o.data != r.arch.data || o.machine != r.arch.machine || o.typ != elf.ET_DYN {
+	if o.class != r.arch.class || o.data != r.arch.data || o.machine != r.arch.machine {
 		return false
 	}
 	if o.machine == elf.EM_ARM {
 		return o.armSoftFloat() == strings.HasSuffix(r.arch.triplet, "gnueabi")
 	}
 	return true
+}
+
+// unloadableError is a file the loader finds and opens but cannot load.
+// glibc's open_verify and _dl_map_object_from_fd then fail, and musl's
+// path_open stops at any file it can open: neither searches on.
+type unloadableError struct {
+	path string
+	err  error
+}
+
+func (e *unloadableError) Error() string { return e.path + ": " + e.err.Error() }
+
+// unloadable reports whether err is an *unloadableError, and warns of it.
+func (r *resolver) unloadable(err error) bool {
+	var ue *unloadableError
+	if !errors.As(err, &ue) {
+		return false
+	}
+	r.closure.Warnings = append(r.closure.Warnings,
+		fmt.Sprintf("the loader stops at %s, which it cannot load: %v", ue.path, ue.err))
+	return true
+}
+
+// isDir reports whether p is a directory in the root.
+func (r *resolver) isDir(p string) bool {
+	fi, err := r.root.Stat(p)
+	return err == nil && fi.IsDir()
 }
 
 func (r *resolver) remember(n *node, names ...string) {
@@ -358,7 +451,7 @@ func (r *resolver) addMissing(name, by string, searched []string) {
 		return
 	}
 	r.missing[name] = len(r.closure.Missing)
-	r.closure.Missing = append(r.closure.Missing, Missing{Soname: name, NeededBy: []string{by}, Searched: nonNil(searched)})
+	r.closure.Missing = append(r.closure.Missing, Missing{Soname: name, NeededBy: []string{by}, Searched: nonNil(searched), Dlopen: r.dlopenWhy})
 }
 
 // ldCache reads /etc/ld.so.cache of the root once. A root without one (a

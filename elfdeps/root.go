@@ -66,7 +66,9 @@ func (r *Root) ResolveExisting(p string) (string, error) {
 func (r *Root) resolve(p string, partial bool) (string, []Link, error) {
 	var links []Link
 	resolved := "/"
-	rest := strings.Split(path.Clean("/"+p), "/")
+	// Not path.Clean: ".." after a symbolic link goes up from where the link
+	// led, as in the kernel, so it is resolved in the loop below.
+	rest := strings.Split(p, "/")
 	hops := 0
 	for len(rest) > 0 {
 		c := rest[0]
@@ -125,6 +127,12 @@ func (r *Root) Open(p string) (ReadAtCloser, fs.FileInfo, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	// Stat before opening: opening a fifo for reading blocks until a writer comes.
+	if fi, err := fs.Stat(r.fsys, fsName(real)); err != nil {
+		return nil, nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, nil, &fs.PathError{Op: "open", Path: p, Err: fmt.Errorf("%w (%s)", ErrNotRegular, fi.Mode().Type())}
+	}
 	f, err := r.fsys.Open(fsName(real))
 	if err != nil {
 		return nil, nil, err
@@ -151,6 +159,11 @@ func (r *Root) ReadFile(p string) ([]byte, error) {
 	real, _, err := r.Resolve(p)
 	if err != nil {
 		return nil, err
+	}
+	if fi, err := fs.Stat(r.fsys, fsName(real)); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, &fs.PathError{Op: "read", Path: p, Err: fmt.Errorf("%w (%s)", ErrNotRegular, fi.Mode().Type())}
 	}
 	return fs.ReadFile(r.fsys, fsName(real))
 }

@@ -22,7 +22,7 @@ const (
 type Entry struct {
 	Path   string      // absolute, clean, in the image
 	Type   EntryType   //
-	Mode   fs.FileMode // permission bits only; fixed by the packer, never taken from the host
+	Mode   fs.FileMode // permission bits (and fs.ModeSticky); fixed by the packer, never taken from the host
 	Source string      // host file to copy, for TypeFile
 	Data   []byte      // content, for TypeFile without Source (generated files)
 	Target string      // for TypeSymlink
@@ -58,6 +58,9 @@ func (s *FileSet) Add(e Entry) error {
 			return nil
 		}
 		if old.Type == TypeDir && e.Type == TypeDir {
+			if old.Why == "" && e.Why != "" {
+				s.entries[p] = &e // a directory asked for by name (/tmp, 1777) over one made as a parent
+			}
 			return nil
 		}
 		return fmt.Errorf("%s would hold two different files: %s and %s", p, old.describe(), e.describe())

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,7 +101,7 @@ const copyBuffer = 1 << 20
 func writeEntry(tw *tar.Writer, e *Entry, mtime time.Time, buf []byte) error {
 	h := &tar.Header{
 		Name:    strings.TrimPrefix(e.Path, "/"),
-		Mode:    int64(e.Mode.Perm()),
+		Mode:    tarMode(e.Mode),
 		ModTime: mtime,
 		Format:  tar.FormatPAX,
 	}
@@ -140,6 +141,16 @@ func writeEntry(tw *tar.Writer, e *Entry, mtime time.Time, buf []byte) error {
 		return fmt.Errorf("%s changed while it was being packed (%d bytes, expected %d): pack it again", e.Source, n, e.Size)
 	}
 	return nil
+}
+
+// tarMode is the tar header mode of m: permission bits and the sticky bit
+// (/tmp is 1777).
+func tarMode(m fs.FileMode) int64 {
+	mode := int64(m.Perm())
+	if m&fs.ModeSticky != 0 {
+		mode |= 0o1000
+	}
+	return mode
 }
 
 // fileLayer is a layer whose blob is a file: a v1.Layer that ggcr never has

@@ -80,7 +80,7 @@ func write(ctx context.Context, a mutate.Appendable, dsts []Ref, opts []Option) 
 		}
 	}()
 	for _, d := range dsts {
-		if d.Transport == Registry {
+		if d.Transport == Registry || d.Transport == DockerDaemon {
 			continue
 		}
 		s := &staged{dst: d}
@@ -92,12 +92,8 @@ func write(ctx context.Context, a mutate.Appendable, dsts []Ref, opts []Option) 
 			return v1.Hash{}, err
 		}
 	}
-	for _, d := range dsts {
-		if d.Transport == Registry {
-			if err := push(ctx, a, d, o); err != nil {
-				return v1.Hash{}, fmt.Errorf("pushing %s: %w", d, err)
-			}
-		}
+	if err := pushAll(ctx, a, dsts, o); err != nil {
+		return v1.Hash{}, err
 	}
 	for _, s := range all {
 		if err := ctx.Err(); err != nil {
@@ -116,6 +112,14 @@ func checkDest(a mutate.Appendable, d Ref) error {
 	case Registry:
 		if d.Name == nil {
 			return fmt.Errorf("%w: registry destination without a name", ErrBadRef)
+		}
+		return nil
+	case DockerDaemon:
+		if _, ok := d.Name.(name.Tag); !ok {
+			return fmt.Errorf("%w: a docker-daemon: destination needs NAME[:TAG]", ErrBadRef)
+		}
+		if isIndex {
+			return fmt.Errorf("%w: a Docker daemon loads single images, not an index: write one platform, or push the index with docker://", ErrBadRef)
 		}
 		return nil
 	case Scratch:
@@ -406,6 +410,52 @@ func tarFile(tw *tar.Writer, h *tar.Header, path string) error {
 	}
 	_, err = io.Copy(tw, f)
 	return err
+}
+
+// pushAll writes a to every registry destination, pushing it once per
+// repository and then only tagging it (a manifest PUT) under the other tags
+// there, and loads it into the Docker daemon under all docker-daemon: names
+// at once.
+func pushAll(ctx context.Context, a mutate.Appendable, dsts []Ref, o *options) error {
+	pushed := map[string]bool{}
+	var daemonTags []name.Tag
+	for _, d := range dsts {
+		switch d.Transport {
+		case Registry:
+			repo := d.Name.Context().Name()
+			var err error
+			if t, ok := d.Name.(name.Tag); ok && pushed[repo] {
+				err = tag(ctx, a, t, o)
+			} else {
+				err = push(ctx, a, d, o)
+			}
+			if err != nil {
+				return fmt.Errorf("pushing %s: %w", d, err)
+			}
+			pushed[repo] = true
+		case DockerDaemon:
+			daemonTags = append(daemonTags, d.Name.(name.Tag))
+		}
+	}
+	if len(daemonTags) > 0 {
+		if err := loadDaemon(ctx, a.(v1.Image), daemonTags, o.dockerHost); err != nil {
+			return fmt.Errorf("loading into the Docker daemon: %w", err)
+		}
+	}
+	return nil
+}
+
+// tag points t at a, already pushed to t's repository.
+func tag(ctx context.Context, a mutate.Appendable, t name.Tag, o *options) error {
+	n, err := o.reference(t)
+	if err != nil {
+		return err
+	}
+	tg, ok := a.(remote.Taggable)
+	if !ok {
+		return fmt.Errorf("%T has no manifest to tag", a)
+	}
+	return registryError(n, remote.Tag(n.(name.Tag), tg, o.remote(ctx)...))
 }
 
 // push writes a to the registry d, forwarding progress to WithProgress's

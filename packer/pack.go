@@ -25,6 +25,10 @@ type Result struct {
 	FromBase []string         // libraries the base image already provides
 	Layer    v1.Layer         // the program's layer: the last of Layers
 	Layers   []NewLayer       // the layers added to the base, bottom first
+	Sysroot  string           // the host directory the libraries were taken from
+	Needs    []NeedStatus     // run-time needs found, and whether each went in
+	Notes    []string         // what the run-time analysis could not do, for the report
+	Trace    *Trace           // what a --trace run opened, if one was asked for
 }
 
 // NewLayer is one layer Build added to the base.
@@ -72,10 +76,32 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if spec.Root == "" {
+		if spec.Root, err = FindSysroot(rep); err != nil {
+			return nil, err
+		}
+	}
+	if spec.Root, err = filepath.Abs(spec.Root); err != nil {
+		return nil, err
+	}
 	closure, err := hostClosure(spec, rep)
 	if err != nil {
 		return nil, err
 	}
+	trace, traceLibs, traceFiles, err := traceAdditions(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	py, err := planPyInstaller(spec, rep)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := planRuntime(spec, rep, closure, py.embedded, append(py.libs, traceLibs...))
+	if err != nil {
+		return nil, err
+	}
+	plan.include = traceFiles
+	closure = plan.closure
 	base, err := LoadBase(ctx, spec.Base, platform, opts...)
 	if err != nil {
 		return nil, err
@@ -85,7 +111,7 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 		return nil, err
 	}
 	set := NewFileSet()
-	res := &Result{Report: rep, Closure: closure, Files: set}
+	res := &Result{Report: rep, Closure: closure, Files: set, Sysroot: spec.Root, Needs: plan.needs, Trace: trace}
 	if res.FromBase, err = placeClosure(set, baseFS, closure, rep, spec); err != nil {
 		return nil, err
 	}
@@ -95,7 +121,14 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 	if err := placeExtras(set, spec); err != nil {
 		return nil, err
 	}
-	if err := verify(overlayFS{base: baseFS, set: set}, rep, spec); err != nil {
+	if err := placePyInstaller(set, baseFS, py, spec); err != nil {
+		return nil, err
+	}
+	if err := placeRuntime(set, baseFS, plan, spec, res.FromBase); err != nil {
+		return nil, err
+	}
+	res.Notes = plan.notes
+	if err := verify(overlayFS{base: baseFS, set: set}, rep, spec, plan.verify...); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -120,12 +153,6 @@ func (s Spec) withDefaults() (Spec, error) {
 	if s.Dest, err = CleanImagePath(s.Dest); err != nil {
 		return s, fmt.Errorf("--dest: %w", err)
 	}
-	if s.Root == "" {
-		s.Root = "/"
-	}
-	if s.Root, err = filepath.Abs(s.Root); err != nil {
-		return s, err
-	}
 	if s.WorkDir == "" {
 		s.WorkDir = os.TempDir()
 	}
@@ -133,6 +160,9 @@ func (s Spec) withDefaults() (Spec, error) {
 		s.Created = time.Unix(0, 0)
 	}
 	s.Created = s.Created.UTC()
+	if s.Base.Transport == 0 {
+		s.Base = Ref{Transport: Scratch}
+	}
 	return s, nil
 }
 
@@ -152,8 +182,10 @@ func elfPlatform(rep *elfdeps.Report, want *v1.Platform) (v1.Platform, error) {
 	return got, nil
 }
 
-// hostClosure resolves the program where its files are taken from.
-func hostClosure(spec Spec, rep *elfdeps.Report) (*elfdeps.Closure, error) {
+// hostClosure resolves the program where its files are taken from. A
+// library loaded at run time (elfdeps.WithDlopen in extra) that is missing
+// stays in Closure.Missing for the caller; any other missing name is an error.
+func hostClosure(spec Spec, rep *elfdeps.Report, extra ...elfdeps.Option) (*elfdeps.Closure, error) {
 	opts := []elfdeps.Option{elfdeps.WithLibraryPath(spec.LibraryPath...)}
 	abs, err := filepath.Abs(spec.Program)
 	if err != nil {
@@ -162,24 +194,32 @@ func hostClosure(spec Spec, rep *elfdeps.Report) (*elfdeps.Closure, error) {
 	if rel, err := filepath.Rel(spec.Root, filepath.Dir(abs)); err == nil && (filepath.IsLocal(rel) || rel == ".") {
 		opts = append(opts, elfdeps.WithOrigin(path.Dir(spec.Dest), path.Join("/", filepath.ToSlash(rel))))
 	}
-	c, err := elfdeps.Resolve(elfdeps.DirRoot(spec.Root), rep, opts...)
+	c, err := elfdeps.Resolve(elfdeps.DirRoot(spec.Root), rep, append(opts, extra...)...)
 	if err != nil {
 		return nil, fmt.Errorf("resolving the libraries of %s in %s: %w", spec.Program, spec.Root, err)
 	}
-	if len(c.Missing) > 0 {
+	var fatal []elfdeps.Missing
+	for _, m := range c.Missing {
+		if m.Dlopen == "" {
+			fatal = append(fatal, m)
+		}
+	}
+	if len(fatal) > 0 {
+		missing := *c
+		missing.Missing = fatal
 		return nil, &WontRunError{Program: spec.Program, Where: "nothing to bundle from " + spec.Root,
-			Problems: elfdeps.Diagnose(rep, c, spec.Root, "")}
+			Problems: elfdeps.Diagnose(rep, &missing, spec.Root, "")}
 	}
 	return c, nil
 }
 
 // verify resolves the program as it will be in the image and fails if the
 // image's loader would not find everything, or finds a glibc too old.
-func verify(image overlayFS, rep *elfdeps.Report, spec Spec) error {
+func verify(image overlayFS, rep *elfdeps.Report, spec Spec, extra ...elfdeps.Option) error {
 	placed := *rep
 	placed.Path = spec.Dest
 	dir := path.Dir(spec.Dest)
-	c, err := elfdeps.Resolve(elfdeps.NewRoot(image, "the image"), &placed, elfdeps.WithOrigin(dir, dir))
+	c, err := elfdeps.Resolve(elfdeps.NewRoot(image, "the image"), &placed, append([]elfdeps.Option{elfdeps.WithOrigin(dir, dir)}, extra...)...)
 	if err != nil {
 		return fmt.Errorf("checking the image: %w", err)
 	}

@@ -28,11 +28,8 @@ func placeClosure(set *FileSet, base fs.FS, c *elfdeps.Closure, rep *elfdeps.Rep
 	var baseC *elfdeps.Closure
 	if base != nil {
 		var err error
-		dir := path.Dir(spec.Dest)
-		placed := *rep
-		baseC, err = elfdeps.Resolve(elfdeps.NewRoot(base, "base"), &placed, elfdeps.WithOrigin(dir, dir))
-		if err != nil {
-			return nil, fmt.Errorf("resolving %s against base %s: %w", spec.Program, spec.Base, err)
+		if _, baseC, err = onBase(base, rep, spec); err != nil {
+			return nil, err
 		}
 		// The host's closure knows what every bundled library needs; the
 		// base knows what its glibc and libstdc++ provide.
@@ -84,6 +81,9 @@ func placeLibrary(set *FileSet, base fs.FS, l elfdeps.Library, root string, shar
 		return err
 	}
 	why := "needed by " + l.NeededBy[0]
+	if l.Dlopen != "" {
+		why = "loaded at run time by " + l.Dlopen
+	}
 	if l.Source != "" {
 		// Found through the program's $ORIGIN, which moves with the program:
 		// the file goes where $ORIGIN will point in the image.

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -87,12 +86,6 @@ func (c *countingTransport) reset(waitFor int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.requests, c.heads, c.uploads, c.inFlight, c.most, c.waitFor = nil, nil, nil, 0, 0, waitFor
-}
-
-func sorted(s []string) []string {
-	out := append([]string(nil), s...)
-	sort.Strings(out)
-	return out
 }
 
 // pushImage is an image of the shared layer and one more written by

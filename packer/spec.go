@@ -11,9 +11,9 @@ import (
 type Spec struct {
 	Program     string       // host path of the program
 	Dest        string       // its path in the image; "" means /app/NAME
-	Root        string       // host directory its libraries are resolved in; "" means "/"
+	Root        string       // host directory (sysroot) its libraries are taken from; "" means FindSysroot's choice
 	LibraryPath []string     // searched as LD_LIBRARY_PATH would be (opt-in)
-	Base        Ref          // Scratch, or a base image
+	Base        Ref          // Scratch (also the zero Ref), or a base image
 	Platform    *v1.Platform // requested platform; checked against the ELF file; nil means the ELF's own
 	Config      Config       // the image configuration
 	Add         []Addition   // extra files and directories
@@ -22,6 +22,7 @@ type Spec struct {
 	Compression Compression  // of the new layers: gzip (the zero value), zstd or none
 	Level       int          // compression level; 0 means the compression's default
 	Layers      Layering     // how the new files are split into layers
+	Runtime     RuntimeSpec  // run-time needs: what goes in beyond the loader's closure
 }
 
 // Config is the OCI image configuration a user sets, named as Docker's flags.

@@ -27,6 +27,7 @@ const (
 	DockerArchive                      // "docker-archive:FILE[:NAME:TAG]": a `docker save` tar
 	Registry                           // "docker://REF" or a bare "NAME[:TAG|@DIGEST]"
 	Tarball                            // "FILE.tar": an OCI archive that `docker load` also accepts
+	DockerDaemon                       // "docker-daemon:NAME[:TAG]": loaded into a Docker daemon (destination only)
 )
 
 var transportNames = map[Transport]string{
@@ -36,6 +37,7 @@ var transportNames = map[Transport]string{
 	DockerArchive: "docker-archive",
 	Registry:      "docker",
 	Tarball:       "tar",
+	DockerDaemon:  "docker-daemon",
 }
 
 func (t Transport) String() string {
@@ -49,13 +51,13 @@ func (t Transport) String() string {
 var ErrBadRef = errors.New("invalid image location")
 
 const refForms = "accepted forms: scratch, oci:DIR[:TAG], oci-archive:FILE[:TAG], " +
-	"docker-archive:FILE[:NAME:TAG], docker://NAME[:TAG|@DIGEST], FILE.tar, NAME[:TAG|@DIGEST]"
+	"docker-archive:FILE[:NAME:TAG], docker://NAME[:TAG|@DIGEST], docker-daemon:NAME[:TAG], FILE.tar, NAME[:TAG|@DIGEST]"
 
 // refName is the grammar of org.opencontainers.image.ref.name (image-spec annotations.md).
 var refName = regexp.MustCompile(`^[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*(?:/[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*)*$`)
 
 // unsupported are skopeo transports scratchpack does not speak.
-var unsupported = []string{"dir", "containers-storage", "docker-daemon", "ostree", "sif", "tarball"}
+var unsupported = []string{"dir", "containers-storage", "ostree", "sif", "tarball"}
 
 // Ref is a parsed image location.
 type Ref struct {
@@ -66,15 +68,15 @@ type Ref struct {
 	// org.opencontainers.image.ref.name annotation for OCI, OCIArchive and
 	// Tarball, and "NAME:TAG" as written for DockerArchive.
 	Tag string
-	// Name is the image name for Registry, and a name.Tag for DockerArchive
-	// and Tarball (ParseRef never sets it for Tarball; callers may, to record
-	// the name `docker load` gives the image).
+	// Name is the image name for Registry, and a name.Tag for DockerArchive,
+	// DockerDaemon and Tarball (ParseRef never sets it for Tarball; callers
+	// may, to record the name `docker load` gives the image).
 	Name name.Reference
 }
 
 // ParseRef parses an image location in skopeo's transport syntax: "scratch",
 // "oci:DIR[:TAG]", "oci-archive:FILE[:TAG]", "docker-archive:FILE[:NAME:TAG]",
-// "docker://REF", a "FILE.tar" without a prefix, or a bare
+// "docker://REF", "docker-daemon:NAME[:TAG]", a "FILE.tar" without a prefix, or a bare
 // "NAME[:TAG|@DIGEST]" meaning a registry image. As in skopeo, a local path
 // ends at the first colon.
 func ParseRef(s string) (Ref, error) {
@@ -93,6 +95,13 @@ func ParseRef(s string) (Ref, error) {
 			return bad("%v", err)
 		}
 		return Ref{Transport: Registry, Name: n}, nil
+	}
+	if rest, ok := strings.CutPrefix(s, DockerDaemon.String()+":"); ok {
+		t, err := daemonTag(rest)
+		if err != nil {
+			return bad("%v", err)
+		}
+		return Ref{Transport: DockerDaemon, Name: t}, nil
 	}
 	for _, t := range []Transport{OCI, OCIArchive, DockerArchive} {
 		rest, ok := strings.CutPrefix(s, t.String()+":")
@@ -152,6 +161,11 @@ func (r Ref) String() string {
 		return "docker://" + r.Name.String()
 	case Tarball:
 		return r.Path
+	case DockerDaemon:
+		if r.Name == nil {
+			return "docker-daemon:"
+		}
+		return "docker-daemon:" + r.Name.String()
 	case OCI, OCIArchive, DockerArchive:
 		s := r.Transport.String() + ":" + r.Path
 		if r.Tag != "" {
@@ -168,17 +182,18 @@ func (r Ref) String() string {
 type Option func(*options) error
 
 type options struct {
-	keychain  authn.Keychain
-	transport http.RoundTripper
-	insecure  bool
-	progress  chan<- v1.Update
-	cache     *Cache           // nil: no cache
-	jobs      int              // parallel uploads; 0 means remote's default
-	now       func() time.Time // the clock, for the cache's racy-file check
+	keychain   authn.Keychain
+	transport  http.RoundTripper
+	insecure   bool
+	progress   chan<- v1.Update
+	dockerHost string
+	cache      *Cache           // nil: no cache
+	jobs       int              // parallel uploads; 0 means remote's default
+	now        func() time.Time // the clock, for the cache's racy-file check
 }
 
 func makeOptions(opts ...Option) (*options, error) {
-	o := &options{keychain: authn.DefaultKeychain, transport: remote.DefaultTransport, now: time.Now}
+	o := &options{keychain: authn.DefaultKeychain, transport: remote.DefaultTransport, dockerHost: DefaultDockerHost, now: time.Now}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
 			return nil, err

@@ -11,10 +11,11 @@ set -euo pipefail
 # Tools used by the build, the fixtures (compilers, cross toolchains, qemu) and the
 # end-to-end tests (runtimes, registry, compressors, sample programs to pack).
 packages=(
-	# build and fixtures
-	git make gcc g++ binutils file
-	musl-tools
+	# build and fixtures (zlib1g-dev: the PyInstaller bootloader stand-in inflates with zlib)
+	git make gcc g++ binutils file zlib1g-dev
+	musl musl-tools
 	gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross
+	libc6-armhf-cross libc6-armel-cross # real armhf (v7) and armel (v5TE) files for the ARM variant tests
 	qemu-user-static binfmt-support
 	# image tooling and runtimes for the end-to-end tier
 	runc umoci skopeo docker.io podman docker-registry
@@ -22,6 +23,8 @@ packages=(
 	# benchmarks, compression, sample programs to pack
 	hyperfine pigz zstd busybox nodejs curl openssl postgresql-client bash strace
 	time jq # make bench: peak memory (GNU time), reading hyperfine's and pack's JSON
+	# run-time data files pack bundles (CA certificates, time zones); unshare -n for the air-gapped test
+	ca-certificates tzdata util-linux
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }

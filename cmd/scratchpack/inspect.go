@@ -4,12 +4,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/urfave/cli/v2"
 
 	"github.com/scratchpack/scratchpack/elfdeps"
+	"github.com/scratchpack/scratchpack/packer"
 )
 
 func inspectCommand() *cli.Command {
@@ -21,19 +25,39 @@ func inspectCommand() *cli.Command {
 (static, static-pie, dynamic, shared-library), interpreter, C library, the newest
 GLIBC_x.y it needs, and the tree of shared libraries the loader would map, found
 the way ld.so searches (DT_RPATH, DT_RUNPATH, /etc/ld.so.cache, default paths) in
---root. It explains the classic failures: "no such file or directory" for a
+the sysroot. Then what it needs at run time that no DT_NEEDED entry says, from the
+symbols it and its libraries import and what a Go program links in: NSS files,
+libgcc_s.so.1 for pthread_cancel, gconv modules for iconv, CA certificates, the
+zone database ("+" pack adds it by default, "?" only when asked), each with what
+goes wrong without it. It explains the classic failures: "no such file or directory" for a
 missing loader, "exec format error" for another architecture, and
 "GLIBC_2.xx not found" for an older glibc.
+
+The sysroot is this machine (/) for its own programs. A program of another
+architecture (arm64, arm/v5..v8, 386, riscv64, ppc64le, s390x, amd64) is resolved
+in Debian's cross sysroot for it, /usr/TRIPLET (apt-get install libc6-ARCH-cross),
+or with --sysroot DIR in a cross sysroot, an unpacked root file system of the
+target, or a toolchain's sysroot (DIR/lib, DIR/usr/lib, DIR/etc/ld.so.cache).
+--sysroot OS/ARCH=DIR chooses one per platform when files of several are given.
+
+It also lists what the program probably loads at run time with dlopen, which no
+ELF header shows ("probably loaded at run time: ..."; dlopen_hints in --json):
+shared-object names and plugin paths in the strings of the program and libraries
+that call dlopen, and plugin families known by the functions and libraries used
+(NSS before glibc 2.34, gconv, libgcc_s, libgomp, GL/EGL, Vulkan, PyInstaller,
+Python's lib-dynload). Nothing is run to find them.
 
 Examples:
   scratchpack inspect ./build/server
   scratchpack inspect --json /usr/bin/curl | jq .libraries[].path
-  scratchpack inspect --root /usr/aarch64-linux-gnu ./hello-arm64
+  scratchpack inspect ./hello-arm64     # resolved in /usr/aarch64-linux-gnu
+  scratchpack inspect --sysroot linux/arm/v7=./rootfs-armhf ./hello-armhf ./hello-amd64
 
 Exit status: 0 if every file would start, 3 if one would not, 2 for bad input.`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON object per file, one per line"},
-			&cli.StringFlag{Name: "root", Value: "/", Usage: "resolve libraries inside `DIR` (a sysroot or an unpacked image), as a chroot would"},
+			&cli.StringSliceFlag{Name: "sysroot", Aliases: []string{"root"}, Usage: "resolve libraries inside `DIR` (a sysroot or an unpacked image), as a chroot would; OS/ARCH=DIR per platform (default: / for this machine's programs, /usr/TRIPLET for others)"},
+			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "the program will run with `K=V` (TZ=Area/City makes the zone database a need); repeatable"},
 			&cli.StringSliceFlag{Name: "library-path", Usage: "search `DIR` as LD_LIBRARY_PATH would (off by default: images do not inherit it)"},
 			&cli.StringFlag{Name: "resolver", Value: "builtin", Usage: "`builtin` (pure Go, any architecture) or ldso (runs the host's loader with --list: host programs only, executes the loader on the file)"},
 		},
@@ -45,7 +69,7 @@ func runInspect(c *cli.Context) error {
 	if c.NArg() == 0 {
 		return withCode(exitBadInput, errors.New("inspect needs at least one FILE; see scratchpack inspect --help"))
 	}
-	root, err := filepath.Abs(c.String("root"))
+	sr, err := parseSysroots(c.StringSlice("sysroot"))
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}
@@ -55,7 +79,7 @@ func runInspect(c *cli.Context) error {
 	}
 	var failed error
 	for _, file := range c.Args().Slice() {
-		a, err := analyze(file, root, c.StringSlice("library-path"), resolver == "ldso")
+		a, err := analyze(file, sr, c.StringSlice("library-path"), resolver == "ldso", c.StringSlice("env"))
 		if err != nil {
 			return withCode(exitBadInput, err)
 		}
@@ -86,11 +110,35 @@ type analysis struct {
 	BundleSize      int64             `json:"bundle_size"`
 	Problems        []elfdeps.Problem `json:"problems"`
 	Root            string            `json:"root"`
+	Needs           []elfdeps.Need    `json:"runtime_needs"`
+	// PySystem are the system libraries a PyInstaller program's embedded
+	// libraries need (PyInstaller leaves them out), resolved in the sysroot.
+	PySystem  []elfdeps.Library `json:"pyinstaller_system_libraries,omitempty"`
+	PyMissing []elfdeps.Missing `json:"pyinstaller_missing,omitempty"`
+	// DlopenHints are what the program probably loads at run time that
+	// Libraries does not show.
+	DlopenHints []elfdeps.DlopenHint `json:"dlopen_hints"`
 }
 
-func analyze(file, root string, libPath []string, ldso bool) (*analysis, error) {
+func analyze(file string, sr *sysroots, libPath []string, ldso bool, env []string) (*analysis, error) {
 	rep, err := elfdeps.InspectFile(file)
 	if err != nil {
+		return nil, err
+	}
+	root, given, err := sr.forPlatform(v1.Platform{OS: "linux", Architecture: rep.Arch, Variant: rep.Variant})
+	if err != nil {
+		return nil, err
+	}
+	if root == "" {
+		if root, err = packer.FindSysroot(rep); err != nil {
+			var se *packer.SysrootError
+			if !errors.As(err, &se) {
+				return nil, err
+			}
+			return noSysroot(rep, se), nil
+		}
+	}
+	if root, err = filepath.Abs(root); err != nil {
 		return nil, err
 	}
 	abs, err := filepath.Abs(file)
@@ -111,16 +159,81 @@ func analyze(file, root string, libPath []string, ldso bool) (*analysis, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%s: resolving libraries in %s: %w", file, root, err)
 	}
+	// On this machine, a program of another architecture fails with
+	// "exec format error"; in a sysroot, it is meant for that sysroot.
 	target := ""
-	if root == "/" {
+	if root == "/" && (given || rep.Arch == runtime.GOARCH) {
 		target = runtime.GOARCH
 	}
 	rep.Warnings = append(rep.Warnings, cl.Warnings...)
+	var embedded []*elfdeps.Report
+	var pySys []elfdeps.Library
+	var pyMissing []elfdeps.Missing
+	if rep.PyInstaller != nil {
+		if embedded, _, err = packer.PyInstallerContents(file, rep.PyInstaller); err != nil {
+			rep.Warnings = append(rep.Warnings, err.Error())
+		}
+		if pySys, pyMissing, err = pyinstallerSystem(root, rep, embedded, opts); err != nil {
+			return nil, err
+		}
+	}
+	needs, warns := elfdeps.RuntimeNeeds(elfdeps.DirRoot(root), rep, cl, elfdeps.WithEnv(env), elfdeps.WithEmbedded(embedded...))
+	rep.Warnings = append(rep.Warnings, warns...)
+	if needs == nil {
+		needs = []elfdeps.Need{}
+	}
+	hints, err := dlopenHints(file, root, rep, cl)
+	if err != nil {
+		return nil, err
+	}
 	return &analysis{
 		Report: rep, Loader: cl.Interpreter, Libraries: cl.Libraries, Missing: cl.Missing,
 		ClosureGlibcMin: cl.GlibcMin, GlibcProvided: cl.GlibcProvided, BundleSize: cl.Size(),
-		Problems: nonNilProblems(elfdeps.Diagnose(rep, cl, root, target)), Root: root,
+		Problems: nonNilProblems(elfdeps.Diagnose(rep, cl, root, target)), Root: root, Needs: needs,
+		PySystem: pySys, PyMissing: pyMissing, DlopenHints: hints,
 	}, nil
+}
+
+// pyinstallerSystem resolves, in root, the system libraries that the
+// libraries inside a PyInstaller program need.
+func pyinstallerSystem(root string, rep *elfdeps.Report, embedded []*elfdeps.Report, opts []elfdeps.Option) ([]elfdeps.Library, []elfdeps.Missing, error) {
+	sys := elfdeps.SystemLibraries(embedded)
+	if len(sys) == 0 {
+		return nil, nil, nil
+	}
+	names := make([]string, 0, len(sys))
+	for n := range sys {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	c, err := elfdeps.Resolve(elfdeps.DirRoot(root), rep, append(opts, elfdeps.WithDlopen("PyInstaller", names...))...)
+	if err != nil {
+		return nil, nil, err
+	}
+	var libs []elfdeps.Library
+	for _, l := range c.Libraries {
+		if l.Dlopen != "" {
+			libs = append(libs, l)
+		}
+	}
+	var missing []elfdeps.Missing
+	for _, m := range c.Missing {
+		if m.Dlopen != "" {
+			missing = append(missing, m)
+		}
+	}
+	return libs, missing, nil
+}
+
+// dlopenHints reads the program again for the strings and imports that say
+// what it loads at run time.
+func dlopenHints(file, root string, rep *elfdeps.Report, cl *elfdeps.Closure) ([]elfdeps.DlopenHint, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return elfdeps.DlopenHints(elfdeps.DirRoot(root), f, rep, cl), nil
 }
 
 func nonNilProblems(p []elfdeps.Problem) []elfdeps.Problem {
@@ -128,4 +241,14 @@ func nonNilProblems(p []elfdeps.Problem) []elfdeps.Problem {
 		return []elfdeps.Problem{}
 	}
 	return p
+}
+
+// noSysroot is the analysis of a program of another architecture that has
+// no sysroot to be resolved in.
+func noSysroot(rep *elfdeps.Report, se *packer.SysrootError) *analysis {
+	return &analysis{
+		Report: rep, Libraries: []elfdeps.Library{}, Missing: []elfdeps.Missing{}, Needs: []elfdeps.Need{},
+		DlopenHints: []elfdeps.DlopenHint{},
+		Problems:    []elfdeps.Problem{{Code: "no-sysroot", Symptom: "no sysroot for " + se.Platform, Message: se.Error()}},
+	}
 }

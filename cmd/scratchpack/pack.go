@@ -7,13 +7,14 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/urfave/cli/v2"
 
+	"github.com/scratchpack/scratchpack/config"
 	"github.com/scratchpack/scratchpack/elfdeps"
 	"github.com/scratchpack/scratchpack/packer"
 )
@@ -22,7 +23,7 @@ func packCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "pack",
 		Usage:     "write the smallest OCI image that runs a program",
-		ArgsUsage: "[flags] PROGRAM [-- ARG...]",
+		ArgsUsage: "[flags] PROGRAM [-- ARG...] | [flags] --platform OS/ARCH=PATH... [-- ARG...]",
 		Description: `pack puts PROGRAM at /app/NAME (--dest), with exactly the files its loader
 needs: the interpreter at its PT_INTERP path, each shared library at the path the
 loader opens, and the symbolic links in between. On a base image, what the base
@@ -37,6 +38,26 @@ Flags go before PROGRAM. Destinations (-o, repeatable; the image is built once):
   FILE.tar                          one tarball for both docker load and OCI tools
   docker://REGISTRY/REPO[:TAG]      push (credentials: ~/.docker/config.json,
                                     DOCKER_CONFIG, credential helpers)
+  docker-daemon:NAME[:TAG]          load into the Docker daemon at DOCKER_HOST
+                                    (default unix:///var/run/docker.sock)
+-t TAG gives docker:// and docker-daemon: destinations more tags, pushed together.
+--sbom FILE writes an SPDX 2.3 document (files with checksums, Go modules, Debian
+packages with versions) and attaches it to pushed images as an OCI artifact
+that refers to the image (referrers API, or the sha256-DIGEST tag).
+
+Programs of other architectures (cross-compiled with aarch64-linux-gnu-gcc,
+GOARCH=arm64, ...) take their libraries from a sysroot: Debian's cross sysroot
+/usr/TRIPLET by default (apt-get install libc6-arm64-cross), or --sysroot DIR: a
+cross sysroot, an unpacked root file system of the target, or a toolchain's
+sysroot (DIR/lib, DIR/usr/lib, DIR/etc/ld.so.cache). The image gets each file
+where the target's loader looks, not where the sysroot keeps it.
+
+One image for several platforms: give --platform OS/ARCH[/VARIANT]=PATH once per
+platform instead of PROGRAM. Each program is checked against its platform and
+packed on its own base (an index base is resolved per platform), with its own
+sysroot (--sysroot OS/ARCH=DIR); the result is one OCI image index, written to
+oci:, oci-archive: or docker:// (docker archives and FILE.tar hold single images).
+Arguments (after --) are the default command of every platform's image.
 
 The image digest is printed on stdout. The same inputs always give the same
 digest: times come from SOURCE_DATE_EPOCH (else 1970-01-01), files are owned 0:0
@@ -46,10 +67,24 @@ Examples:
   scratchpack pack -o oci:out:hello ./hello
   scratchpack pack --base busybox:glibc -o docker://127.0.0.1:5000/app:1.0 ./server -- --port 8080
   scratchpack pack --user nonroot --add ./config.yaml:/etc/app/config.yaml -o app.tar ./app
+  scratchpack pack --dest /app/server --platform linux/amd64=./server-amd64 \
+      --platform linux/arm64=./server-arm64 -o docker://127.0.0.1:5000/app:1.0
+  scratchpack pack -o docker://127.0.0.1:5000/app:1.2.0 -t 1.2 -t latest --sbom app.spdx.json ./app
+  scratchpack pack -o docker-daemon:app:dev ./app && docker run --rm app:dev
+  scratchpack pack --smoke-args --version -o docker://127.0.0.1:5000/tool:1 ./tool
 
-Exit status: 0 written, 2 bad input, 3 the program would not run in the image,
-4 registry or I/O failure.
-` + layerHelp,
+With --smoke (or --smoke-args ARGS), pack runs the finished image once, as
+scratchpack run does, and writes it only if the program exits 0 within
+--smoke-timeout; otherwise it shows the program's output and what inspecting it
+in the image finds (a missing /etc/passwd, a library loaded at run time), and
+exits 3. --smoke runs the image's own entrypoint and command (the arguments
+after --); --smoke-args runs the entrypoint with other arguments, such as
+--version, without changing the image. With several platforms, each image this
+machine can run (its own, and those binfmt_misc emulates) is run.
+
+Exit status: 0 written, 2 bad input, 3 the program would not run in the image
+(or on the base, or failed its smoke run), 4 registry, daemon or I/O failure,
+130 interrupted.` + runtimeHelp + layerHelp,
 		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the image to `DEST` (see above); repeatable"},
 			&cli.StringFlag{Name: "base", Value: "scratch", Usage: "`IMAGE` to build on: scratch, a registry reference, oci:DIR[:TAG], oci-archive:FILE, docker-archive:FILE"},
@@ -63,14 +98,17 @@ Exit status: 0 written, 2 bad input, 3 the program would not run in the image,
 			&cli.StringSliceFlag{Name: "annotation", Usage: "manifest annotation `K=V`; repeatable"},
 			&cli.StringSliceFlag{Name: "expose", Usage: "`PORT[/PROTO]` the program listens on; repeatable"},
 			&cli.StringSliceFlag{Name: "add", Usage: "copy host `SRC:DEST` (file or directory) into the image; repeatable"},
-			&cli.StringFlag{Name: "platform", Usage: "`OS/ARCH[/VARIANT]` the image is for; must match the program's ELF header (default: the program's)"},
-			&cli.StringFlag{Name: "root", Value: "/", Usage: "take libraries from `DIR` (a sysroot) instead of this machine"},
+			&cli.StringSliceFlag{Name: "platform", Usage: "`OS/ARCH[/VARIANT]` the program must be for (default: the program's); or OS/ARCH=PATH, once per platform, to build a multi-platform index (see above)"},
+			&cli.StringSliceFlag{Name: "sysroot", Aliases: []string{"root"}, Usage: "take libraries from `DIR` instead of this machine: a cross sysroot, an unpacked root file system of the target, or a toolchain sysroot; OS/ARCH=DIR per platform (default: / for this machine's programs, /usr/TRIPLET for others)"},
 			&cli.StringSliceFlag{Name: "library-path", Usage: "also search `DIR` as LD_LIBRARY_PATH would; repeatable"},
 			&cli.Int64Flag{Name: "source-date-epoch", EnvVars: []string{"SOURCE_DATE_EPOCH"}, Usage: "image and file time, in `SECONDS` since the epoch"},
+			&cli.StringSliceFlag{Name: "tag", Aliases: []string{"t"}, Usage: "also tag docker:// and docker-daemon: destinations `TAG`; repeatable"},
+			&cli.StringFlag{Name: "sbom", Usage: "write an SPDX 2.3 JSON SBOM to `FILE`, and attach it to pushed images"},
+			&cli.StringFlag{Name: "docker-host", EnvVars: []string{"DOCKER_HOST"}, Value: packer.DefaultDockerHost, Usage: "Docker daemon `ADDRESS` for docker-daemon: destinations (unix:///PATH)"},
 			&cli.StringFlag{Name: "digest-file", Usage: "also write the image digest to `FILE`"},
 			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON on stdout instead of the digest"},
-		}, layerFlags()...),
+		}, append(append(runtimeFlags(), smokeFlags()...), layerFlags()...)...),
 		Action: runPack,
 	}
 }
@@ -80,25 +118,39 @@ func runPack(c *cli.Context) error {
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}
+	specs, index, err := platformSpecs(c, spec, dsts)
+	if err != nil {
+		return withCode(exitBadInput, err)
+	}
 	work, err := os.MkdirTemp("", "scratchpack-")
 	if err != nil {
-		return err
+		return withCode(exitRegistry, err)
 	}
 	defer os.RemoveAll(work)
-	spec.WorkDir = work
+	if spec.Runtime.Trace != nil && spec.Runtime.Trace.ReportOnly {
+		s := specs[0]
+		s.WorkDir = work
+		return traceReport(c, s)
+	}
 
 	opts, err := layerOptions(c)
 	if err != nil {
 		return withCode(exitRegistry, err)
 	}
-	if c.Bool("insecure") {
-		opts = append(opts, packer.WithInsecure())
+	opts = append(opts, writeOptions(c)...)
+	if index {
+		return runPackIndex(c, specs, dsts, work, opts)
 	}
+	spec = specs[0]
+	spec.WorkDir = work
 	res, err := packer.Build(c.Context, spec, opts...)
 	if err != nil {
 		return classify(err)
 	}
 	printPackReport(c.App.ErrWriter, res)
+	if err := smokeTest(c, res, work); err != nil {
+		return err
+	}
 	writeOpts, waitProgress := pushProgress(c.App.ErrWriter, dsts, opts)
 	digest, err := packer.Write(c.Context, res.Image, dsts, writeOpts...)
 	waitProgress()
@@ -107,6 +159,13 @@ func runPack(c *cli.Context) error {
 	}
 	for _, d := range dsts {
 		fmt.Fprintf(c.App.ErrWriter, "wrote %s\n", d)
+	}
+	if f := c.String("sbom"); f != "" {
+		files, err := writeSBOMs(c.Context, sbomJob{name: imageName(spec, dsts), file: f, results: []*packer.Result{res}, dsts: dsts, created: spec.Created}, opts...)
+		if err != nil {
+			return classify(err)
+		}
+		fmt.Fprintf(c.App.ErrWriter, "wrote the SBOM %s\n", strings.Join(files, ", "))
 	}
 	if f := c.String("digest-file"); f != "" {
 		if err := os.WriteFile(f, []byte(digest.String()+"\n"), 0o644); err != nil {
@@ -123,10 +182,14 @@ func runPack(c *cli.Context) error {
 // packSpec turns flags and arguments into a packer.Spec and destinations.
 func packSpec(c *cli.Context) (packer.Spec, []packer.Ref, error) {
 	var spec packer.Spec
-	if c.NArg() == 0 {
-		return spec, nil, errors.New("pack needs a PROGRAM; see scratchpack pack --help")
+	check, progs, err := parsePlatforms(c.StringSlice("platform"))
+	if err != nil {
+		return spec, nil, err
 	}
-	if len(c.StringSlice("output")) == 0 {
+	if c.NArg() == 0 && len(progs) == 0 {
+		return spec, nil, errors.New("pack needs a PROGRAM (or --platform OS/ARCH=PATH per platform); see scratchpack pack --help")
+	}
+	if len(c.StringSlice("output")) == 0 && !c.Bool("trace-report") {
 		return spec, nil, errors.New("pack needs at least one -o DEST, e.g. -o oci:out or -o image.tar; see scratchpack pack --help")
 	}
 	var dsts []packer.Ref
@@ -140,6 +203,9 @@ func packSpec(c *cli.Context) (packer.Spec, []packer.Ref, error) {
 		}
 		dsts = append(dsts, r)
 	}
+	if dsts, err = packer.WithTags(dsts, c.StringSlice("tag")); err != nil {
+		return spec, nil, fmt.Errorf("-t: %w", err)
+	}
 	base, err := packer.ParseRef(c.String("base"))
 	if err != nil {
 		return spec, nil, fmt.Errorf("--base: %w", err)
@@ -150,7 +216,7 @@ func packSpec(c *cli.Context) (packer.Spec, []packer.Ref, error) {
 	spec = packer.Spec{
 		Program:     c.Args().First(),
 		Dest:        c.String("dest"),
-		Root:        c.String("root"),
+		Platform:    check,
 		LibraryPath: c.StringSlice("library-path"),
 		Base:        base,
 		Created:     time.Unix(c.Int64("source-date-epoch"), 0),
@@ -177,7 +243,16 @@ func packSpec(c *cli.Context) (packer.Spec, []packer.Ref, error) {
 			return spec, nil, err
 		}
 	}
-	args := c.Args().Slice()[1:]
+	args := c.Args().Slice()
+	if len(progs) == 0 {
+		args = args[1:]
+	} else {
+		spec.Program = "" // per platform; every argument is the command
+	}
+	if len(args) > 0 && args[0] == "--" {
+		// Flag parsing stops at PROGRAM, so the "--" after it is still there.
+		args = args[1:]
+	}
 	switch {
 	case c.IsSet("cmd") && len(args) > 0:
 		return spec, nil, errors.New("give the default command either with --cmd or after --, not both")
@@ -207,12 +282,8 @@ func packSpec(c *cli.Context) (packer.Spec, []packer.Ref, error) {
 			return spec, nil, fmt.Errorf("--user %q: want root, nonroot or UID[:GID]", u)
 		}
 	}
-	if p := c.String("platform"); p != "" {
-		pl, err := v1.ParsePlatform(p)
-		if err != nil {
-			return spec, nil, fmt.Errorf("--platform %q: %w", p, err)
-		}
-		spec.Platform = pl
+	if err := runtimeSpec(c, &spec); err != nil {
+		return spec, nil, err
 	}
 	if err := layerSpec(c, &spec); err != nil {
 		return spec, nil, err
@@ -250,15 +321,46 @@ func words(flag, s string) ([]string, error) {
 // classify gives an error its exit code.
 func classify(err error) error {
 	var wr *packer.WontRunError
+	var pe *packer.PlatformError
 	var fe *elfdeps.FileError
+	var ce config.Errors
+	var ee *exitError
+	var se *packer.SysrootError
 	switch {
-	case errors.As(err, &wr):
+	case errors.As(err, &ee):
+		return err
+	case errors.Is(err, packer.ErrDaemon):
+		return withCode(exitRegistry, err)
+	case errors.As(err, &wr), errors.As(err, &pe):
 		return withCode(exitWontRun, err)
-	case errors.As(err, &fe), errors.Is(err, elfdeps.ErrNotELF), errors.Is(err, elfdeps.ErrCorrupt), errors.Is(err, elfdeps.ErrScript),
-		errors.Is(err, fs.ErrNotExist), errors.Is(err, elfdeps.ErrNotRegular):
+	case errors.As(err, &fe), errors.As(err, &se), errors.Is(err, packer.ErrDuplicatePlatform), errors.Is(err, elfdeps.ErrNotELF), errors.Is(err, elfdeps.ErrCorrupt), errors.Is(err, elfdeps.ErrScript),
+		errors.Is(err, fs.ErrNotExist), errors.Is(err, elfdeps.ErrNotRegular), errors.Is(err, packer.ErrBadRef), errors.As(err, &ce):
 		return withCode(exitBadInput, err)
 	case errors.Is(err, context.Canceled):
 		return withCode(exitInterrupt, errInterrupted)
 	}
 	return withCode(exitRegistry, err)
+}
+
+// writeOptions are the packer options of the flags every writing command has.
+func writeOptions(c *cli.Context) []packer.Option {
+	var opts []packer.Option
+	if c.Bool("insecure") {
+		opts = append(opts, packer.WithInsecure())
+	}
+	if h := c.String("docker-host"); h != "" {
+		opts = append(opts, packer.WithDockerHost(h))
+	}
+	return opts
+}
+
+// imageName names an image in its SBOM: the repository of its first
+// docker:// or docker-daemon: destination, else its program's name.
+func imageName(spec packer.Spec, dsts []packer.Ref) string {
+	for _, d := range dsts {
+		if d.Name != nil && (d.Transport == packer.Registry || d.Transport == packer.DockerDaemon) {
+			return d.Name.Context().String()
+		}
+	}
+	return filepath.Base(spec.Program)
 }

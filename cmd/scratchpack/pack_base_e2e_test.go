@@ -84,6 +84,24 @@ func TestPackOnBusyboxBase(t *testing.T) {
 // naming both versions, with exit code 3 and nothing written.
 func TestPackRefusesOldGlibcBase(t *testing.T) {
 	prog := fixture(t, "hello-cc")
+	layout := oldGlibcBase(t)
+
+	out := filepath.Join(t.TempDir(), "out.tar")
+	_, errOut, code := run(t, nil, "pack", "--base", "oci:"+layout+":old", "-o", out, prog)
+	need := closureGlibcMin(t, prog)
+	if code != exitWontRun || !strings.Contains(errOut, "version `GLIBC_"+need+"' not found") || !strings.Contains(errOut, "provides 2.17") {
+		t.Errorf("pack on a glibc 2.17 base: exit %d (want %d), stderr should name GLIBC_%s and 2.17:\n%s", code, exitWontRun, need, errOut)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("a refused pack left %s behind", out)
+	}
+}
+
+// oldGlibcBase writes an OCI layout (tag "old") of the busybox:glibc-shaped
+// base whose libc.so.6 is replaced by a real shared object defining symbol
+// versions only up to GLIBC_2.17 (built here with a version script).
+func oldGlibcBase(t *testing.T) string {
+	t.Helper()
 	rootfs := testenv.BusyboxGlibcRootfs(t)
 	src := filepath.Join(t.TempDir(), "oldc.c")
 	vs := filepath.Join(t.TempDir(), "oldc.map")
@@ -111,14 +129,5 @@ func TestPackRefusesOldGlibcBase(t *testing.T) {
 	}
 	layout := filepath.Join(t.TempDir(), "base")
 	testenv.WriteOCILayout(t, testenv.ImageFromRootfs(t, rootfs), layout, "old")
-
-	out := filepath.Join(t.TempDir(), "out.tar")
-	_, errOut, code := run(t, nil, "pack", "--base", "oci:"+layout+":old", "-o", out, prog)
-	need := closureGlibcMin(t, prog)
-	if code != exitWontRun || !strings.Contains(errOut, "version `GLIBC_"+need+"' not found") || !strings.Contains(errOut, "provides 2.17") {
-		t.Errorf("pack on a glibc 2.17 base: exit %d (want %d), stderr should name GLIBC_%s and 2.17:\n%s", code, exitWontRun, need, errOut)
-	}
-	if _, err := os.Stat(out); !os.IsNotExist(err) {
-		t.Errorf("a refused pack left %s behind", out)
-	}
+	return layout
 }

@@ -35,7 +35,8 @@ func TestPackFixturesRunInRunc(t *testing.T) {
 }
 
 // TestPackHoldsOnlyTheClosure checks the files of the dynamic C++ image: the
-// program, libstdc++, libm, libgcc_s, libc and the loader, and links.
+// program, libstdc++, libm, libgcc_s, libc and the loader, and links, and
+// the user database every image on scratch gets (/etc/passwd, /etc/group).
 func TestPackHoldsOnlyTheClosure(t *testing.T) {
 	prog := fixture(t, "hello-cc")
 	layout := filepath.Join(t.TempDir(), "layout")
@@ -55,7 +56,7 @@ func TestPackHoldsOnlyTheClosure(t *testing.T) {
 		t.Fatal(err)
 	}
 	sort.Strings(files)
-	want := []string{"hello-cc", "ld-linux-x86-64.so.2", "libc.so.6", "libgcc_s.so.1", "libm.so.6", libstdcxxReal(t)}
+	want := []string{"hello-cc", "ld-linux-x86-64.so.2", "libc.so.6", "libgcc_s.so.1", "libm.so.6", libstdcxxReal(t), "passwd", "group"}
 	sort.Strings(want)
 	if diff := cmp.Diff(want, files); diff != "" {
 		t.Errorf("regular files in the image (-want +got):\n%s", diff)

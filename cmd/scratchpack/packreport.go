@@ -24,43 +24,54 @@ func printPackReport(w io.Writer, res *packer.Result) {
 		n, _ := l.Layer.Size()
 		size += n
 	}
-	fmt.Fprintf(w, "packed %s (%s %s): %d files, %s (%s compressed)\n", res.Report.Path, res.Report.Kind, res.Report.Arch,
+	arch := res.Report.Arch
+	if res.Report.Variant != "" {
+		arch += "/" + res.Report.Variant
+	}
+	fmt.Fprintf(w, "packed %s (%s %s): %d files, %s (%s compressed)\n", res.Report.Path, res.Report.Kind, arch,
 		files, sizeOf(res.Files.Size()), sizeOf(size))
+	if res.Sysroot != "/" && res.Sysroot != "" {
+		fmt.Fprintf(w, "  libraries from the sysroot %s\n", res.Sysroot)
+	}
 	printLayers(w, res.Layers)
-	for _, e := range entries {
-		switch e.Type {
-		case packer.TypeFile:
-			fmt.Fprintf(w, "  %-56s %9s  %s\n", e.Path, sizeOf(e.Size), e.Why)
-		case packer.TypeSymlink:
-			fmt.Fprintf(w, "  %-56s → %s\n", e.Path, e.Target)
-		}
+	for _, l := range entryLines(entries) {
+		fmt.Fprintln(w, l)
 	}
 	if len(res.FromBase) > 0 {
 		fmt.Fprintf(w, "  from the base: %s\n", strings.Join(res.FromBase, ", "))
 	}
+	printNeeds(w, res.Needs, res.Notes)
 }
 
 // packResult is pack --json.
 type packResult struct {
-	Digest       string      `json:"digest"`
-	Destinations []string    `json:"destinations"`
-	Platform     string      `json:"platform"`
-	Size         int64       `json:"size"`       // bytes of the files in the new layers
-	ImageSize    int64       `json:"image_size"` // bytes a registry stores: compressed layers, config, manifest
-	LayerSize    int64       `json:"layer_size"` // the new layers, compressed
-	Layers       []layerJSON `json:"layers"`     // the new layers, bottom first
-	Files        []string    `json:"files"`
-	FromBase     []string    `json:"from_base"`
+	Digest       string              `json:"digest"`
+	Destinations []string            `json:"destinations,omitempty"`
+	References   []string            `json:"references,omitempty"` // the destinations, pinned by digest where they can be
+	Platform     string              `json:"platform"`
+	Sysroot      string              `json:"sysroot"`    // where the libraries were taken from
+	Size         int64               `json:"size"`       // bytes of the files in the new layers
+	ImageSize    int64               `json:"image_size"` // bytes a registry stores: compressed layers, config, manifest
+	LayerSize    int64               `json:"layer_size"` // the new layers, compressed
+	Layers       []layerJSON         `json:"layers"`     // the new layers, bottom first
+	Files        []string            `json:"files"`
+	FromBase     []string            `json:"from_base"`
+	Needs        []packer.NeedStatus `json:"runtime_needs"`
+	Trace        *packer.Trace       `json:"trace,omitempty"`
 }
 
 func packJSON(res *packer.Result, digest v1.Hash, dsts []packer.Ref) packResult {
-	out := packResult{Digest: digest.String(), Size: res.Files.Size(), Files: []string{}, FromBase: res.FromBase}
+	out := packResult{Digest: digest.String(), Size: res.Files.Size(), Files: []string{}, FromBase: res.FromBase, Sysroot: res.Sysroot, Needs: res.Needs, Trace: res.Trace}
+	if out.Needs == nil {
+		out.Needs = []packer.NeedStatus{}
+	}
 	if out.FromBase == nil {
 		out.FromBase = []string{}
 	}
 	for _, d := range dsts {
 		out.Destinations = append(out.Destinations, d.String())
 	}
+	out.References = references(dsts, digest)
 	if cf, err := res.Image.ConfigFile(); err == nil {
 		out.Platform = cf.Platform().String()
 	}

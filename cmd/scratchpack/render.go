@@ -12,6 +12,9 @@ import (
 // the loader and the tree of libraries, then problems and warnings.
 func printAnalysis(w io.Writer, a *analysis) {
 	fmt.Fprintf(w, "%s: %s\n", a.Path, verdict(a))
+	if a.Root != "/" && a.Root != "" {
+		fmt.Fprintf(w, "  sysroot  %s\n", a.Root)
+	}
 	if a.Go != nil {
 		cgo := "cgo off: needs no C library"
 		if a.Go.CGO {
@@ -26,11 +29,59 @@ func printAnalysis(w io.Writer, a *analysis) {
 	for _, m := range a.Missing {
 		fmt.Fprintf(w, "  MISSING  %s (needed by %s)\n", m.Soname, strings.Join(m.NeededBy, ", "))
 	}
+	if pi := a.PyInstaller; pi != nil {
+		where := "inside its archive"
+		if pi.Mode == "onedir" {
+			where = "in _internal/ beside it"
+		}
+		fmt.Fprintf(w, "  PyInstaller %s program: Python %s (%s), %d archive entries, %d libraries %s\n",
+			pi.Mode, orDash(pi.PythonVersion), pi.PythonLibrary, len(pi.Entries), len(pi.Libraries), where)
+		for _, l := range pi.Libraries {
+			needs := "needs nothing"
+			if len(l.Needed) > 0 {
+				needs = "needs " + strings.Join(l.Needed, ", ")
+			}
+			fmt.Fprintf(w, "    %-40s %9s  %s\n", l.Name, sizeOf(l.Size), needs)
+		}
+		if len(a.PySystem)+len(a.PyMissing) > 0 {
+			fmt.Fprintf(w, "  system libraries it needs (PyInstaller leaves them out):\n")
+			for _, l := range a.PySystem {
+				fmt.Fprintf(w, "    %-24s %s%s\n", l.Soname, l.Path, realSuffix(l))
+			}
+			for _, m := range a.PyMissing {
+				fmt.Fprintf(w, "    %-24s MISSING (searched %s)\n", m.Soname, strings.Join(m.Searched, ", "))
+			}
+		}
+	}
+	if len(a.Needs) > 0 {
+		fmt.Fprintf(w, "  at run time:\n")
+		printNeedList(w, a.Needs)
+	}
 	for _, p := range a.Problems {
 		fmt.Fprintf(w, "  ✗ %s\n    %s\n", p.Symptom, p.Message)
 	}
+	printHints(w, a.DlopenHints, "  ")
 	for _, warn := range a.Warnings {
 		fmt.Fprintf(w, "  warning: %s\n", warn)
+	}
+}
+
+// printHints lists what the program probably loads at run time.
+func printHints(w io.Writer, hints []elfdeps.DlopenHint, indent string) {
+	if len(hints) == 0 {
+		return
+	}
+	names := make([]string, len(hints))
+	for i, h := range hints {
+		names[i] = h.Name
+	}
+	fmt.Fprintf(w, "%sprobably loaded at run time: %s; add with --include-lib\n", indent, strings.Join(names, ", "))
+	for _, h := range hints {
+		where := ""
+		if h.Path != "" {
+			where = " [" + h.Path + "]"
+		}
+		fmt.Fprintf(w, "%s  %s%s\n%s    %s\n", indent, h.Name, where, indent, h.Reason)
 	}
 }
 

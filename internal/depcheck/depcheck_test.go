@@ -19,7 +19,9 @@ func deps(t *testing.T, pkg string) []string {
 const module = "github.com/scratchpack/scratchpack"
 
 // TestImportsPointOneWay: elfdeps imports the standard library (and u-root's
-// pkg/ldd, the loader oracle) only; packer never sees the CLI library.
+// pkg/ldd, the loader oracle) only; packer never sees the CLI library, the
+// configuration file, the SBOM writer nor runner; sbom needs no image library;
+// runner (cmd → runner → packer → elfdeps) never sees the CLI.
 func TestImportsPointOneWay(t *testing.T) {
 	for _, tc := range []struct {
 		pkg     string
@@ -30,6 +32,22 @@ func TestImportsPointOneWay(t *testing.T) {
 				d == module+"/elfdeps" || strings.HasPrefix(d, "github.com/u-root/u-root/pkg/ldd")
 		}},
 		{module + "/packer", func(d string) bool {
+			return !strings.HasPrefix(d, "github.com/urfave/") && !strings.HasPrefix(d, module+"/cmd") &&
+				!strings.HasPrefix(d, module+"/internal/") && d != module+"/sbom" && d != module+"/config" &&
+				!strings.HasPrefix(d, module+"/runner")
+		}},
+		// sbom reads a tar stream and an fs.FS: the standard library and elfdeps' root.
+		{module + "/sbom", func(d string) bool {
+			return !strings.Contains(strings.SplitN(d, "/", 2)[0], ".") || d == module+"/sbom" || d == module+"/elfdeps" ||
+				strings.HasPrefix(d, "github.com/u-root/u-root/pkg/ldd")
+		}},
+		// config turns YAML into packer specs; it never sees the CLI.
+		{module + "/config", func(d string) bool {
+			return !strings.HasPrefix(d, "github.com/urfave/") && !strings.HasPrefix(d, module+"/cmd") &&
+				!strings.HasPrefix(d, module+"/internal/") && d != module+"/sbom"
+		}},
+		// runner may use packer (images, unpacking) and elfdeps, never the CLI.
+		{module + "/runner", func(d string) bool {
 			return !strings.HasPrefix(d, "github.com/urfave/") && !strings.HasPrefix(d, module+"/cmd") &&
 				!strings.HasPrefix(d, module+"/internal/")
 		}},

@@ -238,8 +238,8 @@ func TestRunOCI(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			if tc.name == "foreign architecture" {
-				if _, err := os.Stat("/proc/sys/fs/binfmt_misc/qemu-aarch64"); err == nil {
-					t.Skip("binfmt_misc runs aarch64 programs with qemu here")
+				if err := WithoutQemuBinfmt(t, "aarch64"); err != nil {
+					t.Skipf("SKIP: binfmt_misc runs aarch64 programs with qemu here: %v", err)
 				}
 			}
 			stdout, stderr, code := RunOCI(t, dir, "glibc", tc.args...)

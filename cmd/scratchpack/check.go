@@ -1,0 +1,124 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/scratchpack/scratchpack/elfdeps"
+	"github.com/scratchpack/scratchpack/packer"
+)
+
+// check's own exit codes, as its help says: a script asks one question.
+const (
+	checkRuns     = 0
+	checkWontRun  = 1
+	checkCantTell = 2
+)
+
+func checkCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "check",
+		Usage:     "predict whether a program runs on a base image as it is, and why not",
+		ArgsUsage: "--base IMAGE PROGRAM",
+		Description: `check puts nothing anywhere and runs nothing: it reads PROGRAM and the base
+image and predicts whether PROGRAM, copied alone onto the base (at --dest),
+would start there, and if not, what it would print and why:
+
+  exec format error                  the base is for another architecture
+  no such file or directory          the base lacks the program's loader: a glibc
+                                     program on a musl base such as Alpine, or the
+                                     other way round, or any dynamic program on scratch
+  error while loading shared         a library is missing from the base
+  libraries: libfoo.so.1
+  version 'GLIBC_2.38' not found     the base's glibc (or libstdc++) is older than
+                                     the program needs (read from DT_VERDEF of its
+                                     libc.so.6 and libstdc++.so.6)
+
+A program that starts but needs files the base lacks at run time (CA
+certificates, zones, NSS files, libgcc_s.so.1 for pthread_cancel) runs, with
+warnings. pack makes the same check against a non-empty base before it writes.
+
+Examples:
+  scratchpack check --base alpine:3.20 ./server
+  scratchpack check --base oci-archive:base.tar --json ./server
+
+Exit status: 0 it runs, 1 it will not run, 2 check could not tell (unreadable
+program or base, unknown architecture, registry unreachable).`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "base", Required: true, Usage: "`IMAGE` to check against: scratch, a registry reference, oci:DIR[:TAG], oci-archive:FILE, docker-archive:FILE"},
+			&cli.StringFlag{Name: "dest", Usage: "`PATH` the program would have in the image (default /app/NAME), for $ORIGIN"},
+			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "the program will run with `K=V` (TZ decides whether zones are needed); repeatable"},
+			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
+			&cli.BoolFlag{Name: "json", Usage: "print the verdict as JSON on stdout"},
+		},
+		Action: runCheck,
+	}
+}
+
+func runCheck(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return withCode(checkCantTell, errors.New("check needs exactly one PROGRAM; see scratchpack check --help"))
+	}
+	base, err := packer.ParseRef(c.String("base"))
+	if err != nil {
+		return withCode(checkCantTell, fmt.Errorf("--base: %w", err))
+	}
+	if base.Transport == packer.Tarball {
+		base.Transport = packer.OCIArchive
+	}
+	work, err := os.MkdirTemp("", "scratchpack-check-")
+	if err != nil {
+		return withCode(checkCantTell, err)
+	}
+	defer os.RemoveAll(work)
+	var opts []packer.Option
+	if c.Bool("insecure") {
+		opts = append(opts, packer.WithInsecure())
+	}
+	spec := packer.Spec{Program: c.Args().First(), Dest: c.String("dest"), Base: base, WorkDir: work,
+		Config: packer.Config{Env: c.StringSlice("env")}}
+	v, err := packer.Check(c.Context, spec, opts...)
+	if err != nil {
+		if errors.Is(classify(err), errInterrupted) {
+			return withCode(exitInterrupt, errInterrupted)
+		}
+		return withCode(checkCantTell, fmt.Errorf("could not tell: %w", err))
+	}
+	if c.Bool("json") {
+		if err := json.NewEncoder(c.App.Writer).Encode(v); err != nil {
+			return err
+		}
+	} else {
+		printVerdict(c.App.Writer, v)
+	}
+	if !v.Runs {
+		return withCode(checkWontRun, fmt.Errorf("%s will not run on %s: %s", v.Program, v.Base, v.Problems[0].Symptom))
+	}
+	return nil
+}
+
+func printVerdict(w io.Writer, v *packer.Verdict) {
+	if v.Runs {
+		prog, base := string(v.Libc)+" program", "the base provides "+string(v.BaseLibc)
+		if v.Libc == elfdeps.LibcNone {
+			prog = "needs no C library"
+		}
+		if v.BaseLibc == elfdeps.LibcNone {
+			base = "the base has no C library"
+		}
+		fmt.Fprintf(w, "%s on %s: runs (%s; %s)\n", v.Program, v.Base, prog, base)
+	} else {
+		fmt.Fprintf(w, "%s on %s: WILL NOT RUN\n", v.Program, v.Base)
+	}
+	for _, p := range v.Problems {
+		fmt.Fprintf(w, "  ✗ %s\n    %s\n", p.Symptom, p.Message)
+	}
+	for _, warn := range v.Warnings {
+		fmt.Fprintf(w, "  warning: %s\n", warn)
+	}
+}

@@ -1,0 +1,31 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/scratchpack/scratchpack/internal/testenv"
+)
+
+// TestPackDockerDaemon loads the image straight into Debian's dockerd over
+// its socket (DOCKER_HOST), under two tags, and runs it there.
+func TestPackDockerDaemon(t *testing.T) {
+	prog := fixture(t, "hello-cc")
+	d := testenv.Dockerd(t)
+	env := []string{"DOCKER_HOST=" + d.Host}
+	digest := strings.TrimSpace(mustRun(t, env, "pack", "-o", "docker-daemon:scratchpack/hello-cc:e2e", "-t", "second", prog))
+	if !strings.HasPrefix(digest, "sha256:") {
+		t.Fatalf("pack printed %q", digest)
+	}
+	for _, ref := range []string{"scratchpack/hello-cc:e2e", "scratchpack/hello-cc:second"} {
+		out, err := d.Docker(t, "run", "--rm", "--network", "none", ref)
+		if err != nil || out != "hello from C++\n" {
+			t.Errorf("docker run %s: %q %v", ref, out, err)
+		}
+	}
+	// No daemon there: exit 4, naming the socket.
+	_, errOut, code := run(t, []string{"DOCKER_HOST=unix:///nonexistent/docker.sock"}, "pack", "-o", "docker-daemon:x", prog)
+	if code != exitRegistry || !strings.Contains(errOut, "/nonexistent/docker.sock") {
+		t.Errorf("no daemon: exit %d (want %d)\n%s", code, exitRegistry, errOut)
+	}
+}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"runtime"
+	"text/tabwriter"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/urfave/cli/v2"
+
+	"github.com/scratchpack/scratchpack/packer"
+)
+
+func lsCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "ls",
+		Usage:     "list the files of an image: modes, sizes, link targets and layers",
+		ArgsUsage: "[flags] IMAGE",
+		Description: `ls lists what a container of IMAGE starts with (whiteouts applied): for each file
+its mode, owner, size, the layer that put it there (0 is the lowest), its path,
+and where a link points. IMAGE is any location pack reads: a registry reference,
+oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE, FILE.tar.
+
+  scratchpack ls oci:out:hello
+  scratchpack ls --platform linux/arm64 --json 127.0.0.1:5000/hello:1.0
+
+Exit status: 0 listed, 2 bad input, 3 no image for the platform, 4 registry or
+I/O failure.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "platform", Value: "linux/" + runtime.GOARCH, Usage: "`OS/ARCH[/VARIANT]` to list, for a multi-platform image"},
+			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
+			&cli.BoolFlag{Name: "json", Usage: "print the files as JSON on stdout"},
+		},
+		Action: runLs,
+	}
+}
+
+// lsEntry is one file of ls --json.
+type lsEntry struct {
+	Path   string `json:"path"`
+	Type   string `json:"type"`
+	Mode   string `json:"mode"` // octal permission bits with set-id and sticky bits, e.g. 0755
+	UID    int    `json:"uid"`
+	GID    int    `json:"gid"`
+	Size   int64  `json:"size"`
+	Target string `json:"target,omitempty"`
+	Layer  int    `json:"layer"`
+	Digest string `json:"layer_digest"`
+}
+
+func runLs(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return withCode(exitBadInput, errors.New("ls needs one IMAGE, e.g. scratchpack ls oci:out:hello"))
+	}
+	ref, err := packer.ParseRef(c.Args().First())
+	if err != nil {
+		return withCode(exitBadInput, err)
+	}
+	p, err := v1.ParsePlatform(c.String("platform"))
+	if err != nil {
+		return withCode(exitBadInput, fmt.Errorf("--platform: %w", err))
+	}
+	files, err := packer.List(c.Context, ref, *p, writeOptions(c)...)
+	if err != nil {
+		return classify(err)
+	}
+	if c.Bool("json") {
+		out := make([]lsEntry, 0, len(files))
+		for _, f := range files {
+			out = append(out, lsEntry{Path: f.Path, Type: f.Type.String(), Mode: fmt.Sprintf("%04o", octal(f.Mode)), UID: f.UID, GID: f.GID,
+				Size: f.Size, Target: f.Target, Layer: f.Layer, Digest: f.Digest.String()})
+		}
+		return json.NewEncoder(c.App.Writer).Encode(out)
+	}
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', tabwriter.AlignRight)
+	var total int64
+	for _, f := range files {
+		name := f.Path
+		switch f.Type {
+		case packer.TypeSymlink:
+			name += " -> " + f.Target
+		case packer.TypeHardlink:
+			name += " link to " + f.Target
+		}
+		fmt.Fprintf(tw, "%s\t%d:%d\t%d\tlayer %d\t  %s\n", modeString(f), f.UID, f.GID, f.Size, f.Layer, name)
+		if f.Type == packer.TypeFile {
+			total += f.Size
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.ErrWriter, "%d entries, %s in regular files\n", len(files), sizeOf(total))
+	return nil
+}
+
+// octal is the Unix permission word of m: 04755 for a set-uid program.
+func octal(m fs.FileMode) uint32 {
+	o := uint32(m.Perm())
+	if m&fs.ModeSetuid != 0 {
+		o |= 0o4000
+	}
+	if m&fs.ModeSetgid != 0 {
+		o |= 0o2000
+	}
+	if m&fs.ModeSticky != 0 {
+		o |= 0o1000
+	}
+	return o
+}
+
+// modeString is ls -l's mode column.
+func modeString(f packer.Listing) string {
+	m := f.Mode
+	switch f.Type {
+	case packer.TypeDir:
+		m |= fs.ModeDir
+	case packer.TypeSymlink:
+		m |= fs.ModeSymlink | 0o777
+	case packer.TypeOther:
+		m |= fs.ModeIrregular
+	}
+	s := []byte(m.String())
+	// fs.FileMode writes set-id and sticky as prefixes; ls folds them in.
+	for len(s) > 10 {
+		s = s[1:]
+	}
+	switch f.Type {
+	case packer.TypeDir:
+		s[0] = 'd'
+	case packer.TypeSymlink:
+		s[0] = 'l'
+	case packer.TypeHardlink, packer.TypeFile:
+		s[0] = '-'
+	}
+	if m&fs.ModeSetuid != 0 {
+		s[3] = map[bool]byte{true: 's', false: 'S'}[s[3] == 'x']
+	}
+	if m&fs.ModeSetgid != 0 {
+		s[6] = map[bool]byte{true: 's', false: 'S'}[s[6] == 'x']
+	}
+	if m&fs.ModeSticky != 0 {
+		s[9] = map[bool]byte{true: 't', false: 'T'}[s[9] == 'x']
+	}
+	return string(s)
+}

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/urfave/cli/v2"
+
+	"github.com/scratchpack/scratchpack/packer"
+	"github.com/scratchpack/scratchpack/runner"
+)
+
+// Exit codes of run, which passes the program's own through: scratchpack's
+// failures use the codes docker run and podman run use.
+const (
+	exitRunFailed = 125 // scratchpack could not run the image
+)
+
+func runCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "run an image's program once on this machine, without a daemon",
+		ArgsUsage: "[flags] IMAGE [-- ARG...]",
+		Description: `run unpacks IMAGE for this machine's platform into a temporary root and runs its
+entrypoint and command there, with the image's environment, working directory and
+user, in new PID, mount, UTS, IPC and network namespaces (no network but loopback
+unless --network host). Arguments after -- replace the image's command. Standard
+input, output and error are the program's; the exit status is its own. The
+temporary root is removed afterwards, also after ^C: the first ^C (or SIGTERM) is
+passed to the program, which is killed if it has not exited 10 seconds later or
+at a second ^C.
+
+IMAGE is anything pack writes or reads: oci:DIR[:TAG], oci-archive:FILE[:TAG],
+docker-archive:FILE[:NAME:TAG], FILE.tar, or a registry reference.
+
+Runtimes: with runc in PATH and as root, scratchpack writes an OCI runtime
+configuration and runs runc; otherwise (or with --runtime builtin) it makes the
+namespaces itself, as root, or as another user in a user namespace where the
+kernel allows it. An image for another architecture runs where binfmt_misc has an
+emulator registered for it (qemu-user-static); otherwise run says how to add one.
+
+When the program fails, run says what inspecting it in the image finds wrong: a
+missing loader or library, a glibc too old, a file such as /etc/passwd that its C
+library calls need, a library it probably loads at run time.
+
+Examples:
+  scratchpack run oci:out:hello
+  scratchpack run app.tar -- --version
+  scratchpack run --platform linux/arm64 oci:out:hello-arm64
+  scratchpack run --entrypoint sh busybox:glibc -- -c 'ls /'
+
+Exit status: the program's; 125 if scratchpack could not run the image, 126 if the
+program could not be executed, 127 if it was not found, 128+N if signal N ended it.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "runtime", Value: "auto", Usage: "`RUNTIME` to run with: auto (runc if installed and root, else builtin), runc, builtin"},
+			&cli.StringFlag{Name: "network", Value: "none", Usage: "`MODE`: none (a network namespace with loopback only) or host"},
+			&cli.StringFlag{Name: "platform", Usage: "`OS/ARCH[/VARIANT]` of the image to run (default: this machine's)"},
+			&cli.StringFlag{Name: "entrypoint", Usage: "replace the image's entrypoint: a JSON array or words (drops its command too)"},
+			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
+		},
+		Action: runRun,
+	}
+}
+
+// initCommand is the builtin runtime's init: scratchpack started again in
+// the new namespaces. It never returns to the app: what it would print
+// belongs to the container's stderr, and its errors reach run by a pipe.
+func initCommand() *cli.Command {
+	return &cli.Command{
+		Name:            runner.InitCommand,
+		Hidden:          true,
+		SkipFlagParsing: true,
+		Action:          func(*cli.Context) error { os.Exit(runner.Init()); return nil },
+	}
+}
+
+// programExit is the exit status of the program run, passed through as
+// scratchpack's own without a message.
+type programExit struct{ code int }
+
+func (e *programExit) Error() string { return fmt.Sprintf("the program exited with status %d", e.code) }
+
+func runRun(c *cli.Context) error {
+	if c.NArg() == 0 {
+		return withCode(exitRunFailed, errors.New("run needs an IMAGE; see scratchpack run --help"))
+	}
+	ref, err := packer.ParseRef(c.Args().First())
+	if err != nil {
+		return withCode(exitRunFailed, err)
+	}
+	if ref.Transport == packer.Scratch {
+		return withCode(exitRunFailed, errors.New("scratch is empty: there is nothing to run"))
+	}
+	platform := v1.Platform{OS: "linux", Architecture: runtime.GOARCH}
+	if p := c.String("platform"); p != "" {
+		pl, err := v1.ParsePlatform(p)
+		if err != nil {
+			return withCode(exitRunFailed, fmt.Errorf("--platform %q: %w", p, err))
+		}
+		platform = *pl
+	}
+	opts, err := runOptions(c)
+	if err != nil {
+		return withCode(exitRunFailed, err)
+	}
+	var popts []packer.Option
+	if c.Bool("insecure") {
+		popts = append(popts, packer.WithInsecure())
+	}
+	img, err := packer.LoadBase(c.Context, ref, platform, popts...)
+	if err != nil {
+		var pe *packer.PlatformError
+		if errors.As(err, &pe) {
+			err = platformError(ref, pe)
+		}
+		if errors.Is(err, context.Canceled) {
+			return withCode(exitInterrupt, errInterrupted)
+		}
+		return withCode(exitRunFailed, err)
+	}
+
+	// Signals go to the program (runner forwards them), not to the
+	// context: the context main made ends at the first ^C.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	opts = append(opts, runner.WithSignals(sigs))
+	res, err := runner.Run(context.WithoutCancel(c.Context), img, opts...)
+	if errors.Is(err, runner.ErrInterrupted) {
+		return withCode(exitInterrupt, errInterrupted)
+	}
+	if err != nil {
+		return withCode(exitRunFailed, err)
+	}
+	printRunFailure(c.App.ErrWriter, res)
+	if res.ExitCode != 0 {
+		return &programExit{res.ExitCode}
+	}
+	return nil
+}
+
+// platformError says which platforms an image has, and how to pick one.
+func platformError(ref packer.Ref, pe *packer.PlatformError) error {
+	if len(pe.Have) == 0 {
+		return fmt.Errorf("%s has no image for %s (it declares no platforms)", ref, pe.Want)
+	}
+	have := make([]string, len(pe.Have))
+	for i, p := range pe.Have {
+		have[i] = p.String()
+	}
+	return fmt.Errorf("%s has no image for %s, this machine's platform (it has %s): to run one of those, "+
+		"name it with --platform %s (it runs under an emulator registered with binfmt_misc)",
+		ref, pe.Want, strings.Join(have, ", "), have[0])
+}
+
+// runOptions turns run's flags and arguments into runner options.
+func runOptions(c *cli.Context) ([]runner.Option, error) {
+	rt, err := runner.ParseRuntime(c.String("runtime"))
+	if err != nil {
+		return nil, fmt.Errorf("--runtime: %w", err)
+	}
+	stderr := c.App.ErrWriter
+	opts := []runner.Option{
+		runner.WithRuntime(rt),
+		runner.WithStdio(c.App.Reader, c.App.Writer, stderr),
+		runner.WithWarnings(func(s string) { fmt.Fprintln(stderr, "scratchpack: warning:", s) }),
+	}
+	if rt != runner.RuntimeBuiltin {
+		runc, err := exec.LookPath("runc")
+		switch {
+		case err == nil:
+			opts = append(opts, runner.WithRunc(runc))
+		case rt == runner.RuntimeRunc:
+			return nil, errors.New("--runtime runc: runc is not in PATH; install it (Debian: apt-get install runc) or use --runtime builtin")
+		}
+	}
+	switch n := c.String("network"); n {
+	case "none":
+	case "host":
+		opts = append(opts, runner.WithHostNetwork())
+	default:
+		return nil, fmt.Errorf("--network %q: want none or host", n)
+	}
+	if c.IsSet("entrypoint") {
+		ep, err := words("--entrypoint", c.String("entrypoint"))
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, runner.WithEntrypoint(ep...))
+	}
+	if args := c.Args().Slice()[1:]; len(args) > 0 {
+		opts = append(opts, runner.WithArgs(args...))
+	}
+	return opts, nil
+}
+
+// printRunFailure explains, on stderr, why the program failed, when the
+// run found something to say.
+func printRunFailure(w io.Writer, res *runner.Result) {
+	if res.ExitCode == 0 {
+		return
+	}
+	if res.Start != nil && res.Runtime == runner.RuntimeBuiltin {
+		fmt.Fprintf(w, "scratchpack: %s\n", res.Start.Msg) // runc prints its own
+	}
+	if len(res.Problems) == 0 && len(res.MissingFiles) == 0 && len(res.Hints) == 0 {
+		return
+	}
+	if res.Start != nil {
+		fmt.Fprintln(w, "scratchpack: the program could not start; inspecting it in the image:")
+	} else {
+		fmt.Fprintf(w, "scratchpack: the program exited with status %d; inspecting it in the image:\n", res.ExitCode)
+	}
+	printExplanation(w, res, "  ")
+}
+
+// printExplanation lists the problems, missing run-time files and dlopen
+// hints of a failed run.
+func printExplanation(w io.Writer, res *runner.Result, indent string) {
+	for _, p := range res.Problems {
+		fmt.Fprintf(w, "%s✗ %s\n%s  %s\n", indent, p.Symptom, indent, p.Message)
+	}
+	for _, f := range res.MissingFiles {
+		fmt.Fprintf(w, "%s? the image has no %s: %s\n", indent, f.Path, f.Reason)
+	}
+	printHints(w, res.Hints, indent)
+}

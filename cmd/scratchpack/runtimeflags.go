@@ -1,0 +1,94 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/scratchpack/scratchpack/packer"
+)
+
+// runtimeHelp is the part of pack --help about run-time needs.
+const runtimeHelp = `
+What the program needs at run time beyond its libraries is added too, and the
+report on stderr says what and why (--no-runtime-extras leaves all of it out):
+  NSS lookups (getaddrinfo, getpwnam, Go's resolver)  /etc/nsswitch.conf, /etc/hosts,
+                                                     /etc/services, /etc/passwd, /etc/group
+  pthread_cancel, pthread_exit, backtrace (glibc)    libgcc_s.so.1, which glibc dlopens
+  iconv_open (glibc)                                 the gconv modules (8 MB)
+  TLS: Go crypto/tls, libssl, libgnutls, libcurl     /etc/ssl/certs/ca-certificates.crt,
+                                                     and OpenSSL's OPENSSLDIR/cert.pem
+  Go time.LoadLocation without time/tzdata, or       /usr/share/zoneinfo (0.7 MB)
+  local-time functions with TZ=Area/City in --env
+  a PyInstaller program                              the system libraries its embedded
+                                                     ones need (kept with --no-runtime-extras)
+Every image also gets /tmp (mode 1777) and, if the base has none (and without
+--no-runtime-extras), /etc/passwd and /etc/group with root and nonroot. Generated files have fixed content; copied
+ones come from --root (or this machine, for certificates and zones).
+
+--trace runs PROGRAM once on this machine, under strace, with the arguments
+after -- and the image's environment, and adds every library and file it
+opened; --trace-report only prints them. Nothing runs unless you ask: pack
+never executes the program by default.`
+
+func runtimeFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "no-runtime-extras", Usage: "leave out what the run-time analysis found (NSS files, libgcc_s, gconv, certificates, zones) and the default /etc/passwd and /etc/group"},
+		&cli.StringSliceFlag{Name: "include-lib", Usage: "also bundle library `SONAME|PATH` with its closure, found as the loader finds DT_NEEDED entries; repeatable"},
+		&cli.StringSliceFlag{Name: "include", Usage: "also add `PATH` of --root (a file or directory) at the same path; repeatable"},
+		&cli.BoolFlag{Name: "ca-certs", Usage: "always add the CA certificate bundle"},
+		&cli.BoolFlag{Name: "no-ca-certs", Usage: "never add the CA certificate bundle"},
+		&cli.StringFlag{Name: "ca-bundle", Usage: "bundle the PEM `FILE` as the CA certificates (implies --ca-certs)"},
+		&cli.BoolFlag{Name: "tzdata", Usage: "always add the zone database /usr/share/zoneinfo"},
+		&cli.BoolFlag{Name: "no-tzdata", Usage: "never add the zone database"},
+		&cli.BoolFlag{Name: "trace", Usage: "RUN the program once on this machine under strace and add what it opens (never by default)"},
+		&cli.BoolFlag{Name: "trace-report", Usage: "like --trace, but only print what it opened"},
+		&cli.DurationFlag{Name: "trace-timeout", Value: 30 * time.Second, Usage: "stop a --trace run after `DURATION`"},
+	}
+}
+
+// runtimeSpec turns the run-time flags into spec.Runtime.
+func runtimeSpec(c *cli.Context, spec *packer.Spec) error {
+	rs := packer.RuntimeSpec{
+		NoExtras:    c.Bool("no-runtime-extras"),
+		IncludeLibs: c.StringSlice("include-lib"),
+		Include:     c.StringSlice("include"),
+		CABundle:    c.String("ca-bundle"),
+	}
+	var err error
+	if rs.CACerts, err = onOff(c, "ca-certs"); err != nil {
+		return err
+	}
+	if rs.TZData, err = onOff(c, "tzdata"); err != nil {
+		return err
+	}
+	if rs.CABundle != "" && rs.CACerts == packer.Off {
+		return errors.New("--ca-bundle and --no-ca-certs contradict each other")
+	}
+	for _, p := range rs.Include {
+		if _, err := packer.CleanImagePath(p); err != nil {
+			return fmt.Errorf("--include %q: %w", p, err)
+		}
+	}
+	if c.Bool("trace") || c.Bool("trace-report") {
+		rs.Trace = &packer.TraceSpec{Args: spec.Config.Cmd, ReportOnly: c.Bool("trace-report"), Timeout: c.Duration("trace-timeout")}
+	}
+	spec.Runtime = rs
+	return nil
+}
+
+// onOff reads a --NAME / --no-NAME pair.
+func onOff(c *cli.Context, name string) (packer.Switch, error) {
+	on, off := c.Bool(name), c.Bool("no-"+name)
+	switch {
+	case on && off:
+		return packer.Auto, fmt.Errorf("--%s and --no-%s contradict each other", name, name)
+	case on:
+		return packer.On, nil
+	case off:
+		return packer.Off, nil
+	}
+	return packer.Auto, nil
+}

@@ -1,0 +1,213 @@
+package config
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/scratchpack/scratchpack/packer"
+)
+
+// Target is what to build for one image: packer specs (one per platform)
+// and where to write the result. Created and WorkDir are left for the
+// caller to set.
+type Target struct {
+	Name    string
+	Specs   []packer.Spec // one per platform, in the order the file lists them
+	Index   bool          // platforms: was used: the images go into an index
+	Outputs []packer.Ref  // the destinations, then the same under each of tags
+	SBOM    string        // where to write the SPDX document; "" for none
+}
+
+var imageName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// target checks an image's settings and turns them into a Target. Relative
+// paths are taken from dir, the configuration file's directory.
+func target(im *Image, dir string) (*Target, Errors) {
+	var errs Errors
+	bad := func(key, format string, args ...any) {
+		line := im.lines[key]
+		if line == 0 {
+			line = im.Line
+		}
+		errs = append(errs, &Error{Line: line, Msg: fmt.Sprintf("image %s: %s: %s", im.Name, key, fmt.Sprintf(format, args...))})
+	}
+	t := &Target{Name: im.Name, SBOM: local(dir, im.SBOM), Index: len(im.Platforms.Keys) > 0}
+	if !imageName.MatchString(im.Name) {
+		errs = append(errs, &Error{Line: im.Line, Msg: fmt.Sprintf("image name %q: use letters, digits, . _ and -", im.Name)})
+	}
+
+	spec := packer.Spec{
+		Dest:        im.Dest,
+		Root:        local(dir, im.Sysroot),
+		LibraryPath: locals(dir, im.LibraryPath),
+		Base:        packer.Ref{Transport: packer.Scratch},
+		Config: packer.Config{
+			Entrypoint:  im.Entrypoint,
+			Cmd:         im.Cmd,
+			Env:         im.Env.Pairs(),
+			WorkingDir:  im.Workdir,
+			User:        im.User,
+			Labels:      im.Labels.Map(),
+			Annotations: im.Annotations.Map(),
+			Expose:      im.Expose,
+		},
+	}
+	if im.Base != "" {
+		base, err := packer.ParseRef(im.Base)
+		if err != nil {
+			bad("base", "%v", err)
+		}
+		if base.Transport == packer.Tarball {
+			base.Transport = packer.OCIArchive
+		}
+		if base.Transport == packer.DockerDaemon {
+			bad("base", "a Docker daemon is a destination, not a base: docker save the image and use docker-archive:FILE")
+		}
+		spec.Base = withLocalPath(dir, base)
+	}
+	if im.Dest != "" {
+		if _, err := packer.CleanImagePath(im.Dest); err != nil {
+			bad("dest", "%v", err)
+		}
+	}
+	if im.Workdir != "" {
+		if _, err := packer.CleanImagePath(im.Workdir); err != nil {
+			bad("workdir", "%v", err)
+		}
+	}
+	if err := checkUser(im.User); err != nil {
+		bad("user", "%v", err)
+	}
+	for _, a := range im.Add {
+		if _, err := packer.CleanImagePath(a.Dest); err != nil {
+			errs = append(errs, &Error{Line: a.line, Msg: fmt.Sprintf("image %s: add %s: %v", im.Name, a.Dest, err)})
+		}
+		spec.Add = append(spec.Add, packer.Addition{Src: local(dir, a.Src), Dest: a.Dest})
+	}
+
+	switch {
+	case im.Program != "" && len(im.Platforms.Keys) > 0:
+		bad("platforms", "give either program (one platform) or platforms (one program each), not both")
+	case im.Program != "":
+		s := spec
+		s.Program = local(dir, im.Program)
+		if im.Platform != "" {
+			p, err := parsePlatform(im.Platform)
+			if err != nil {
+				bad("platform", "%v", err)
+			}
+			s.Platform = p
+		}
+		t.Specs = append(t.Specs, s)
+	case len(im.Platforms.Keys) > 0:
+		if im.Platform != "" {
+			bad("platform", "platform goes with program; with platforms each key is the platform")
+		}
+		for _, k := range im.Platforms.Keys {
+			pp := im.Platforms.Progs[k]
+			p, err := parsePlatform(k)
+			if err != nil {
+				errs = append(errs, &Error{Line: pp.line, Msg: fmt.Sprintf("image %s: platforms: %v", im.Name, err)})
+			}
+			if pp.Program == "" {
+				errs = append(errs, &Error{Line: pp.line, Msg: fmt.Sprintf("image %s: platform %s: no program", im.Name, k)})
+			}
+			s := spec
+			s.Program, s.Platform = local(dir, pp.Program), p
+			if pp.Sysroot != "" {
+				s.Root = local(dir, pp.Sysroot)
+			}
+			if len(pp.LibraryPath) > 0 {
+				s.LibraryPath = locals(dir, pp.LibraryPath)
+			}
+			t.Specs = append(t.Specs, s)
+		}
+	default:
+		errs = append(errs, &Error{Line: im.Line, Msg: fmt.Sprintf("image %s: no program: set program: PATH, or platforms: {linux/amd64: PATH, ...}", im.Name)})
+	}
+
+	if len(im.Output) == 0 {
+		errs = append(errs, &Error{Line: im.Line, Msg: fmt.Sprintf("image %s: no output: add output: [docker://REGISTRY/REPO:TAG, oci:DIR, ...]", im.Name)})
+	}
+	for _, o := range im.Output {
+		r, err := packer.ParseRef(o)
+		switch {
+		case err != nil:
+			bad("output", "%v", err)
+			continue
+		case r.Transport == packer.Scratch:
+			bad("output", "scratch is not a destination")
+			continue
+		case t.Index && (r.Transport == packer.DockerArchive || r.Transport == packer.Tarball || r.Transport == packer.DockerDaemon):
+			bad("output", "%s holds one image, and this one has platforms: push it (docker://) or write oci: or oci-archive:", o)
+			continue
+		}
+		t.Outputs = append(t.Outputs, withLocalPath(dir, r))
+	}
+	if len(im.Tags) > 0 && len(t.Outputs) > 0 {
+		outs, err := packer.WithTags(t.Outputs, im.Tags)
+		if err != nil {
+			bad("tags", "%v", err)
+		} else {
+			t.Outputs = outs
+		}
+	}
+	return t, errs
+}
+
+func parsePlatform(s string) (*v1.Platform, error) {
+	p, err := v1.ParsePlatform(s)
+	if err != nil {
+		return nil, fmt.Errorf("%q: %v", s, err)
+	}
+	if p.OS != "linux" || p.Architecture == "" {
+		return nil, fmt.Errorf("%q: want linux/ARCH[/VARIANT], e.g. linux/arm64", s)
+	}
+	return p, nil
+}
+
+// checkUser accepts what pack's --user does.
+func checkUser(u string) error {
+	if u == "" || u == "root" || u == "nonroot" {
+		return nil
+	}
+	id, gid, _ := strings.Cut(u, ":")
+	_, err := strconv.ParseUint(id, 10, 32)
+	if err == nil && gid != "" {
+		_, err = strconv.ParseUint(gid, 10, 32)
+	}
+	if err != nil {
+		return fmt.Errorf("%q: want root, nonroot or UID[:GID]", u)
+	}
+	return nil
+}
+
+// local takes a relative path from dir.
+func local(dir, p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
+}
+
+func locals(dir string, ps []string) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, local(dir, p))
+	}
+	return out
+}
+
+// withLocalPath takes a layout's or archive's relative path from dir.
+func withLocalPath(dir string, r packer.Ref) packer.Ref {
+	switch r.Transport {
+	case packer.OCI, packer.OCIArchive, packer.DockerArchive, packer.Tarball:
+		r.Path = local(dir, r.Path)
+	}
+	return r
+}

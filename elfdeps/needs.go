@@ -1,0 +1,597 @@
+package elfdeps
+
+import (
+	"bytes"
+	"debug/elf"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"strings"
+)
+
+// NeedKind is a kind of run-time need.
+type NeedKind string
+
+// The run-time needs scratchpack knows. See glibc.go for the evidence.
+const (
+	NeedNSS     NeedKind = "nss"      // name-service lookups: /etc/nsswitch.conf, /etc/hosts, /etc/services, NSS modules
+	NeedUnwind  NeedKind = "unwind"   // libgcc_s.so.1, which glibc dlopens to unwind a cancelled or exiting thread
+	NeedGconv   NeedKind = "gconv"    // glibc's iconv modules
+	NeedCACerts NeedKind = "ca-certs" // the CA certificate bundle TLS verifies servers with
+	NeedTZData  NeedKind = "tzdata"   // the time-zone database
+	NeedDlopen  NeedKind = "dlopen"   // libraries loaded by name at run time: not knowable, only reported
+)
+
+// Need is something a program needs at run time that no DT_NEEDED entry
+// says: a library its C library loads with dlopen, or files it reads.
+type Need struct {
+	Kind NeedKind `json:"kind"`
+	Why  string   `json:"why"` // the symbols or packages that show it, and who uses them
+	// Default says pack adds it unless told not to; needs that depend on
+	// how the program is run (a TZ set only at run time) are reported only.
+	Default   bool     `json:"default"`
+	Libraries []string `json:"libraries,omitempty"` // sonames loaded with dlopen
+	Files     []string `json:"files,omitempty"`     // files and directories read, at their paths in the image
+	Links     []Link   `json:"links,omitempty"`     // links that lead other readers to Files (OpenSSL's OPENSSLDIR)
+	Databases []string `json:"databases,omitempty"` // the NSS databases looked up
+	Symptom   string   `json:"symptom"`             // what goes wrong without it
+	Messages  []string `json:"messages,omitempty"`  // error texts that show it, as the program may print them
+}
+
+// The paths scratchpack puts data files at.
+const (
+	CABundlePath = "/etc/ssl/certs/ca-certificates.crt" // Debian's bundle; Go, GnuTLS and curl look here first
+	ZoneinfoDir  = "/usr/share/zoneinfo"                // glibc, musl and Go look here
+)
+
+// NeedsOption configures RuntimeNeeds.
+type NeedsOption func(*needsOptions)
+
+type needsOptions struct {
+	env      []string
+	embedded []*Report
+}
+
+// WithEnv gives the environment the program will run with (the image's):
+// a TZ naming a zone makes the zone database a need.
+func WithEnv(env []string) NeedsOption {
+	return func(o *needsOptions) { o.env = append(o.env, env...) }
+}
+
+// WithEmbedded adds objects the program loads from elsewhere than its
+// closure, such as the shared libraries inside a PyInstaller archive: their
+// imports and libraries count as the program's.
+func WithEmbedded(reps ...*Report) NeedsOption {
+	return func(o *needsOptions) { o.embedded = append(o.embedded, reps...) }
+}
+
+// RuntimeNeeds works out what the program of rep, whose closure c was
+// resolved in root, needs at run time beyond its closure: from the symbols
+// the program and its libraries import, the libraries they link, what a Go
+// program has linked in, and the libc in use. c may be nil for a static
+// program. What cannot be read (a library's symbols, libc's gconv path)
+// is left out with a warning in the second result.
+func RuntimeNeeds(root *Root, rep *Report, c *Closure, opts ...NeedsOption) ([]Need, []string) {
+	var o needsOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	a := &needsAnalysis{root: root, rep: rep, c: c, opts: o, users: map[string][]string{}, sonames: map[string]*libFile{}}
+	a.collect()
+	var needs []Need
+	for _, f := range []func() *Need{a.nss, a.unwind, a.gconv, a.caCerts, a.tzdata, a.dlopen} {
+		if n := f(); n != nil {
+			needs = append(needs, *n)
+		}
+	}
+	return needs, a.warnings
+}
+
+// libFile is one object of the closure, or one embedded object.
+type libFile struct {
+	name string  // for messages: a soname or a path
+	rep  *Report // embedded objects only
+	path string  // real path in the root, for closure objects
+}
+
+type needsAnalysis struct {
+	root     *Root
+	rep      *Report
+	c        *Closure
+	opts     needsOptions
+	users    map[string][]string // symbol → the objects that import it
+	sonames  map[string]*libFile // every library of the closure and the embedded ones, by soname
+	libc     *libFile
+	warnings []string
+}
+
+func (a *needsAnalysis) static() bool {
+	return a.rep.Kind == KindStatic || a.rep.Kind == KindStaticPIE
+}
+
+// collect gathers the imports of the program, of every library of the
+// closure that glibc does not ship, and of the embedded objects. A library
+// that cannot be read is a warning.
+func (a *needsAnalysis) collect() {
+	name := a.rep.Path
+	if name == "" {
+		name = "the program"
+	}
+	a.use(name, "", a.rep.Imports)
+	if a.c != nil {
+		for i := range a.c.Libraries {
+			l := &a.c.Libraries[i]
+			lf := &libFile{name: l.Soname, path: l.RealPath}
+			a.sonames[l.Soname] = lf
+			if l.Soname == "libc.so.6" {
+				a.libc = lf
+			}
+			if IsGlibcSoname(l.Soname) {
+				continue // glibc's own use of glibc is not the program's
+			}
+			imports, err := a.libraryImports(l.RealPath)
+			if err != nil {
+				a.warnings = append(a.warnings, fmt.Sprintf("reading the symbols of %s: %v", l.RealPath, err))
+				continue
+			}
+			a.use(l.Soname, l.Soname, imports)
+		}
+	}
+	for _, e := range a.opts.embedded {
+		soname := e.Soname
+		if soname == "" {
+			soname = path.Base(e.Path)
+		}
+		a.sonames[soname] = &libFile{name: e.Path, rep: e}
+		a.use(e.Path, soname, e.Imports)
+	}
+}
+
+func (a *needsAnalysis) use(who, soname string, imports []string) {
+	for _, s := range imports {
+		if !ignoredImports[soname][s] {
+			a.users[s] = append(a.users[s], who)
+		}
+	}
+}
+
+func (a *needsAnalysis) libraryImports(p string) ([]string, error) {
+	var out []string
+	err := a.withObject(&libFile{path: p}, func(o *object) error {
+		var err error
+		out, err = o.imports()
+		return err
+	})
+	return out, err
+}
+
+// withObject opens a closure or embedded object and calls fn with it
+// while its file is open.
+func (a *needsAnalysis) withObject(l *libFile, fn func(o *object) error) error {
+	if l.rep != nil {
+		return fn(l.rep.obj)
+	}
+	f, _, err := a.root.Open(l.path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	o, err := readObjectParts(f, false) // versions are not needed here
+	if err != nil {
+		return err
+	}
+	return fn(o)
+}
+
+// fileBytes reads the strings of a closure or embedded file: its .rodata
+// section, where compiled-in paths live (libcrypto's is 0.4 MB of 4.5 MB),
+// or without one the whole file, up to maxScan bytes.
+func (a *needsAnalysis) fileBytes(l *libFile) ([]byte, error) {
+	var out []byte
+	err := a.withObject(l, func(o *object) error {
+		if s := o.f.Section(".rodata"); s != nil && s.Type != elf.SHT_NOBITS && s.Flags&elf.SHF_COMPRESSED == 0 {
+			var err error
+			out, err = readAtMost(io.NewSectionReader(s, 0, int64(min(s.Size, maxScan))), min(s.Size, maxScan))
+			return err
+		}
+		if l.rep != nil {
+			out = l.rep.data
+			return nil
+		}
+		f, fi, err := a.root.Open(l.path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		out = make([]byte, min(fi.Size(), maxScan))
+		n, err := f.ReadAt(out, 0)
+		if err == io.EOF {
+			err = nil
+		}
+		out = out[:n]
+		return err
+	})
+	return out, err
+}
+
+const maxScan = 256 << 20
+
+// imported returns the functions of names that something imports, and a
+// description of who: "getaddrinfo, getpwnam (the program); getaddrinfo (libcurl.so.4)".
+func (a *needsAnalysis) imported(names []string) ([]string, string) {
+	var found, order []string
+	byWho := map[string][]string{}
+	for _, n := range names {
+		who := dedupe(a.users[n])
+		if len(who) == 0 {
+			continue
+		}
+		found = append(found, n)
+		for _, w := range who {
+			if byWho[w] == nil {
+				order = append(order, w)
+			}
+			byWho[w] = append(byWho[w], n)
+		}
+	}
+	var parts []string
+	for _, w := range order {
+		parts = append(parts, strings.Join(byWho[w], ", ")+" ("+w+")")
+	}
+	return found, strings.Join(parts, "; ")
+}
+
+func (a *needsAnalysis) goUses(use string) bool {
+	if a.rep.Go == nil {
+		return false
+	}
+	for _, u := range a.rep.Go.Uses {
+		if u == use {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *needsAnalysis) glibcDynamic() bool { return a.libc != nil && !a.static() }
+
+// nss: lookups of hosts, users, groups, services and protocols.
+func (a *needsAnalysis) nss() *Need {
+	var names []string
+	for n := range nssDatabases {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	found, why := a.imported(names)
+	dbs := map[string]bool{}
+	for _, f := range found {
+		dbs[nssDatabases[f]] = true
+	}
+	var whys []string
+	if why != "" {
+		whys = append(whys, why)
+	}
+	if a.goUses(GoUsesNet) {
+		dbs["hosts"] = true
+		whys = append(whys, "Go package net (its resolver)")
+	}
+	if a.goUses(GoUsesUser) {
+		dbs["passwd"], dbs["group"] = true, true
+		whys = append(whys, "Go package os/user")
+	}
+	if len(dbs) == 0 {
+		return nil
+	}
+	n := &Need{Kind: NeedNSS, Default: true, Why: strings.Join(whys, "; ")}
+	for _, db := range []string{"hosts", "passwd", "group", "shadow", "services", "protocols"} {
+		if dbs[db] {
+			n.Databases = append(n.Databases, db)
+		}
+	}
+	musl := a.rep.Libc == LibcMusl
+	if !musl && a.rep.Libc != LibcNone || a.rep.Go != nil && dbs["hosts"] {
+		n.Files = append(n.Files, "/etc/nsswitch.conf")
+	}
+	if dbs["hosts"] {
+		n.Files = append(n.Files, "/etc/hosts")
+		if a.rep.Go == nil || a.rep.Go.CGO {
+			n.Files = append(n.Files, "/etc/services") // getaddrinfo resolves service names ("https") there
+		}
+		n.Messages = append(n.Messages, "Temporary failure in name resolution", "Name or service not known", "no such host")
+	}
+	if dbs["passwd"] || dbs["group"] {
+		n.Files = append(n.Files, "/etc/passwd", "/etc/group")
+	}
+	if dbs["services"] && !contains(n.Files, "/etc/services") {
+		n.Files = append(n.Files, "/etc/services")
+	}
+	if dbs["protocols"] {
+		n.Files = append(n.Files, "/etc/protocols")
+	}
+	if a.glibcDynamic() {
+		n.Libraries = a.nssModules(dbs["hosts"])
+	}
+	var sym []string
+	if dbs["hosts"] {
+		sym = append(sym, "no host name resolves, not even \"localhost\" (no /etc/hosts)")
+	}
+	if dbs["passwd"] || dbs["group"] || dbs["shadow"] {
+		sym = append(sym, "no user or group is found (no /etc/passwd, /etc/group)")
+	}
+	if dbs["services"] || dbs["protocols"] {
+		sym = append(sym, "no service or protocol name is known (no /etc/services, /etc/protocols)")
+	}
+	n.Symptom = strings.Join(sym, "; ")
+	return n
+}
+
+// nssModules returns the NSS modules glibc must load for files and dns:
+// none when libc.so.6 has them built in (2.34 and later).
+func (a *needsAnalysis) nssModules(hosts bool) []string {
+	var have map[string]bool
+	err := a.withObject(a.libc, func(o *object) error {
+		var err error
+		have, err = o.defines(nssFilesBuiltin, nssDNSBuiltin)
+		return err
+	})
+	if err != nil {
+		a.warnings = append(a.warnings, fmt.Sprintf("reading the symbols of %s: %v; assuming its NSS modules are built in", a.libc.path, err))
+		return nil
+	}
+	var mods []string
+	if !have[nssFilesBuiltin] {
+		mods = append(mods, "libnss_files.so.2")
+	}
+	if hosts && !have[nssDNSBuiltin] {
+		mods = append(mods, "libnss_dns.so.2")
+	}
+	return mods
+}
+
+// unwind: glibc dlopens libgcc_s.so.1 to unwind threads.
+func (a *needsAnalysis) unwind() *Need {
+	if !a.glibcDynamic() {
+		return nil // static glibc links the unwinder in; musl does not unwind
+	}
+	found, why := a.imported(unwindFunctions)
+	if len(found) == 0 {
+		return nil
+	}
+	if _, ok := a.sonames["libgcc_s.so.1"]; ok {
+		return nil // already in the closure
+	}
+	return &Need{Kind: NeedUnwind, Default: true, Why: why, Libraries: []string{"libgcc_s.so.1"},
+		Symptom:  "pthread_cancel and pthread_exit abort the program (SIGABRT; as PID 1 in a container, SIGSEGV); backtrace returns no frames",
+		Messages: []string{"libgcc_s.so.1 must be installed for"}}
+}
+
+// gconv: iconv_open loads modules from glibc's gconv directory.
+func (a *needsAnalysis) gconv() *Need {
+	if a.rep.Libc != LibcGlibc {
+		return nil // musl's iconv is built in
+	}
+	found, why := a.imported(iconvFunctions)
+	if len(found) == 0 {
+		return nil
+	}
+	if a.static() {
+		return &Need{Kind: NeedGconv, Why: why,
+			Symptom: "a static glibc program's iconv_open loads gconv modules, which need the shared glibc of the same version: link the program dynamically"}
+	}
+	dir := a.gconvDir()
+	return &Need{Kind: NeedGconv, Default: true, Why: why, Files: []string{dir},
+		Symptom:  "iconv_open fails with EINVAL for every charset but ASCII, UTF-8, UCS-2 and UCS-4",
+		Messages: []string{"Invalid argument"}}
+}
+
+// gconvDir returns the gconv directory compiled into libc.so.6, or the
+// gconv directory beside it.
+func (a *needsAnalysis) gconvDir() string {
+	fallback := path.Join(path.Dir(a.libc.path), "gconv")
+	b, err := a.fileBytes(a.libc)
+	if err != nil {
+		a.warnings = append(a.warnings, fmt.Sprintf("reading %s: %v", a.libc.path, err))
+		return fallback
+	}
+	for _, s := range cStringsWith(b, []byte("/gconv/gconv-modules.cache\x00")) {
+		if path.IsAbs(s) {
+			return path.Dir(s)
+		}
+	}
+	return fallback
+}
+
+// tlsLibraries are the sonames (up to the first dot after ".so") of
+// libraries that verify servers against the system's CA certificates.
+var tlsLibraries = []string{"libssl.so", "libgnutls.so", "libcurl.so", "libcurl-gnutls.so", "libmbedtls.so", "libwolfssl.so"}
+
+// caCerts: TLS verifies servers against the CA bundle.
+func (a *needsAnalysis) caCerts() *Need {
+	var users []string
+	if a.goUses(GoUsesTLS) {
+		users = append(users, "Go package crypto/tls")
+	}
+	var libs []string
+	for so := range a.sonames {
+		for _, t := range tlsLibraries {
+			if strings.HasPrefix(so, t) {
+				libs = append(libs, so)
+			}
+		}
+	}
+	sort.Strings(libs)
+	if len(libs) > 0 {
+		users = append(users, "links "+strings.Join(libs, ", "))
+	}
+	if len(users) == 0 {
+		return nil
+	}
+	n := &Need{Kind: NeedCACerts, Default: true, Why: strings.Join(users, "; "), Files: []string{CABundlePath},
+		Symptom:  "every TLS handshake fails to verify the server's certificate",
+		Messages: []string{"certificate signed by unknown authority", "certificate verify failed", "unable to get local issuer certificate", "issuer is not known"}}
+	links := map[string]string{}
+	for _, so := range libs {
+		b, err := a.fileBytes(a.sonames[so])
+		if err != nil {
+			a.warnings = append(a.warnings, fmt.Sprintf("reading %s: %v", a.sonames[so].name, err))
+			continue
+		}
+		// Compiled-in bundle paths (GnuTLS's trust store, curl's CA bundle).
+		for _, s := range cStringsWith(b, []byte("/etc/")) {
+			if (strings.HasSuffix(s, ".crt") || strings.HasSuffix(s, ".pem")) && path.IsAbs(s) && !strings.ContainsAny(s, " %\t") && s != CABundlePath {
+				links[path.Clean(s)] = CABundlePath
+			}
+		}
+	}
+	// OpenSSL reads OPENSSLDIR/cert.pem and OPENSSLDIR/certs; its
+	// libcrypto says where that is ("OPENSSLDIR: \"/usr/lib/ssl\"").
+	for so, l := range a.sonames {
+		if !strings.HasPrefix(so, "libcrypto.so") {
+			continue
+		}
+		b, err := a.fileBytes(l)
+		if err != nil {
+			continue
+		}
+		for _, s := range cStringsWith(b, []byte(`OPENSSLDIR: "`)) {
+			dir, ok := strings.CutPrefix(s, `OPENSSLDIR: "`)
+			dir = strings.TrimSuffix(dir, `"`)
+			if ok && path.IsAbs(dir) && path.Clean(dir) != "/etc/ssl" {
+				links[path.Join(dir, "cert.pem")] = CABundlePath
+				links[path.Join(dir, "certs")] = path.Dir(CABundlePath)
+			}
+		}
+	}
+	for p, t := range links {
+		n.Links = append(n.Links, Link{Path: p, Target: t})
+	}
+	sort.Slice(n.Links, func(i, j int) bool { return n.Links[i].Path < n.Links[j].Path })
+	return n
+}
+
+// tzdata: conversions to local time read the zone TZ names.
+func (a *needsAnalysis) tzdata() *Need {
+	tz, tzSet := lookupEnv(a.opts.env, "TZ")
+	zone := tzSet && tzNamesZone(tz)
+	if a.rep.Go != nil {
+		if a.goUses(GoUsesTZData) {
+			return nil
+		}
+		switch {
+		case a.goUses(GoUsesLoadLocation):
+			return &Need{Kind: NeedTZData, Default: true, Why: "Go time.LoadLocation, without time/tzdata linked in", Files: []string{ZoneinfoDir},
+				Symptom: "time.LoadLocation fails for every zone but UTC and Local", Messages: []string{"unknown time zone"}}
+		case zone:
+			return &Need{Kind: NeedTZData, Default: true, Why: "TZ=" + tz + " in the image's environment", Files: []string{ZoneinfoDir},
+				Symptom: "local time is silently UTC instead of " + tz}
+		}
+	}
+	found, why := a.imported(localTimeFunctions)
+	if len(found) == 0 {
+		return nil
+	}
+	n := &Need{Kind: NeedTZData, Why: why, Files: []string{ZoneinfoDir}}
+	if zone {
+		n.Default, n.Why = true, why+"; TZ="+tz+" in the image's environment"
+		n.Symptom = "local time is silently UTC instead of " + tz
+		return n
+	}
+	n.Symptom = "only if TZ names a zone at run time (docker run -e TZ=Europe/Paris): local time would silently be UTC; --tzdata adds the zones (0.7 MB)"
+	return n
+}
+
+// tzNamesZone reports whether a TZ value names a zone file rather than
+// being UTC or a POSIX rule, "std offset[dst[offset][,rule]]" such as
+// "EST5EDT,M3.2.0,M11.1.0" or "<+03>-3", which libc parses without files.
+func tzNamesZone(tz string) bool {
+	if strings.HasPrefix(tz, ":") {
+		tz = tz[1:]
+		return tz != "" && tz != "UTC" && tz != "Etc/UTC"
+	}
+	switch tz {
+	case "", "UTC", "GMT", "Etc/UTC", "Etc/GMT", "Universal", "Zulu":
+		return false
+	}
+	// The std name: three or more letters, or anything quoted in <>.
+	i := 0
+	if strings.HasPrefix(tz, "<") {
+		i = strings.IndexByte(tz, '>') + 1
+		if i == 0 {
+			return true
+		}
+	} else {
+		for i < len(tz) && (tz[i] >= 'A' && tz[i] <= 'Z' || tz[i] >= 'a' && tz[i] <= 'z') {
+			i++
+		}
+		if i < 3 {
+			return true
+		}
+	}
+	// A POSIX rule goes on with the offset: a sign or a digit.
+	rest := tz[i:]
+	return !(rest != "" && (rest[0] == '+' || rest[0] == '-' || rest[0] >= '0' && rest[0] <= '9'))
+}
+
+// dlopen: libraries loaded by name are not knowable without running.
+func (a *needsAnalysis) dlopen() *Need {
+	if a.static() {
+		return nil // static glibc links dlopen in for its own NSS and iconv
+	}
+	found, why := a.imported([]string{"dlopen", "dlmopen"})
+	if len(found) == 0 {
+		return nil
+	}
+	return &Need{Kind: NeedDlopen, Why: why,
+		Symptom: "libraries it loads with dlopen are not in DT_NEEDED: if it loads any, run pack --trace to find them, or name them with --include-lib"}
+}
+
+func lookupEnv(env []string, key string) (string, bool) {
+	val, ok := "", false
+	for _, kv := range env {
+		if k, v, found := strings.Cut(kv, "="); found && k == key {
+			val, ok = v, true // the last one wins, as in an image config
+		}
+	}
+	return val, ok
+}
+
+// cStringsWith returns every NUL-terminated string in b that contains needle.
+func cStringsWith(b, needle []byte) []string {
+	var out []string
+	for off := 0; ; {
+		i := bytes.Index(b[off:], needle)
+		if i < 0 {
+			return out
+		}
+		i += off
+		start := bytes.LastIndexByte(b[max(0, i-maxStringSize):i], 0) + 1 + max(0, i-maxStringSize)
+		end := bytes.IndexByte(b[i:], 0)
+		if end < 0 {
+			end = len(b) - i
+		}
+		out = append(out, string(b[start:i+end]))
+		off = i + max(end, 1)
+	}
+}
+
+func dedupe(s []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range s {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func contains(s []string, x string) bool {
+	for _, y := range s {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}

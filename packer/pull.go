@@ -1,0 +1,157 @@
+package packer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// Load returns the image or index at ref as it is, every platform of it: a
+// v1.ImageIndex for a multi-platform image, else a v1.Image. A layout or
+// archive without a TAG must hold one image or index. Images from layouts
+// and archives read their blobs lazily: the files must stay in place while
+// the result is used.
+func Load(ctx context.Context, ref Ref, opts ...Option) (mutate.Appendable, error) {
+	o, err := makeOptions(opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	a, err := loadAll(ctx, ref, o)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", ref, err)
+	}
+	return a, nil
+}
+
+func loadAll(ctx context.Context, ref Ref, o *options) (mutate.Appendable, error) {
+	switch ref.Transport {
+	case Registry:
+		n, err := o.reference(ref.Name)
+		if err != nil {
+			return nil, err
+		}
+		desc, err := remote.Get(n, o.remote(ctx)...)
+		if err != nil {
+			return nil, registryError(n, err)
+		}
+		if desc.MediaType.IsIndex() {
+			return desc.ImageIndex()
+		}
+		return desc.Image()
+	case OCI:
+		lp, err := layout.FromPath(ref.Path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s is not an OCI image layout (no index.json); check the path: %w", ref.Path, err)
+		} else if err != nil {
+			return nil, err
+		}
+		root, err := lp.ImageIndex()
+		if err != nil {
+			return nil, err
+		}
+		return tagged(root, annotationRefName, ref.Tag)
+	case OCIArchive, Tarball:
+		a, err := openArchive(ref.Path)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := a.files["index.json"]; !ok {
+			if ref.Transport == Tarball {
+				return loadDockerTar(ref)
+			}
+			return nil, fmt.Errorf("%s is not an OCI archive (no index.json); for `docker save` output use docker-archive:%s", ref.Path, ref.Path)
+		}
+		root, err := a.index()
+		if err != nil {
+			return nil, err
+		}
+		key, val := annotationRefName, ref.Tag
+		if t, ok := ref.Name.(name.Tag); ok && val == "" {
+			key, val = annotationContainerdName, containerdName(t)
+		}
+		return tagged(root, key, val)
+	case DockerArchive:
+		return loadDockerTar(ref)
+	case Scratch:
+		return nil, fmt.Errorf("%w: scratch is not an image to read", ErrBadRef)
+	}
+	return nil, fmt.Errorf("%w: cannot read images from transport %v", ErrBadRef, ref.Transport)
+}
+
+func loadDockerTar(ref Ref) (v1.Image, error) {
+	var tag *name.Tag
+	if t, ok := ref.Name.(name.Tag); ok {
+		tag = &t
+	}
+	img, err := tarball.ImageFromPath(ref.Path, tag)
+	if err != nil {
+		return nil, fmt.Errorf("%s is not a docker archive holding that image: %w", ref.Path, err)
+	}
+	return img, nil
+}
+
+// tagged returns the image or index of root's descriptor whose annotation
+// key is val; with val empty, root must have one descriptor, or several of
+// images for distinct platforms (then root itself is the result).
+func tagged(root v1.ImageIndex, key, val string) (mutate.Appendable, error) {
+	im, err := root.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	descs := im.Manifests
+	if val != "" {
+		descs = slices.DeleteFunc(slices.Clone(descs), func(d v1.Descriptor) bool { return d.Annotations[key] != val })
+	}
+	switch {
+	case len(descs) == 0 && val != "":
+		var tags []string
+		for _, d := range im.Manifests {
+			if t := d.Annotations[annotationRefName]; t != "" {
+				tags = append(tags, t)
+			}
+		}
+		return nil, fmt.Errorf("%w: nothing is tagged %q (tags: %s)", ErrNotFound, val, strings.Join(tags, ", "))
+	case len(descs) == 0:
+		return nil, fmt.Errorf("%w: it holds no images", ErrNotFound)
+	case len(descs) > 1:
+		if val == "" && slices.IndexFunc(descs, func(d v1.Descriptor) bool { return d.Platform == nil }) < 0 {
+			return root, nil
+		}
+		return nil, fmt.Errorf("it holds %d images: name one with a :TAG suffix", len(descs))
+	}
+	d := descs[0]
+	switch {
+	case d.MediaType.IsIndex():
+		return root.ImageIndex(d.Digest)
+	case d.MediaType.IsImage():
+		return root.Image(d.Digest)
+	}
+	return nil, fmt.Errorf("%s has media type %q: neither an image nor an index", d.Digest, d.MediaType)
+}
+
+// Copy reads the image or index at src, every platform of it, and writes it
+// to dsts as Write and WriteIndex do. It is how a base image is carried to a
+// machine without a network: pull it into an oci-archive: file there.
+func Copy(ctx context.Context, src Ref, dsts []Ref, opts ...Option) (v1.Hash, error) {
+	a, err := Load(ctx, src, opts...)
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	if idx, ok := a.(v1.ImageIndex); ok {
+		return WriteIndex(ctx, idx, dsts, opts...)
+	}
+	return Write(ctx, a.(v1.Image), dsts, opts...)
+}

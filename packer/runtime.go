@@ -1,0 +1,214 @@
+package packer
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/scratchpack/scratchpack/elfdeps"
+)
+
+// RuntimeSpec says what goes into the image beyond the loader's closure:
+// the run-time needs elfdeps.RuntimeNeeds finds, and what the user names.
+type RuntimeSpec struct {
+	NoExtras    bool     // leave out everything the analysis found (--no-runtime-extras)
+	IncludeLibs []string // libraries to add with their closure, by soname or path in the root (--include-lib)
+	Include     []string // files or directories of the root to add at the same path (--include)
+	CACerts     Switch   // the CA certificate bundle (--ca-certs, --no-ca-certs)
+	CABundle    string   // a host PEM file to bundle instead of the root's (--ca-bundle)
+	TZData      Switch   // the zone database (--tzdata, --no-tzdata)
+	Trace       *TraceSpec
+}
+
+// Switch is a setting that the analysis decides unless it is forced.
+type Switch int
+
+// The values of a Switch.
+const (
+	Auto Switch = iota // as the analysis says
+	On                 // always
+	Off                // never
+)
+
+// NeedStatus is one run-time need and whether it went into the image.
+type NeedStatus struct {
+	elfdeps.Need
+	Added  bool   `json:"added"`
+	Reason string `json:"reason,omitempty"` // why it was not added
+}
+
+// runtimePlan is what the run-time needs add to an image.
+type runtimePlan struct {
+	needs   []NeedStatus
+	closure *elfdeps.Closure // the host closure with the dlopen'd libraries
+	verify  []elfdeps.Option // WithDlopen of the libraries found, to check them in the image
+	include []string         // files of this machine to add at the same path (--trace)
+	notes   []string
+}
+
+// planRuntime works out the run-time needs of the program and resolves the
+// libraries they (and --include-lib) add, with their closures, on the host.
+func planRuntime(spec Spec, rep *elfdeps.Report, c *elfdeps.Closure, embedded []*elfdeps.Report, extraLibs []dlopenRequest) (*runtimePlan, error) {
+	root := elfdeps.DirRoot(spec.Root)
+	p := &runtimePlan{closure: c}
+	needs, warns := elfdeps.RuntimeNeeds(root, rep, c, elfdeps.WithEnv(spec.Config.Env), elfdeps.WithEmbedded(embedded...))
+	p.notes = append(p.notes, warns...)
+	rs := spec.Runtime
+	needs = forcedNeeds(needs, rs)
+	var reqs []dlopenRequest
+	for _, n := range needs {
+		st := NeedStatus{Need: n}
+		sw := switchFor(n.Kind, rs)
+		switch {
+		case n.Kind == elfdeps.NeedDlopen:
+			st.Reason = "reported only"
+		case sw == Off:
+			st.Reason = "--no-" + flagName(n.Kind)
+		case sw == On:
+			st.Added = true
+		case rs.NoExtras:
+			st.Reason = "--no-runtime-extras"
+		case !n.Default:
+			st.Reason = "not by default"
+			if f := flagName(n.Kind); f != "" {
+				st.Reason += ": add it with --" + f
+			}
+		default:
+			st.Added = true
+		}
+		if st.Added {
+			for _, l := range n.Libraries {
+				reqs = append(reqs, dlopenRequest{name: l, why: string(n.Kind) + ": " + shortWhy(n.Why)})
+			}
+		}
+		p.needs = append(p.needs, st)
+	}
+	for _, l := range rs.IncludeLibs {
+		reqs = append(reqs, dlopenRequest{name: l, why: "--include-lib " + l, required: true})
+	}
+	reqs = append(reqs, extraLibs...)
+	if len(reqs) == 0 {
+		return p, nil
+	}
+	var opts []elfdeps.Option
+	for _, r := range reqs {
+		opts = append(opts, elfdeps.WithDlopen(r.why, r.name))
+	}
+	var err error
+	if p.closure, err = hostClosure(spec, rep, opts...); err != nil {
+		return nil, err
+	}
+	for _, m := range p.closure.Missing {
+		for _, r := range reqs {
+			if r.name != m.Soname || r.why != m.Dlopen {
+				continue
+			}
+			if r.required {
+				return nil, fmt.Errorf("%s: %s is not in %s (searched %s)", r.why, m.Soname, spec.Root, strings.Join(m.Searched, ", "))
+			}
+			p.notes = append(p.notes, fmt.Sprintf("%s is not in %s, so it is not bundled (%s)", m.Soname, spec.Root, r.why))
+			p.unmark(m.Soname)
+		}
+	}
+	for _, l := range p.closure.Libraries {
+		if l.Dlopen != "" {
+			p.verify = append(p.verify, elfdeps.WithDlopen(l.Dlopen, l.Soname))
+		}
+	}
+	return p, nil
+}
+
+// dlopenRequest is a library to resolve as loaded at run time by name.
+type dlopenRequest struct {
+	name, why string
+	required  bool // not finding it is an error, not a note
+}
+
+// unmark records that a need's library could not be found.
+func (p *runtimePlan) unmark(soname string) {
+	for i := range p.needs {
+		for _, l := range p.needs[i].Libraries {
+			if l == soname && p.needs[i].Added {
+				p.needs[i].Added, p.needs[i].Reason = false, soname+" not found"
+			}
+		}
+	}
+}
+
+// forcedNeeds adds the needs a flag forces that the analysis did not find.
+func forcedNeeds(needs []elfdeps.Need, rs RuntimeSpec) []elfdeps.Need {
+	has := map[elfdeps.NeedKind]bool{}
+	for _, n := range needs {
+		has[n.Kind] = true
+	}
+	if rs.CACerts == On && !has[elfdeps.NeedCACerts] {
+		needs = append(needs, elfdeps.Need{Kind: elfdeps.NeedCACerts, Why: "--ca-certs", Files: []string{elfdeps.CABundlePath}})
+	}
+	if rs.TZData == On && !has[elfdeps.NeedTZData] {
+		needs = append(needs, elfdeps.Need{Kind: elfdeps.NeedTZData, Why: "--tzdata", Files: []string{elfdeps.ZoneinfoDir}})
+	}
+	return needs
+}
+
+func switchFor(k elfdeps.NeedKind, rs RuntimeSpec) Switch {
+	switch k {
+	case elfdeps.NeedCACerts:
+		if rs.CABundle != "" && rs.CACerts == Auto {
+			return On
+		}
+		return rs.CACerts
+	case elfdeps.NeedTZData:
+		return rs.TZData
+	}
+	return Auto
+}
+
+// flagName is the pack flag that forces a need on ("--"+name) or off ("--no-"+name).
+func flagName(k elfdeps.NeedKind) string {
+	switch k {
+	case elfdeps.NeedCACerts:
+		return "ca-certs"
+	case elfdeps.NeedTZData:
+		return "tzdata"
+	}
+	return "runtime-extras"
+}
+
+// shortWhy cuts a need's reason for the one-line pack report.
+func shortWhy(s string) string {
+	const max = 72
+	if len(s) <= max {
+		return s
+	}
+	cut := strings.LastIndex(s[:max], "; ")
+	if cut < 0 {
+		cut = strings.LastIndex(s[:max], ", ")
+	}
+	if cut < 0 {
+		cut = max
+	}
+	return s[:cut] + ", …"
+}
+
+// needWhy is the Entry.Why of a file a need adds.
+func needWhy(n elfdeps.Need) string {
+	return "run-time " + string(n.Kind) + ": " + shortWhy(n.Why)
+}
+
+// dataSource finds data files in the root, or, when the root is not the
+// host and lacks them, on the host: CA certificates, zones and /etc/services
+// do not depend on the architecture.
+type dataSource struct{ root string }
+
+// find returns the host path of the file or directory behind p (a path in
+// the root, links followed inside it), and where it was found.
+func (d dataSource) find(p string, fallback bool) (string, string, bool) {
+	if real, _, err := elfdeps.DirRoot(d.root).Resolve(p); err == nil {
+		return hostPath(d.root, real), d.root, true
+	}
+	if fallback && d.root != "/" {
+		if real, _, err := elfdeps.DirRoot("/").Resolve(p); err == nil {
+			return real, "this machine", true
+		}
+	}
+	return "", "", false
+}
