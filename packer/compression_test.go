@@ -176,8 +176,8 @@ func TestLayerCompressions(t *testing.T) {
 		{"gzip default", Gzip, 0, types.OCILayer, "sha256:9c7a50b01503102fa26998b1aff3d71abe80792c6b115b0720f6b7dc385cf2df"},
 		{"gzip 1", Gzip, 1, types.OCILayer, "sha256:149f6d102278ff1fdc5893f5408dd78b0a0d0d437f0ce450649a20c8e07d7358"},
 		{"gzip 9", Gzip, 9, types.OCILayer, "sha256:59fc674c3a5a1ed6f5a16ad3de5f1f02adf2371cc9e699c23679f0d06f9bd48b"},
-		{"zstd default", Zstd, 0, types.OCILayerZStd, "sha256:bde9d7310faa378df6121fd7e19e7f31b56f9e04e5e46911467113670a347bde"},
-		{"zstd 19", Zstd, 19, types.OCILayerZStd, "sha256:7a1f7afef4ca1a6e5f4c56d2508e9acf0b32ac75b7f9c9e8b62e44d85ce077a5"},
+		{"zstd default", Zstd, 0, types.OCILayerZStd, "sha256:6ef2ac3b55d26ffaa18294531871e56ee0642850d8f6d2bc8ac3ded729cf822d"},
+		{"zstd 19", Zstd, 19, types.OCILayerZStd, "sha256:fe78f276f7c374fdf40a97878c4e822899df65040d9a1c737d7e26df99afd9c3"},
 		{"none", Uncompressed, 0, types.OCIUncompressedLayer, "sha256:dfda96899c726cdc9972ed9cc87666668e1d324340c7f845e1ddc19b080ce092"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
