@@ -1,8 +1,10 @@
 package packer
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -277,5 +279,96 @@ func TestCacheConcurrent(t *testing.T) {
 	checkLayer(t, l, Gzip, want)
 	if tmp, _ := os.ReadDir(filepath.Join(dir, "tmp")); len(tmp) != 0 {
 		t.Errorf("files left in tmp/: %v", tmp)
+	}
+}
+
+// TestCacheBlobStat: an entry records its blob's stat; a blob whose stat
+// differs (touched, or an entry without one) is read and checked, and if
+// whole, used and recorded again; one whose stat matches is used as it is.
+func TestCacheBlobStat(t *testing.T) {
+	set, want := testFiles(t)
+	c := openTestCache(t)
+	first, _ := cached(t, set, LayerOptions{}, c)
+	entries, err := filepath.Glob(filepath.Join(c.Dir(), "layers", "*.json"))
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("cache entries %v (%v): want one", entries, err)
+	}
+	readEntry := func() cacheEntry {
+		t.Helper()
+		raw, err := os.ReadFile(entries[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e cacheEntry
+		if err := json.Unmarshal(raw, &e); err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	e := readEntry()
+	st, err := statBlob(first.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Blob == nil || *e.Blob != st || st.Mtime != blobMtime.UnixNano() {
+		t.Fatalf("entry records blob %+v; the blob's stat is %+v, want its mtime %v", e.Blob, st, blobMtime)
+	}
+
+	for _, tc := range []struct {
+		name   string
+		change func()
+	}{
+		{"entry without a stat", func() {
+			e := readEntry()
+			e.Blob = nil
+			raw, _ := json.Marshal(e)
+			writeInPlace(t, entries[0], raw)
+		}},
+		{"blob touched", func() {
+			now := time.Now()
+			if err := os.Chtimes(first.path, now, now); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"nothing", func() {}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.change()
+			l, rebuilt := cached(t, set, LayerOptions{}, c)
+			if !l.cached || rebuilt != nil {
+				t.Fatalf("cached %v, rebuilt %v: want a hit", l.cached, rebuilt)
+			}
+			checkLayer(t, l, Gzip, want)
+			st, err := statBlob(l.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e := readEntry(); e.Blob == nil || *e.Blob != st {
+				t.Errorf("entry records blob %+v after the hit, the blob's stat is %+v", e.Blob, st)
+			}
+		})
+	}
+}
+
+// TestGoBuildID: the cache key's program identity is the build ID the go
+// command reads, and nothing for a file without one.
+func TestGoBuildID(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("go", "tool", "buildid", exe).Output()
+	if err != nil {
+		t.Fatalf("go tool buildid %s: %v", exe, err)
+	}
+	if got, want := goBuildID(exe), strings.TrimSpace(string(out)); got == "" || got != want {
+		t.Errorf("goBuildID(%s) = %q, go tool buildid says %q", exe, got, want)
+	}
+	notGo := filepath.Join(t.TempDir(), "script")
+	if err := os.WriteFile(notGo, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got := goBuildID(notGo); got != "" {
+		t.Errorf("goBuildID(a shell script) = %q, want none", got)
 	}
 }

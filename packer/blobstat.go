@@ -1,0 +1,34 @@
+package packer
+
+import (
+	"fmt"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// blobMtime is the mtime of every blob in the cache, set when it enters.
+// Any later write to a blob (a careless tool, a layout it is linked into)
+// sets its mtime to the present, which differs; a blob whose stat says
+// what its entry recorded is unchanged, and need not be read again to be
+// trusted. (Recording the mtime the write left would not do: a write within
+// the same tick of the file system's clock would keep it, as git's "racily
+// clean" entries show.)
+var blobMtime = time.Unix(1, 0)
+
+// blobStat is what a cache entry records of its blob. Not the ctime: linking
+// the blob into an OCI layout, and removing the layout, change it.
+type blobStat struct {
+	Dev   uint64 `json:"dev"`
+	Ino   uint64 `json:"ino"`
+	Size  int64  `json:"size"`
+	Mtime int64  `json:"mtime_ns"`
+}
+
+func statBlob(name string) (blobStat, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(name, &st); err != nil {
+		return blobStat{}, fmt.Errorf("cache blob: %w", err)
+	}
+	return blobStat{Dev: uint64(st.Dev), Ino: st.Ino, Size: st.Size, Mtime: time.Unix(st.Mtim.Unix()).UnixNano()}, nil
+}
