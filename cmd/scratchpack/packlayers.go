@@ -36,7 +36,7 @@ terminal, a progress line shows the bytes sent.`
 func layerFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "compression", Value: "gzip", Usage: "compress layers with `ALGO`: gzip, zstd or none (see above)"},
-		&cli.IntFlag{Name: "compression-level", Usage: fmt.Sprintf("compression `LEVEL`: gzip 1-9 (default %d), zstd 1-22 (default %d)",
+		&cli.IntFlag{Name: "compression-level", Usage: fmt.Sprintf("compression `LEVEL`: gzip 1-9 (default %d), zstd 1-22 (default %d; 1-2, 3-5, 6-9 and 10-22 each give the same output)",
 			packer.DefaultGzipLevel, packer.DefaultZstdLevel), DefaultText: "per compression"},
 		&cli.StringFlag{Name: "layers", Value: "one", Usage: "`HOW` to split the new files: one layer, or libs (the C library set below the program)"},
 		&cli.StringFlag{Name: "cache", Usage: "keep layers in `DIR` (default $XDG_CACHE_HOME/scratchpack, else ~/.cache/scratchpack)"},
