@@ -113,7 +113,10 @@ log "dockerd $("$DOCKER" version --format '{{.Server.Version}}') at $DOCKER_HOST
 CACHE_WARM=$B/cache-warm
 CACHE_FIRST=$B/cache-first
 rm -rf "$CACHE_WARM"
-"$SP" pack --cache "$CACHE_WARM" -o "oci:$OUT/warm" "$NODE" 2>/dev/null >/dev/null
+for prog in "$NODE" "$CC_PROG"; do
+	"$SP" pack --cache "$CACHE_WARM" -o "oci:$OUT/warm" "$prog" 2>/dev/null >/dev/null
+	rm -rf "$OUT/warm"
+done
 
 names=() cmds=() preps=()
 add() { names+=("$1"); cmds+=("$2"); preps+=("${3:-rm -rf $OUT/x $OUT/x.tar}"); }
@@ -132,6 +135,7 @@ add cc/docker "$DOCKER build --no-cache -q -t bench/cc $B/ctx-cc >/dev/null && $
 add cc/crane "$CRANE append -f $B/cc.tar -t bench/cc -o $OUT/x.tar 2>/dev/null"
 add cc/scratchpack "$SP pack --no-cache -o oci:$OUT/x $CC_PROG 2>/dev/null"
 add cc/scratchpack-docker-archive "$SP pack --no-cache -o docker-archive:$OUT/x.tar $CC_PROG 2>/dev/null"
+add cc/scratchpack-cached "$SP pack --cache $CACHE_WARM -o oci:$OUT/x $CC_PROG 2>/dev/null"
 
 hf=(hyperfine --style basic --warmup 1 --runs "$RUNS" --export-json "$B/hyperfine.json")
 for i in "${!names[@]}"; do

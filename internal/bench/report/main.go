@@ -148,8 +148,9 @@ func times(a, b float64) string { return fmt.Sprintf("%.2f×", a/b) }
 func (r *report) print(w io.Writer, node string, cpus int) {
 	fmt.Fprintf(w, "\n# scratchpack make bench (%d CPUs)\n\n", cpus)
 	fmt.Fprintf(w, "Times are hyperfine means of %d runs (after a warm-up run); CPU is user+system of the\n", len(r.times["node/gzip"].Times))
-	fmt.Fprintf(w, "command and its children; output is the image written (or the floor's compressed\n")
-	fmt.Fprintf(w, "stream); peak RSS is GNU time's %%M of one more run (largest single process).\n\n")
+	fmt.Fprintf(w, "command and its children (for docker, only the client's: dockerd does the work);\n")
+	fmt.Fprintf(w, "output is the image written (or the floor's compressed stream); peak RSS is GNU\n")
+	fmt.Fprintf(w, "time's %%M of one more run (largest single process).\n\n")
 
 	gz, zs, none := r.mean("node/floor-gzip"), r.mean("node/floor-zstd"), r.mean("node/floor-none")
 	fmt.Fprintf(w, "## node: %s and its libraries\n\n", node)
@@ -170,12 +171,17 @@ func (r *report) print(w io.Writer, node string, cpus int) {
 
 	sp := r.mean("cc/scratchpack")
 	fmt.Fprintf(w, "\n## The C++ hello (testdata/bin/hello-cc: libstdc++, libm, libgcc_s, libc, ld.so)\n\n")
+	fmt.Fprintln(w, "Every row but the last starts from nothing: docker build --no-cache, scratchpack --no-cache.")
+	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| way to make the image | time | CPU | ratio | output | peak RSS |")
 	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- |")
 	r.row(w, "cc/docker", "`docker build` + `docker save`", times(r.mean("cc/docker"), sp)+" scratchpack")
 	r.row(w, "cc/crane", "`crane append` (gzip)", times(r.mean("cc/crane"), sp)+" scratchpack")
 	r.row(w, "cc/scratchpack", "scratchpack → oci:, gzip", "1.00×")
 	r.row(w, "cc/scratchpack-docker-archive", "scratchpack → docker-archive:, gzip", times(r.mean("cc/scratchpack-docker-archive"), sp)+" scratchpack → oci:")
+	cached := r.mean("cc/scratchpack-cached")
+	r.row(w, "cc/scratchpack-cached", "scratchpack → oci:, gzip, second pack (cache)",
+		fmt.Sprintf("%.1f× / %.1f× faster than docker / crane", r.mean("cc/docker")/cached, r.mean("cc/crane")/cached))
 
 	fmt.Fprintf(w, "\n## A 1 GiB program (hello-cc with 1 GiB of node's bytes appended), one run each\n\n")
 	fmt.Fprintln(w, "| compression | time | peak RSS | image |")
