@@ -88,7 +88,7 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 	if err := placeProgram(set, rep, spec); err != nil {
 		return nil, err
 	}
-	if err := placeExtras(set, spec); err != nil {
+	if err := placeExtras(set, spec, interpreterGuard(set, baseFS, closure)); err != nil {
 		return nil, err
 	}
 	if err := verify(overlayFS{base: baseFS, set: set}, rep, spec); err != nil {
