@@ -61,7 +61,13 @@ Arguments (after --) are the default command of every platform's image.
 
 The image digest is printed on stdout. The same inputs always give the same
 digest: times come from SOURCE_DATE_EPOCH (else 1970-01-01), files are owned 0:0
-with fixed modes.
+with fixed modes (0755 or 0644, never setuid, setgid or sticky).
+
+--add SRC:DEST copies a host file, or a directory with everything in it. SRC must
+not be a symbolic link (name the file itself: --add "$(readlink -f SRC)":DEST);
+links inside a directory are copied as links, never followed, wherever they point.
+Devices, fifos and sockets are refused, and so is a DEST that would replace the
+program's interpreter or a link in front of it.
 
 Examples:
   scratchpack pack -o oci:out:hello ./hello
@@ -325,7 +331,8 @@ func classify(err error) error {
 	case errors.As(err, &wr), errors.As(err, &pe):
 		return withCode(exitWontRun, err)
 	case errors.As(err, &fe), errors.As(err, &se), errors.Is(err, packer.ErrDuplicatePlatform), errors.Is(err, elfdeps.ErrNotELF), errors.Is(err, elfdeps.ErrCorrupt), errors.Is(err, elfdeps.ErrScript),
-		errors.Is(err, fs.ErrNotExist), errors.Is(err, elfdeps.ErrNotRegular), errors.Is(err, packer.ErrBadRef), errors.As(err, &ce):
+		errors.Is(err, fs.ErrNotExist), errors.Is(err, elfdeps.ErrNotRegular), errors.Is(err, packer.ErrBadRef), errors.As(err, &ce),
+		errors.Is(err, packer.ErrRefusedAdd), errors.Is(err, packer.ErrShadowsInterpreter):
 		return withCode(exitBadInput, err)
 	case errors.Is(err, context.Canceled):
 		return withCode(exitInterrupt, errInterrupted)
