@@ -20,7 +20,7 @@ const (
 // guard refuses destinations that must not be replaced (the interpreter's).
 func placeExtras(set *FileSet, spec Spec, guard func(dest, why string) error) error {
 	for _, a := range spec.Add {
-		if err := addTree(set, a, guard); err != nil {
+		if err := addTree(set, a, guard, spec.KeepSUID); err != nil {
 			return fmt.Errorf("--add %s:%s: %w", a.Src, a.Dest, err)
 		}
 	}
@@ -49,7 +49,7 @@ var ErrRefusedAdd = errors.New("refused --add source")
 // into the image. Links inside an added directory are copied as links and
 // never followed, wherever they point: the image gets the link, not the file
 // behind it.
-func addTree(set *FileSet, a Addition, guard func(dest, why string) error) error {
+func addTree(set *FileSet, a Addition, guard func(dest, why string) error, keepSUID bool) error {
 	dest, err := CleanImagePath(a.Dest)
 	if err != nil {
 		return err
@@ -64,7 +64,7 @@ func addTree(set *FileSet, a Addition, guard func(dest, why string) error) error
 			ErrRefusedAdd, a.Src, target, a.Src, a.Dest)
 	}
 	if !fi.IsDir() {
-		return addOne(set, a.Src, dest, fi, guard)
+		return addOne(set, a.Src, dest, fi, guard, keepSUID)
 	}
 	return filepath.WalkDir(a.Src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -78,11 +78,11 @@ func addTree(set *FileSet, a Addition, guard func(dest, why string) error) error
 		if err != nil {
 			return err
 		}
-		return addOne(set, p, path.Join(dest, filepath.ToSlash(rel)), fi, guard)
+		return addOne(set, p, path.Join(dest, filepath.ToSlash(rel)), fi, guard, keepSUID)
 	})
 }
 
-func addOne(set *FileSet, src, dest string, fi fs.FileInfo, guard func(dest, why string) error) error {
+func addOne(set *FileSet, src, dest string, fi fs.FileInfo, guard func(dest, why string) error, keepSUID bool) error {
 	why := "--add " + src
 	if !fi.IsDir() {
 		if err := guard(dest, why); err != nil {
@@ -103,7 +103,7 @@ func addOne(set *FileSet, src, dest string, fi fs.FileInfo, guard func(dest, why
 		if fi.Mode()&0o111 != 0 {
 			mode = 0o755
 		}
-		return set.Add(Entry{Path: dest, Type: TypeFile, Mode: mode, Source: src, Size: fi.Size(), Why: why})
+		return set.Add(Entry{Path: dest, Type: TypeFile, Mode: mode | suidBits(fi, keepSUID), Source: src, Size: fi.Size(), Why: why})
 	}
 	return fmt.Errorf("%w: %s is a %s: only files, directories and links can be added", ErrRefusedAdd, src, fi.Mode().Type())
 }

@@ -21,6 +21,7 @@ type Spec struct {
 	WorkDir     string       // temporary directory for layer blobs and the unpacked base; "" means os.TempDir()
 	Level       int          // gzip level; 0 means the default
 	Runtime     RuntimeSpec  // run-time needs: what goes in beyond the loader's closure
+	KeepSUID    bool         // keep the setuid and setgid bits of the program and --add files that have them (--keep-suid)
 }
 
 // Config is the OCI image configuration a user sets, named as Docker's flags.

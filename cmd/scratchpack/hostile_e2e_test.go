@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -143,8 +144,9 @@ func TestPackAddRefusals(t *testing.T) {
 }
 
 // TestPackImageHeaders: whatever the host modes and owners, the layer has
-// no setuid/setgid/sticky bits, no devices, owner 0:0, and links inside an
-// added directory stay links (the file behind them is never read).
+// no setuid/setgid bits (unless --keep-suid, and then only where the source
+// had them), the sticky bit only on /tmp, no devices, owner 0:0, and links
+// inside an added directory stay links (the file behind them is never read).
 func TestPackImageHeaders(t *testing.T) {
 	hello := fixture(t, "hello-c")
 	src := t.TempDir()
@@ -164,13 +166,49 @@ func TestPackImageHeaders(t *testing.T) {
 	if err := os.Symlink("/etc/shadow", filepath.Join(tree, "shadow")); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(tree, "owned"), []byte("y"), 0o4644); err != nil {
+	owned := filepath.Join(tree, "owned")
+	if err := os.WriteFile(owned, []byte("y"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	os.Chown(filepath.Join(tree, "owned"), 1234, 5678) // as root; otherwise the file is the invoking user's
-	out := filepath.Join(t.TempDir(), "oci")
-	mustRun(t, nil, "pack", "--add", suid+":/usr/bin/suid", "--add", tree+":/data", "-o", "oci:"+out, hello)
+	os.Chown(owned, 1234, 5678) // as root; otherwise the file is the invoking user's
+	if err := os.Chmod(owned, 0o644|os.ModeSetuid); err != nil { // after chown, which clears it
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		flags []string
+		modes map[string]int64 // tar header modes of some files
+	}{
+		{nil, map[string]int64{"usr/bin/suid": 0o755, "data/owned": 0o644, "data/": 0o755, "tmp/": 0o1777}},
+		{[]string{"--keep-suid"}, map[string]int64{"usr/bin/suid": 0o6755, "data/owned": 0o4644, "data/": 0o755, "app/hello-c": 0o755}},
+	} {
+		t.Run(fmt.Sprint(tc.flags), func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "oci")
+			args := append([]string{"pack", "--add", suid + ":/usr/bin/suid", "--add", tree + ":/data", "-o", "oci:" + out}, tc.flags...)
+			seen := layerHeaders(t, out, append(args, hello)...)
+			for name, mode := range tc.modes {
+				if h := seen[name]; h == nil || h.Mode != mode {
+					t.Errorf("%s: %+v, want mode %#o", name, h, mode)
+				}
+			}
+			for name, h := range seen {
+				if h.Mode&0o6000 != 0 && tc.modes[name] == 0 {
+					t.Errorf("%s: mode %#o has setuid/setgid bits its source did not have", name, h.Mode)
+				}
+			}
+			if h := seen["data/shadow"]; h == nil || h.Typeflag != tar.TypeSymlink || h.Linkname != "/etc/shadow" || h.Size != 0 {
+				t.Errorf("data/shadow: %+v, want a link to /etc/shadow", h)
+			}
+		})
+	}
+}
 
+// layerHeaders runs scratchpack with args, which write the image to the
+// oci: layout out, and returns the headers of its layers by name, checking
+// what holds for every image: owner 0:0 without names, only files,
+// directories and links, the sticky bit on /tmp alone.
+func layerHeaders(t *testing.T, out string, args ...string) map[string]*tar.Header {
+	t.Helper()
+	mustRun(t, nil, args...)
 	idx, err := layout.ImageIndexFromPath(out)
 	if err != nil {
 		t.Fatal(err)
@@ -203,8 +241,8 @@ func TestPackImageHeaders(t *testing.T) {
 				t.Fatal(err)
 			}
 			seen[h.Name] = h
-			if h.Mode&0o7000 != 0 {
-				t.Errorf("%s: mode %#o has setuid/setgid/sticky bits", h.Name, h.Mode)
+			if h.Mode&0o1000 != 0 && h.Name != "tmp/" {
+				t.Errorf("%s: mode %#o has the sticky bit", h.Name, h.Mode)
 			}
 			if h.Uid != 0 || h.Gid != 0 || h.Uname != "" || h.Gname != "" {
 				t.Errorf("%s: owner %d:%d (%q:%q), want 0:0 and no names", h.Name, h.Uid, h.Gid, h.Uname, h.Gname)
@@ -217,12 +255,7 @@ func TestPackImageHeaders(t *testing.T) {
 		}
 		rc.Close()
 	}
-	if h := seen["usr/bin/suid"]; h == nil || h.Mode != 0o755 {
-		t.Errorf("usr/bin/suid: %+v, want a 0755 file", h)
-	}
-	if h := seen["data/shadow"]; h == nil || h.Typeflag != tar.TypeSymlink || h.Linkname != "/etc/shadow" || h.Size != 0 {
-		t.Errorf("data/shadow: %+v, want a link to /etc/shadow", h)
-	}
+	return seen
 }
 
 // TestPackSysrootStaysInside: links in a --sysroot that point outside it
