@@ -170,7 +170,7 @@ func TestPackImageHeaders(t *testing.T) {
 	if err := os.WriteFile(owned, []byte("y"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	os.Chown(owned, 1234, 5678) // as root; otherwise the file is the invoking user's
+	os.Chown(owned, 1234, 5678)                                  // as root; otherwise the file is the invoking user's
 	if err := os.Chmod(owned, 0o644|os.ModeSetuid); err != nil { // after chown, which clears it
 		t.Fatal(err)
 	}
