@@ -104,7 +104,7 @@ Exit status: 0 written, 2 bad input, 3 the program would not run in the image
 			&cli.StringSliceFlag{Name: "annotation", Usage: "manifest annotation `K=V`; repeatable"},
 			&cli.StringSliceFlag{Name: "expose", Usage: "`PORT[/PROTO]` the program listens on; repeatable"},
 			&cli.StringSliceFlag{Name: "add", Usage: "copy host `SRC:DEST` (file or directory) into the image; repeatable"},
-			&cli.BoolFlag{Name: "keep-suid", Usage: "keep the setuid and setgid bits of the program and --add files that have them (default: cleared)"},
+			&cli.BoolFlag{Name: "keep-suid", Usage: "keep the setuid and setgid bits of the program and --add files that have them; without it they are cleared"},
 			&cli.StringSliceFlag{Name: "platform", Usage: "`OS/ARCH[/VARIANT]` the program must be for (default: the program's); or OS/ARCH=PATH, once per platform, to build a multi-platform index (see above)"},
 			&cli.StringSliceFlag{Name: "sysroot", Aliases: []string{"root"}, Usage: "take libraries from `DIR` instead of this machine: a cross sysroot, an unpacked root file system of the target, or a toolchain sysroot; OS/ARCH=DIR per platform (default: / for this machine's programs, /usr/TRIPLET for others)"},
 			&cli.StringSliceFlag{Name: "library-path", Usage: "also search `DIR` as LD_LIBRARY_PATH would; repeatable"},
