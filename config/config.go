@@ -40,8 +40,18 @@ type Image struct {
 	Output      []string   `yaml:"output"` // destinations, as pack -o
 	Tags        []string   `yaml:"tags"`   // more tags for docker:// and docker-daemon: outputs
 	SBOM        string     `yaml:"sbom"`   // write an SPDX document here (and attach it to pushed images)
-	Target      *Target    `yaml:"-"`      // what to build, set by Parse
-	lines       map[string]int
+	KeepSUID    bool       `yaml:"keep-suid"`
+
+	// Run-time needs, as pack's flags: runtime-extras: false is
+	// --no-runtime-extras; ca-certs and tzdata force them on or off.
+	RuntimeExtras *bool    `yaml:"runtime-extras"`
+	IncludeLib    []string `yaml:"include-lib"`
+	Include       []string `yaml:"include"`
+	CACerts       *bool    `yaml:"ca-certs"`
+	CABundle      string   `yaml:"ca-bundle"`
+	TZData        *bool    `yaml:"tzdata"`
+	Target        *Target  `yaml:"-"` // what to build, set by Parse
+	lines         map[string]int
 }
 
 // PlatformProgram is the program for one platform, and where its libraries

@@ -60,15 +60,14 @@ func TestParseSample(t *testing.T) {
 	}
 	goSpec := c.Images[1].Target.Specs[0]
 	wantCfg := packer.Config{
-		Env:    []string{"SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"},
 		User:   "nonroot",
 		Labels: map[string]string{"org.opencontainers.image.version": "1.10", "org.opencontainers.image.source": "https://example.invalid/scratchpack"},
 	}
 	if diff := cmp.Diff(wantCfg, goSpec.Config, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("hello-go config (-want +got):\n%s", diff)
 	}
-	if len(goSpec.Add) != 1 || goSpec.Add[0] != (packer.Addition{Src: "/etc/ssl/certs/ca-certificates.crt", Dest: "/etc/ssl/certs/ca-certificates.crt"}) {
-		t.Errorf("hello-go add: %+v", goSpec.Add)
+	if goSpec.Runtime.CACerts != packer.On {
+		t.Errorf("hello-go ca-certs: %v, want On", goSpec.Runtime.CACerts)
 	}
 	if p := c.Images[2].Target.Specs[1].Platform; p == nil || p.String() != "linux/arm64" {
 		t.Errorf("hello-c second platform: %v", p)
@@ -101,6 +100,12 @@ images:
     output: [oci:out:app, "docker-daemon:app:${VERSION}"]
     tags: [dev]
     sbom: /tmp/app.spdx.json
+    keep-suid: true
+    runtime-extras: false
+    include-lib: [libsqlite3.so.0]
+    include: [/etc/app.conf]
+    ca-bundle: certs/corp.pem
+    tzdata: true
 `), env)
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +120,12 @@ images:
 			Entrypoint: []string{"/app/app", "--serve"}, Cmd: []string{"--port", "8080"}, Env: []string{"A=1", "B=2"},
 			WorkingDir: "/data", User: "1000:1000", Annotations: map[string]string{"a": "b"}, Expose: []string{"8080", "53/udp"},
 		},
-		Add: []packer.Addition{{Src: "/etc/sp/conf.yaml", Dest: "/etc/app/conf.yaml"}},
+		Add:      []packer.Addition{{Src: "/etc/sp/conf.yaml", Dest: "/etc/app/conf.yaml"}},
+		KeepSUID: true,
+		Runtime: packer.RuntimeSpec{
+			NoExtras: true, IncludeLibs: []string{"libsqlite3.so.0"}, Include: []string{"/etc/app.conf"},
+			CABundle: "/etc/sp/certs/corp.pem", TZData: packer.On,
+		},
 	}
 	if diff := cmp.Diff(want, s, cmpopts.IgnoreUnexported(packer.Ref{})); diff != "" {
 		t.Errorf("spec (-want +got):\n%s", diff)
@@ -165,6 +175,9 @@ func TestParseErrors(t *testing.T) {
 		{"bad name", "images:\n  \"a b\": {program: x, output: [oci:o]}\n", []string{`2: image name "a b"`}},
 		{"two documents", "images: {a: {program: x, output: [oci:o]}}\n---\nimages: {}\n", []string{"2: a second YAML document"}},
 		{"no program", "images:\n  a:\n    output: [oci:o]\n", []string{"2: image a: no program"}},
+		{"relative include", "images:\n  a:\n    program: x\n    output: [oci:o]\n    include: [etc/x]\n", []string{`5: image a: include: image path "etc/x" is not absolute`}},
+		{"bundle without certs", "images:\n  a:\n    program: x\n    output: [oci:o]\n    ca-certs: false\n    ca-bundle: c.pem\n", []string{"6: image a: ca-bundle: a bundle with ca-certs: false"}},
+		{"not a yes/no", "images:\n  a:\n    program: x\n    output: [oci:o]\n    tzdata: sometimes\n", []string{"5: cannot unmarshal !!str `sometimes` into bool"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("f.yaml", []byte(tc.yaml), env)

@@ -56,6 +56,23 @@ func target(im *Image, dir string) (*Target, Errors) {
 			Annotations: im.Annotations.Map(),
 			Expose:      im.Expose,
 		},
+		KeepSUID: im.KeepSUID,
+		Runtime: packer.RuntimeSpec{
+			NoExtras:    im.RuntimeExtras != nil && !*im.RuntimeExtras,
+			IncludeLibs: im.IncludeLib,
+			Include:     im.Include,
+			CACerts:     switchOf(im.CACerts),
+			CABundle:    local(dir, im.CABundle),
+			TZData:      switchOf(im.TZData),
+		},
+	}
+	for _, p := range im.Include {
+		if _, err := packer.CleanImagePath(p); err != nil {
+			bad("include", "%v", err)
+		}
+	}
+	if im.CABundle != "" && spec.Runtime.CACerts == packer.Off {
+		bad("ca-bundle", "a bundle with ca-certs: false: drop one of them")
 	}
 	if im.Base != "" {
 		base, err := packer.ParseRef(im.Base)
@@ -210,4 +227,16 @@ func withLocalPath(dir string, r packer.Ref) packer.Ref {
 		r.Path = local(dir, r.Path)
 	}
 	return r
+}
+
+// switchOf is the packer.Switch of an optional yes/no key: left out, the
+// analysis decides.
+func switchOf(b *bool) packer.Switch {
+	switch {
+	case b == nil:
+		return packer.Auto
+	case *b:
+		return packer.On
+	}
+	return packer.Off
 }

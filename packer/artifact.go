@@ -107,7 +107,7 @@ func Attach(ctx context.Context, art v1.Image, dsts []Ref, opts ...Option) (v1.H
 			return h, err
 		}
 		if err := remote.Write(n, art, o.remote(ctx)...); err != nil {
-			return h, fmt.Errorf("attaching %s to %s: %w", h, d, registryError(n, err))
+			return h, fmt.Errorf("attaching %s to %s: %w", h, d, o.registryError(n, err))
 		}
 	}
 	return h, nil
@@ -130,7 +130,7 @@ func Referrers(ctx context.Context, ref Ref, digest v1.Hash, opts ...Option) ([]
 	}
 	idx, err := remote.Referrers(n.(name.Digest), o.remote(ctx)...)
 	if err != nil {
-		return nil, registryError(n, err)
+		return nil, o.registryError(n, err)
 	}
 	im, err := idx.IndexManifest()
 	if err != nil {

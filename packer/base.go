@@ -127,12 +127,12 @@ func loadRemote(ctx context.Context, ref Ref, p v1.Platform, o *options) (v1.Ima
 	}
 	desc, err := remote.Get(n, o.remote(ctx)...)
 	if err != nil {
-		return nil, registryError(n, err)
+		return nil, o.registryError(n, err)
 	}
 	if desc.MediaType.IsIndex() {
 		idx, err := desc.ImageIndex()
 		if err != nil {
-			return nil, registryError(n, err)
+			return nil, o.registryError(n, err)
 		}
 		im, err := idx.IndexManifest()
 		if err != nil {
@@ -142,7 +142,7 @@ func loadRemote(ctx context.Context, ref Ref, p v1.Platform, o *options) (v1.Ima
 	}
 	img, err := desc.Image()
 	if err != nil {
-		return nil, registryError(n, err)
+		return nil, o.registryError(n, err)
 	}
 	return img, checkPlatform(img, p)
 }

@@ -3,6 +3,7 @@ package packer
 import (
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,6 +74,14 @@ func TestCacheHitAndMiss(t *testing.T) {
 		{"time", nil, LayerOptions{MTime: time.Unix(1700000000, 0)}},
 		{"mode", func(t *testing.T, s *FileSet) *FileSet {
 			s.Get("/app/small").Mode = 0o644
+			return s
+		}, LayerOptions{}},
+		{"setuid bit (--keep-suid)", func(t *testing.T, s *FileSet) *FileSet {
+			s.Get("/app/small").Mode |= fs.ModeSetuid
+			return s
+		}, LayerOptions{}},
+		{"sticky bit", func(t *testing.T, s *FileSet) *FileSet {
+			s.Get("/app/small").Mode |= fs.ModeSticky
 			return s
 		}, LayerOptions{}},
 		{"path", func(t *testing.T, s *FileSet) *FileSet {

@@ -22,7 +22,7 @@ import (
 const racyWindow = 2 * time.Second
 
 // keyFormat names the key's layout; change it when the layout changes.
-const keyFormat = "scratchpack layer cache key v1"
+const keyFormat = "scratchpack layer cache key v2"
 
 // layerKey is the cache key of the layer s gives when written with c at level
 // and mtime: a sha256 over everything that decides the layer's bytes.
@@ -32,8 +32,9 @@ const keyFormat = "scratchpack layer cache key v1"
 //     archive/tar, the compressors and scratchpack's own layer writer. A new
 //     build, even of the same version, starts with fresh keys.
 //   - The compression, its level and the entries' time (SOURCE_DATE_EPOCH).
-//   - Each entry, in order: its path in the image, type, mode, link target and
-//     size, and for generated files the digest of their bytes.
+//   - Each entry, in order: its path in the image, type, mode as the tar
+//     header has it (with the sticky, setuid and setgid bits), link target
+//     and size, and for generated files the digest of their bytes.
 //   - For each host file copied, instead of its content, what stat(2) says:
 //     device, inode, size, mtime and ctime, each to the nanosecond. This is
 //     how git's index and make tell a changed file: writing a file changes its
@@ -59,7 +60,7 @@ func layerKey(s *FileSet, c Compression, level int, mtime, now time.Time) (key s
 	put([]any{keyFormat, code, c.String(), level, mtime.UnixNano()})
 	ok = true
 	for _, e := range s.Entries() {
-		rec := []any{e.Path, int(e.Type), uint32(e.Mode.Perm()), e.Target, e.Size}
+		rec := []any{e.Path, int(e.Type), tarMode(e.Mode), e.Target, e.Size}
 		switch {
 		case e.Type == TypeFile && e.Source != "":
 			var st unix.Stat_t

@@ -1,6 +1,7 @@
 package packer
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -16,9 +17,10 @@ const (
 )
 
 // placeExtras adds --add files and the user database for --user nonroot.
-func placeExtras(set *FileSet, spec Spec) error {
+// guard refuses destinations that must not be replaced (the interpreter's).
+func placeExtras(set *FileSet, spec Spec, guard func(dest, why string) error) error {
 	for _, a := range spec.Add {
-		if err := addTree(set, a); err != nil {
+		if err := addTree(set, a, guard, spec.KeepSUID); err != nil {
 			return fmt.Errorf("--add %s:%s: %w", a.Src, a.Dest, err)
 		}
 	}
@@ -36,20 +38,33 @@ func placeExtras(set *FileSet, spec Spec) error {
 	return nil
 }
 
+// ErrRefusedAdd means an --add source is one scratchpack will not copy: a
+// symbolic link, a device, a fifo or a socket. The error names the file.
+var ErrRefusedAdd = errors.New("refused --add source")
+
 // addTree adds a host file, or a directory with everything in it, at
-// a.Dest. The source itself is followed if it is a link (as docker COPY
-// does); links inside a directory are kept as links.
-func addTree(set *FileSet, a Addition) error {
+// a.Dest. The source itself must not be a symbolic link: a link given on
+// the command line is refused rather than followed, so a link planted in a
+// build directory (say config.yaml -> /etc/shadow) cannot pull a host file
+// into the image. Links inside an added directory are copied as links and
+// never followed, wherever they point: the image gets the link, not the file
+// behind it.
+func addTree(set *FileSet, a Addition, guard func(dest, why string) error, keepSUID bool) error {
 	dest, err := CleanImagePath(a.Dest)
 	if err != nil {
 		return err
 	}
-	fi, err := os.Stat(a.Src)
+	fi, err := os.Lstat(a.Src)
 	if err != nil {
 		return err
 	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		target, _ := os.Readlink(a.Src)
+		return fmt.Errorf("%w: %s is a symbolic link (to %s), and --add does not follow links; name the file itself, e.g. --add \"$(readlink -f %s)\":%s",
+			ErrRefusedAdd, a.Src, target, a.Src, a.Dest)
+	}
 	if !fi.IsDir() {
-		return addOne(set, a.Src, dest, fi)
+		return addOne(set, a.Src, dest, fi, guard, keepSUID)
 	}
 	return filepath.WalkDir(a.Src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -63,12 +78,17 @@ func addTree(set *FileSet, a Addition) error {
 		if err != nil {
 			return err
 		}
-		return addOne(set, p, path.Join(dest, filepath.ToSlash(rel)), fi)
+		return addOne(set, p, path.Join(dest, filepath.ToSlash(rel)), fi, guard, keepSUID)
 	})
 }
 
-func addOne(set *FileSet, src, dest string, fi fs.FileInfo) error {
+func addOne(set *FileSet, src, dest string, fi fs.FileInfo, guard func(dest, why string) error, keepSUID bool) error {
 	why := "--add " + src
+	if !fi.IsDir() {
+		if err := guard(dest, why); err != nil {
+			return err
+		}
+	}
 	switch {
 	case fi.IsDir():
 		return set.Add(Entry{Path: dest, Type: TypeDir, Mode: 0o755, Why: why})
@@ -83,7 +103,7 @@ func addOne(set *FileSet, src, dest string, fi fs.FileInfo) error {
 		if fi.Mode()&0o111 != 0 {
 			mode = 0o755
 		}
-		return set.Add(Entry{Path: dest, Type: TypeFile, Mode: mode, Source: src, Size: fi.Size(), Why: why})
+		return set.Add(Entry{Path: dest, Type: TypeFile, Mode: mode | suidBits(fi, keepSUID), Source: src, Size: fi.Size(), Why: why})
 	}
-	return fmt.Errorf("%s is a %s: only files, directories and links can be added", src, fi.Mode().Type())
+	return fmt.Errorf("%w: %s is a %s: only files, directories and links can be added", ErrRefusedAdd, src, fi.Mode().Type())
 }

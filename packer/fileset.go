@@ -22,7 +22,7 @@ const (
 type Entry struct {
 	Path   string      // absolute, clean, in the image
 	Type   EntryType   //
-	Mode   fs.FileMode // permission bits (and fs.ModeSticky); fixed by the packer, never taken from the host
+	Mode   fs.FileMode // permission bits (and fs.ModeSticky, and the setuid/setgid bits with --keep-suid); fixed by the packer
 	Source string      // host file to copy, for TypeFile
 	Data   []byte      // content, for TypeFile without Source (generated files)
 	Target string      // for TypeSymlink

@@ -143,14 +143,29 @@ func writeEntry(tw *tar.Writer, e *Entry, mtime time.Time, buf []byte) error {
 	return nil
 }
 
-// tarMode is the tar header mode of m: permission bits and the sticky bit
-// (/tmp is 1777).
+// tarMode is the tar header mode of m: permission bits, the sticky bit
+// (/tmp is 1777), and the setuid and setgid bits kept with --keep-suid.
 func tarMode(m fs.FileMode) int64 {
 	mode := int64(m.Perm())
 	if m&fs.ModeSticky != 0 {
 		mode |= 0o1000
 	}
+	if m&fs.ModeSetgid != 0 {
+		mode |= 0o2000
+	}
+	if m&fs.ModeSetuid != 0 {
+		mode |= 0o4000
+	}
 	return mode
+}
+
+// suidBits is the setuid and setgid bits of fi when keep is set (--keep-suid),
+// and none otherwise: images get them only when asked.
+func suidBits(fi fs.FileInfo, keep bool) fs.FileMode {
+	if !keep {
+		return 0
+	}
+	return fi.Mode() & (fs.ModeSetuid | fs.ModeSetgid)
 }
 
 // fileLayer is a layer whose blob is a file: a v1.Layer that ggcr never has

@@ -455,7 +455,7 @@ func tag(ctx context.Context, a mutate.Appendable, t name.Tag, o *options) error
 	if !ok {
 		return fmt.Errorf("%T has no manifest to tag", a)
 	}
-	return registryError(n, remote.Tag(n.(name.Tag), tg, o.remote(ctx)...))
+	return o.registryError(n, remote.Tag(n.(name.Tag), tg, o.remote(ctx)...))
 }
 
 // push writes a to the registry d, forwarding progress to WithProgress's
@@ -490,5 +490,5 @@ func push(ctx context.Context, a mutate.Appendable, d Ref, o *options) error {
 	} else {
 		err = remote.Write(n, a.(v1.Image), ropts...)
 	}
-	return registryError(n, err)
+	return o.registryError(n, err)
 }

@@ -118,7 +118,7 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 	if err := placeProgram(set, rep, spec); err != nil {
 		return nil, err
 	}
-	if err := placeExtras(set, spec); err != nil {
+	if err := placeExtras(set, spec, interpreterGuard(set, baseFS, closure)); err != nil {
 		return nil, err
 	}
 	if err := placePyInstaller(set, baseFS, py, spec); err != nil {

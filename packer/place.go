@@ -155,7 +155,7 @@ func placeProgram(set *FileSet, rep *elfdeps.Report, spec Spec) error {
 	if err != nil {
 		return err
 	}
-	return set.Add(Entry{Path: spec.Dest, Type: TypeFile, Mode: 0o755, Source: spec.Program, Size: fi.Size(), Why: "the program"})
+	return set.Add(Entry{Path: spec.Dest, Type: TypeFile, Mode: 0o755 | suidBits(fi, spec.KeepSUID), Source: spec.Program, Size: fi.Size(), Why: "the program"})
 }
 
 // hostPath turns a path in the root into a host path.

@@ -45,7 +45,7 @@ func loadAll(ctx context.Context, ref Ref, o *options) (mutate.Appendable, error
 		}
 		desc, err := remote.Get(n, o.remote(ctx)...)
 		if err != nil {
-			return nil, registryError(n, err)
+			return nil, o.registryError(n, err)
 		}
 		if desc.MediaType.IsIndex() {
 			return desc.ImageIndex()

@@ -23,6 +23,7 @@ type Spec struct {
 	Level       int          // compression level; 0 means the compression's default
 	Layers      Layering     // how the new files are split into layers
 	Runtime     RuntimeSpec  // run-time needs: what goes in beyond the loader's closure
+	KeepSUID    bool         // keep the setuid and setgid bits of the program and --add files that have them (--keep-suid)
 }
 
 // Config is the OCI image configuration a user sets, named as Docker's flags.

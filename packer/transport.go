@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -187,13 +189,15 @@ type options struct {
 	insecure   bool
 	progress   chan<- v1.Update
 	dockerHost string
+	retry      remote.Backoff
 	cache      *Cache           // nil: no cache
 	jobs       int              // parallel uploads; 0 means remote's default
 	now        func() time.Time // the clock, for the cache's racy-file check
 }
 
 func makeOptions(opts ...Option) (*options, error) {
-	o := &options{keychain: authn.DefaultKeychain, transport: remote.DefaultTransport, dockerHost: DefaultDockerHost, now: time.Now}
+	o := &options{keychain: authn.DefaultKeychain, transport: remote.DefaultTransport, dockerHost: DefaultDockerHost,
+		retry: DefaultRetryBackoff, now: time.Now}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
 			return nil, err
@@ -261,8 +265,10 @@ func (o *options) reference(n name.Reference) (name.Reference, error) {
 func (o *options) remote(ctx context.Context) []remote.Option {
 	opts := []remote.Option{
 		remote.WithAuthFromKeychain(o.keychain),
-		remote.WithTransport(o.transport),
+		remote.WithTransport(retryAfterTransport{o.transport}),
 		remote.WithContext(ctx),
+		remote.WithRetryBackoff(o.retry),
+		remote.WithRetryStatusCodes(retryStatusCodes...),
 	}
 	if o.jobs > 0 {
 		opts = append(opts, remote.WithJobs(o.jobs))
@@ -278,24 +284,57 @@ var ErrUnauthorized = errors.New("registry denied access")
 // or archive.
 var ErrNotFound = errors.New("image not found")
 
-// registryError explains the registry failures users can act on.
-func registryError(n name.Reference, err error) error {
+// registryError explains the registry failures users can act on. A refusal
+// says which registry and which credentials were tried (the user name, never
+// the secret).
+func (o *options) registryError(n name.Reference, err error) error {
+	reg := n.Context().RegistryStr()
 	var te *transport.Error
 	if !errors.As(err, &te) {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+			return fmt.Errorf("%w; the connection to %s kept dropping (%d tries): try again later", err, reg, o.retry.Steps)
+		}
 		return err
 	}
-	reg := n.Context().RegistryStr()
 	switch {
+	case te.StatusCode == http.StatusTooManyRequests || te.StatusCode >= 500:
+		return fmt.Errorf("%w; %s kept failing (%d tries): try again later", err, reg, o.retry.Steps)
 	case te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden ||
 		hasCode(te, transport.UnauthorizedErrorCode, transport.DeniedErrorCode):
-		return fmt.Errorf("%w: %s: %w; the image may not exist, or needs credentials: they come from "+
-			"~/.docker/config.json, $DOCKER_CONFIG or a credential helper (run `docker login %s`)",
-			ErrUnauthorized, reg, err, reg)
+		return fmt.Errorf("%w: %s: %w; %s", ErrUnauthorized, reg, err, o.credentialSource(n.Context().Registry))
 	case te.StatusCode == http.StatusNotFound ||
 		hasCode(te, transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode):
 		return fmt.Errorf("%w: %s: %w; check the name and tag", ErrNotFound, n, err)
 	}
 	return err
+}
+
+// credentialSource says what the keychain offered for reg, for an error.
+func (o *options) credentialSource(reg name.Registry) string {
+	login := fmt.Sprintf("credentials come from ~/.docker/config.json, $DOCKER_CONFIG or a credential helper: run `docker login %s`, or check the image name", reg.RegistryStr())
+	auth, err := o.keychain.Resolve(reg)
+	if err != nil {
+		return fmt.Sprintf("reading credentials for %s failed (%v); %s", reg.RegistryStr(), err, login)
+	}
+	where := "the keychain"
+	if o.keychain == authn.DefaultKeychain {
+		where = "the Docker configuration"
+	}
+	if auth == authn.Anonymous {
+		return fmt.Sprintf("no credentials for %s were found in %s, so none were sent: the image may not exist, or needs them; %s",
+			reg.RegistryStr(), where, login)
+	}
+	cfg, err := auth.Authorization()
+	if err != nil || cfg == nil {
+		return fmt.Sprintf("credentials for %s from %s could not be read; %s", reg.RegistryStr(), where, login)
+	}
+	switch {
+	case cfg.Username != "":
+		return fmt.Sprintf("the credentials for %s from %s (user %q) were refused; %s", reg.RegistryStr(), where, cfg.Username, login)
+	case cfg.IdentityToken != "" || cfg.RegistryToken != "":
+		return fmt.Sprintf("the token for %s from %s was refused; %s", reg.RegistryStr(), where, login)
+	}
+	return fmt.Sprintf("the credentials for %s from %s were refused; %s", reg.RegistryStr(), where, login)
 }
 
 func hasCode(te *transport.Error, codes ...transport.ErrorCode) bool {

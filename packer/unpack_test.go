@@ -2,11 +2,9 @@ package packer
 
 import (
 	"archive/tar"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -18,7 +16,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/scratchpack/scratchpack/internal/testenv"
 )
 
 // ent is one tar entry of a test layer.
@@ -44,30 +42,15 @@ func whiteout(name string) ent { return ent{name: name, typ: tar.TypeReg, mode: 
 // layerOf is an uncompressed-then-gzipped layer holding the entries, in order.
 func layerOf(t *testing.T, ents ...ent) v1.Layer {
 	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
+	var tes []testenv.TarEntry
 	for _, e := range ents {
-		h := &tar.Header{Name: e.name, Linkname: e.link, Typeflag: e.typ, Mode: e.mode, Size: int64(len(e.data)),
-			Uid: e.uid, Gid: e.gid, Format: tar.FormatPAX}
+		h := tar.Header{Name: e.name, Linkname: e.link, Typeflag: e.typ, Mode: e.mode, Uid: e.uid, Gid: e.gid, Format: tar.FormatPAX}
 		if e.typ == tar.TypeChar {
 			h.Devmajor, h.Devminor = 1, 3
 		}
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.WriteString(tw, e.data); err != nil {
-			t.Fatal(err)
-		}
+		tes = append(tes, testenv.TarEntry{Header: h, Data: e.data})
 	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b := buf.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
+	return testenv.Layer(t, tes...)
 }
 
 func imageOf(t *testing.T, layers ...[]ent) v1.Image {

@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,8 +12,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/scratchpack/scratchpack/internal/testenv"
 	"github.com/scratchpack/scratchpack/packer"
 )
 
@@ -124,8 +123,7 @@ type ent struct {
 // withLayer adds a layer holding ents to img.
 func withLayer(t *testing.T, img v1.Image, ents ...ent) v1.Image {
 	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
+	var tes []testenv.TarEntry
 	for _, e := range ents {
 		typ := e.typ
 		if typ == 0 {
@@ -135,22 +133,9 @@ func withLayer(t *testing.T, img v1.Image, ents ...ent) v1.Image {
 		if mode == 0 {
 			mode = 0o644
 		}
-		if err := tw.WriteHeader(&tar.Header{Name: e.name, Linkname: e.link, Typeflag: typ, Mode: mode, Size: int64(len(e.data))}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.WriteString(tw, e.data); err != nil {
-			t.Fatal(err)
-		}
+		tes = append(tes, testenv.TarEntry{Header: tar.Header{Name: e.name, Linkname: e.link, Typeflag: typ, Mode: mode}, Data: e.data})
 	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b := buf.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err = mutate.AppendLayers(img, l)
+	img, err := mutate.AppendLayers(img, testenv.Layer(t, tes...))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,7 +39,9 @@ image does not stop the others; the exit status is that of the first failure.
       sbom: out/server.spdx.json            # SPDX 2.3; attached to pushed images
       entrypoint: [/app/server]             # cmd, env, workdir, user, labels,
       env: {LANG: C.UTF-8}                  # annotations, expose, add, dest, sysroot,
-      add: ["conf/app.yaml:/etc/app.yaml"]  # library-path: as pack's flags
+      add: ["conf/app.yaml:/etc/app.yaml"]  # library-path, keep-suid, include-lib,
+      ca-certs: true                        # include, ca-bundle, tzdata: as pack's flags
+      runtime-extras: false                 # as pack --no-runtime-extras
     tool:
       platforms:                            # one program per platform: an index
         linux/amd64: build/amd64/tool

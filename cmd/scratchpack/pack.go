@@ -61,7 +61,13 @@ Arguments (after --) are the default command of every platform's image.
 
 The image digest is printed on stdout. The same inputs always give the same
 digest: times come from SOURCE_DATE_EPOCH (else 1970-01-01), files are owned 0:0
-with fixed modes.
+with fixed modes (0755 or 0644, never setuid, setgid or sticky).
+
+--add SRC:DEST copies a host file, or a directory with everything in it. SRC must
+not be a symbolic link (name the file itself: --add "$(readlink -f SRC)":DEST);
+links inside a directory are copied as links, never followed, wherever they point.
+Devices, fifos and sockets are refused, and so is a DEST that would replace the
+program's interpreter or a link in front of it.
 
 Examples:
   scratchpack pack -o oci:out:hello ./hello
@@ -98,6 +104,7 @@ Exit status: 0 written, 2 bad input, 3 the program would not run in the image
 			&cli.StringSliceFlag{Name: "annotation", Usage: "manifest annotation `K=V`; repeatable"},
 			&cli.StringSliceFlag{Name: "expose", Usage: "`PORT[/PROTO]` the program listens on; repeatable"},
 			&cli.StringSliceFlag{Name: "add", Usage: "copy host `SRC:DEST` (file or directory) into the image; repeatable"},
+			&cli.BoolFlag{Name: "keep-suid", Usage: "keep the setuid and setgid bits of the program and --add files that have them; without it they are cleared"},
 			&cli.StringSliceFlag{Name: "platform", Usage: "`OS/ARCH[/VARIANT]` the program must be for (default: the program's); or OS/ARCH=PATH, once per platform, to build a multi-platform index (see above)"},
 			&cli.StringSliceFlag{Name: "sysroot", Aliases: []string{"root"}, Usage: "take libraries from `DIR` instead of this machine: a cross sysroot, an unpacked root file system of the target, or a toolchain sysroot; OS/ARCH=DIR per platform (default: / for this machine's programs, /usr/TRIPLET for others)"},
 			&cli.StringSliceFlag{Name: "library-path", Usage: "also search `DIR` as LD_LIBRARY_PATH would; repeatable"},
@@ -273,6 +280,7 @@ func packSpec(c *cli.Context) (packer.Spec, []packer.Ref, error) {
 		}
 		spec.Add = append(spec.Add, packer.Addition{Src: src, Dest: dest})
 	}
+	spec.KeepSUID = c.Bool("keep-suid")
 	if u := spec.Config.User; u != "" && u != "root" && u != "nonroot" {
 		id, gid, _ := strings.Cut(u, ":")
 		if _, err := strconv.ParseUint(id, 10, 32); err != nil {
@@ -334,7 +342,8 @@ func classify(err error) error {
 	case errors.As(err, &wr), errors.As(err, &pe):
 		return withCode(exitWontRun, err)
 	case errors.As(err, &fe), errors.As(err, &se), errors.Is(err, packer.ErrDuplicatePlatform), errors.Is(err, elfdeps.ErrNotELF), errors.Is(err, elfdeps.ErrCorrupt), errors.Is(err, elfdeps.ErrScript),
-		errors.Is(err, fs.ErrNotExist), errors.Is(err, elfdeps.ErrNotRegular), errors.Is(err, packer.ErrBadRef), errors.As(err, &ce):
+		errors.Is(err, fs.ErrNotExist), errors.Is(err, elfdeps.ErrNotRegular), errors.Is(err, packer.ErrBadRef), errors.As(err, &ce),
+		errors.Is(err, packer.ErrRefusedAdd), errors.Is(err, packer.ErrShadowsInterpreter):
 		return withCode(exitBadInput, err)
 	case errors.Is(err, context.Canceled):
 		return withCode(exitInterrupt, errInterrupted)

@@ -14,7 +14,6 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/scratchpack/scratchpack/internal/testenv"
 	"github.com/scratchpack/scratchpack/runner"
@@ -231,22 +230,12 @@ func hostileImage(t *testing.T, outside string) v1.Image {
 // appendLayer adds a layer of empty files, links and directories.
 func appendLayer(t *testing.T, img v1.Image, hs ...tar.Header) v1.Image {
 	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
+	var tes []testenv.TarEntry
 	for _, h := range hs {
-		if err := tw.WriteHeader(&h); err != nil {
-			t.Fatal(err)
-		}
+		tes = append(tes, testenv.TarEntry{Header: h})
 	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b := buf.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
+	img, err := mutate.AppendLayers(img, testenv.Layer(t, tes...))
 	if err != nil {
-		t.Fatal(err)
-	}
-	if img, err = mutate.AppendLayers(img, l); err != nil {
 		t.Fatal(err)
 	}
 	return img

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 )
 
 // Arch is the ELF header of one architecture and the path of its glibc loader.
@@ -65,6 +66,7 @@ type File struct {
 	Interp   string   // PT_INTERP, if any
 	Needed   []string // DT_NEEDED
 	Soname   string   // DT_SONAME, if any
+	RPath    []string // DT_RPATH, joined with ':', if any
 	Sections []Section
 }
 
@@ -118,6 +120,9 @@ func (f File) Bytes() []byte {
 	}
 	if f.Soname != "" {
 		dyns = append(dyns, dyn{elf.DT_SONAME, str(f.Soname)})
+	}
+	if len(f.RPath) > 0 {
+		dyns = append(dyns, dyn{elf.DT_RPATH, str(strings.Join(f.RPath, ":"))})
 	}
 
 	phnum := uint64(2)
