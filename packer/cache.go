@@ -238,7 +238,7 @@ func makeLayer(s *FileSet, o LayerOptions, c *Cache, now func() time.Time) (l *f
 	}
 	o.Dir = c.tmpDir()
 	if l, err = writeLayerFile(s, o); err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("writing into the cache %s (pack with --no-cache, or --cache DIR elsewhere, to do without it): %w", c.dir, err)
 	}
 	// A source that changed while it was read may have given a layer that
 	// matches neither its old nor its new content.

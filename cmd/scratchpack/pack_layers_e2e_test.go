@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -153,6 +154,28 @@ func TestPackCache(t *testing.T) {
 	other, _ := pack("--cache", filepath.Join(t.TempDir(), "c"))
 	if other.Digest != first.Digest || other.Layers[0].Cached {
 		t.Errorf("--cache DIR (empty): digest %s, layers %+v", other.Digest, other.Layers)
+	}
+}
+
+// TestPackCacheFullDisk: a cache without room for the layer gives exit 4
+// naming the cache, the problem and --no-cache, and leaves no file in it.
+func TestPackCacheFullDisk(t *testing.T) {
+	prog := fixture(t, "hello-cc")
+	cache := filepath.Join(tmpfs(t, 512<<10), "cache")
+	_, errOut, code := run(t, nil, "pack", "--cache", cache, "-o", "oci:"+filepath.Join(t.TempDir(), "l"), prog)
+	for _, want := range []string{cache, "no space left on device", "--no-cache"} {
+		if code != exitRegistry || !strings.Contains(errOut, want) {
+			t.Errorf("exit %d, want %d saying %q:\n%s", code, exitRegistry, want, errOut)
+		}
+	}
+	err := filepath.WalkDir(cache, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			t.Errorf("left %s in the cache", p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
