@@ -127,6 +127,7 @@ func (r *report) mean(name string) float64 {
 }
 
 func (r *report) row(w io.Writer, name, label, ratio string) {
+	label = strings.ReplaceAll(label, "|", `\|`) // a pipe inside a cell, even in code, ends it
 	res, ok := r.times[name]
 	if !ok {
 		fmt.Fprintf(w, "| %s | not measured | | | | |\n", label)
