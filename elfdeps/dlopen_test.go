@@ -3,6 +3,7 @@ package elfdeps
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -232,4 +233,32 @@ func FuzzDlopenNames(f *testing.F) {
 		h.names("prog", b)
 		_ = h.result()
 	})
+}
+
+// TestChunksAtNUL: the pieces cover the input in order, and a string is
+// split only when no NUL lies in the second half of the buffer.
+func TestChunksAtNUL(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		size int
+		want []string
+	}{
+		{"libfoo.so.1\x00libbar.so.2\x00", 16, []string{"libfoo.so.1\x00", "libbar.so.2\x00"}},
+		{"a\x00libbar.so.2\x00tail", 8, []string{"a\x00libbar", ".so.2\x00", "tail"}},
+		{"abcde\x00fg\x00hi", 8, []string{"abcde\x00", "fg\x00hi"}},
+		{"abcdef\x00gh\x00ijklm", 8, []string{"abcdef\x00", "gh\x00ijklm"}},
+		{"abcdefghij", 4, []string{"abcd", "efgh", "ij"}},
+		{"x\x00", 64, []string{"x\x00"}},
+	} {
+		var got []string
+		chunksAtNUL(strings.NewReader(tc.in), make([]byte, tc.size), func(b []byte) {
+			if len(b) > tc.size {
+				t.Errorf("%q: piece of %d bytes, buffer %d", tc.in, len(b), tc.size)
+			}
+			got = append(got, string(b))
+		})
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%q in %d: %q, want %q", tc.in, tc.size, got, tc.want)
+		}
+	}
 }

@@ -1,22 +1,10 @@
 package elfdeps
 
 import (
-	"debug/elf"
 	"fmt"
 	"io"
 	"strings"
 )
-
-// importedSymbols is f.ImportedSymbols, which debug/elf can panic in on
-// hostile input.
-func importedSymbols(f *elf.File) (syms []elf.ImportedSymbol, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			syms, err = nil, fmt.Errorf("%w: %v", ErrCorrupt, p)
-		}
-	}()
-	return f.ImportedSymbols()
-}
 
 // RuntimeFile is a data file the C library reads at run time for functions
 // a program uses: the user database for getpwnam, the resolver's files for
@@ -44,18 +32,11 @@ var runtimeFiles = []struct {
 // static program, or a file that is not ELF, gives none. The program may do
 // without them; a failure of getpwnam is often a missing /etc/passwd.
 func RuntimeFiles(prog io.ReaderAt) []RuntimeFile {
-	f, err := safeELF(prog)
+	o, err := readObjectParts(prog, false)
 	if err != nil {
 		return nil
 	}
-	syms, err := importedSymbols(f)
-	if err != nil {
-		return nil
-	}
-	imports := map[string]bool{}
-	for _, s := range syms {
-		imports[s.Name] = true
-	}
+	imports := importSet(o)
 	var out []RuntimeFile
 	seen := map[string]bool{}
 	for _, g := range runtimeFiles {
