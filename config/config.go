@@ -42,6 +42,11 @@ type Image struct {
 	SBOM        string     `yaml:"sbom"`   // write an SPDX document here (and attach it to pushed images)
 	KeepSUID    bool       `yaml:"keep-suid"`
 
+	// Layers, as pack's flags.
+	Compression      string `yaml:"compression"` // gzip (default), zstd or none
+	CompressionLevel int    `yaml:"compression-level"`
+	Layers           string `yaml:"layers"` // one (default) or libs
+
 	// Run-time needs, as pack's flags: runtime-extras: false is
 	// --no-runtime-extras; ca-certs and tzdata force them on or off.
 	RuntimeExtras *bool    `yaml:"runtime-extras"`

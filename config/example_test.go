@@ -31,5 +31,5 @@ images:
 	// hello release/bin/hello
 	// docker://127.0.0.1:5000/hello:dev
 	// docker://127.0.0.1:5000/hello:latest
-	// release/scratchpack.yaml:3: an image has no key "progam"; the keys are: program, platform, platforms, base, dest, sysroot, library-path, entrypoint, cmd, env, workdir, user, labels, annotations, expose, add, output, tags, sbom, keep-suid, runtime-extras, include-lib, include, ca-certs, ca-bundle, tzdata
+	// release/scratchpack.yaml:3: an image has no key "progam"; the keys are: program, platform, platforms, base, dest, sysroot, library-path, entrypoint, cmd, env, workdir, user, labels, annotations, expose, add, output, tags, sbom, keep-suid, compression, compression-level, layers, runtime-extras, include-lib, include, ca-certs, ca-bundle, tzdata
 }

@@ -106,6 +106,9 @@ images:
     include: [/etc/app.conf]
     ca-bundle: certs/corp.pem
     tzdata: true
+    compression: zstd
+    compression-level: 3
+    layers: libs
 `), env)
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +124,7 @@ images:
 			WorkingDir: "/data", User: "1000:1000", Annotations: map[string]string{"a": "b"}, Expose: []string{"8080", "53/udp"},
 		},
 		Add:      []packer.Addition{{Src: "/etc/sp/conf.yaml", Dest: "/etc/app/conf.yaml"}},
-		KeepSUID: true,
+		KeepSUID: true, Compression: packer.Zstd, Level: 3, Layers: packer.LibsLayer,
 		Runtime: packer.RuntimeSpec{
 			NoExtras: true, IncludeLibs: []string{"libsqlite3.so.0"}, Include: []string{"/etc/app.conf"},
 			CABundle: "/etc/sp/certs/corp.pem", TZData: packer.On,
@@ -177,6 +180,8 @@ func TestParseErrors(t *testing.T) {
 		{"no program", "images:\n  a:\n    output: [oci:o]\n", []string{"2: image a: no program"}},
 		{"relative include", "images:\n  a:\n    program: x\n    output: [oci:o]\n    include: [etc/x]\n", []string{`5: image a: include: image path "etc/x" is not absolute`}},
 		{"bundle without certs", "images:\n  a:\n    program: x\n    output: [oci:o]\n    ca-certs: false\n    ca-bundle: c.pem\n", []string{"6: image a: ca-bundle: a bundle with ca-certs: false"}},
+		{"bad compression", "images:\n  a:\n    program: x\n    output: [oci:o]\n    compression: lz4\n", []string{"5: image a: compression: "}},
+		{"bad layers", "images:\n  a:\n    program: x\n    output: [oci:o]\n    layers: two\n", []string{"5: image a: layers: "}},
 		{"not a yes/no", "images:\n  a:\n    program: x\n    output: [oci:o]\n    tzdata: sometimes\n", []string{"5: cannot unmarshal !!str `sometimes` into bool"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -71,6 +71,21 @@ func target(im *Image, dir string) (*Target, Errors) {
 			bad("include", "%v", err)
 		}
 	}
+	if im.Compression != "" {
+		c, err := packer.ParseCompression(im.Compression)
+		if err != nil {
+			bad("compression", "%v", err)
+		}
+		spec.Compression = c
+	}
+	spec.Level = im.CompressionLevel
+	if im.Layers != "" {
+		l, err := packer.ParseLayering(im.Layers)
+		if err != nil {
+			bad("layers", "%v", err)
+		}
+		spec.Layers = l
+	}
 	if im.CABundle != "" && spec.Runtime.CACerts == packer.Off {
 		bad("ca-bundle", "a bundle with ca-certs: false: drop one of them")
 	}

@@ -42,6 +42,7 @@ image does not stop the others; the exit status is that of the first failure.
       add: ["conf/app.yaml:/etc/app.yaml"]  # library-path, keep-suid, include-lib,
       ca-certs: true                        # include, ca-bundle, tzdata: as pack's flags
       runtime-extras: false                 # as pack --no-runtime-extras
+      layers: libs                          # compression, compression-level: as pack's
     tool:
       platforms:                            # one program per platform: an index
         linux/amd64: build/amd64/tool
@@ -53,12 +54,15 @@ has a default; $$ is a $; inside [...] or {...} quote such values, as YAML's
 flow style reads { and } itself). Unknown keys and bad values are errors with
 the file and line. Keys starting with x- are free, for YAML anchors (<<: *defaults).
 
+Images built together share the layer cache (--cache, --no-cache): with
+layers: libs, the C library layer they have in common is made once.
+
 Results go to stderr; --json prints them on stdout (name, digest, references,
 size, platforms, sbom), --digest-file writes "DIGEST NAME" lines.
 
 Exit status: 0 all built, 2 bad configuration or input, 3 a program would not
 run in its image, 4 registry, daemon or I/O failure, 130 interrupted.`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Value: config.DefaultFile, Usage: "read the images from `FILE`"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: runtime.GOMAXPROCS(0), Usage: "build at most `N` images at once"},
 			&cli.Int64Flag{Name: "source-date-epoch", EnvVars: []string{"SOURCE_DATE_EPOCH"}, Usage: "image and file time, in `SECONDS` since the epoch"},
@@ -66,7 +70,7 @@ run in its image, 4 registry, daemon or I/O failure, 130 interrupted.`,
 			&cli.StringFlag{Name: "docker-host", EnvVars: []string{"DOCKER_HOST"}, Value: packer.DefaultDockerHost, Usage: "Docker daemon `ADDRESS` for docker-daemon: outputs (unix:///PATH)"},
 			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
 			&cli.BoolFlag{Name: "json", Usage: "print the results as JSON on stdout"},
-		},
+		}, cacheFlags()...),
 		Action: runBuild,
 	}
 }
@@ -109,8 +113,18 @@ func runBuild(c *cli.Context) error {
 	}
 	defer os.RemoveAll(work)
 
+	if err := checkCacheFlags(c); err != nil {
+		return withCode(exitBadInput, err)
+	}
 	created := time.Unix(c.Int64("source-date-epoch"), 0).UTC()
 	opts := writeOptions(c)
+	cache, err := cacheOption(c)
+	if err != nil {
+		return withCode(exitRegistry, err)
+	}
+	if cache != nil {
+		opts = append(opts, cache) // shared by the images built at once: the libs layer is made once
+	}
 	results := make([]*buildResult, len(images))
 	var mu sync.Mutex // one image's report at a time on stderr
 	var g errgroup.Group

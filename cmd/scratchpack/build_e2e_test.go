@@ -206,3 +206,51 @@ func TestBuildErrors(t *testing.T) {
 		t.Errorf("a missing file: exit %d\n%s", code, errOut)
 	}
 }
+
+// TestBuildLayersAndCache: the layer keys of a configuration reach the
+// images, and two images built together with layers: libs share their C
+// library layer through the cache they share.
+func TestBuildLayersAndCache(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "scratchpack.yaml")
+	yaml := "images:\n"
+	for _, name := range []string{"hello-c", "rpath/bin/greet"} {
+		yaml += "  " + filepath.Base(name) + ":\n    program: " + fixture(t, name) +
+			"\n    layers: libs\n    compression: zstd\n    output: [oci:out:" + filepath.Base(name) + "]\n"
+	}
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cache := filepath.Join(dir, "cache")
+	mustRun(t, nil, "build", "--config", cfg, "--cache", cache)
+
+	var first []v1.Hash
+	for _, tag := range []string{"hello-c", "greet"} {
+		img, err := packer.LoadBase(context.Background(), packer.Ref{Transport: packer.OCI, Path: filepath.Join(dir, "out"), Tag: tag}, v1.Platform{OS: "linux", Architecture: "amd64"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := img.Manifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(m.Layers) != 2 {
+			t.Fatalf("%s: %d layers, want the C library's and the program's", tag, len(m.Layers))
+		}
+		for _, l := range m.Layers {
+			if l.MediaType != "application/vnd.oci.image.layer.v1.tar+zstd" {
+				t.Errorf("%s: layer %s is %s, want zstd", tag, l.Digest, l.MediaType)
+			}
+		}
+		first = append(first, m.Layers[0].Digest)
+	}
+	if first[0] != first[1] {
+		t.Errorf("C library layers %s and %s: want one, shared", first[0], first[1])
+	}
+	if ents, err := os.ReadDir(cache); err != nil || len(ents) == 0 {
+		t.Errorf("cache %s: %v entries, error %v: build did not use it", cache, len(ents), err)
+	}
+	if _, errOut, code := run(t, nil, "build", "--config", cfg, "--cache", cache, "--no-cache"); code != exitBadInput || !strings.Contains(errOut, "give one") {
+		t.Errorf("--cache with --no-cache: exit %d, %s", code, errOut)
+	}
+}

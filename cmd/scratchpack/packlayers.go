@@ -34,15 +34,13 @@ terminal, a progress line shows the bytes sent.`
 
 // layerFlags are pack's flags about layers, compression, the cache and uploads.
 func layerFlags() []cli.Flag {
-	return []cli.Flag{
+	return append(cacheFlags(),
 		&cli.StringFlag{Name: "compression", Value: "gzip", Usage: "compress layers with `ALGO`: gzip, zstd or none (see above)"},
 		&cli.IntFlag{Name: "compression-level", Usage: fmt.Sprintf("compression `LEVEL`: gzip 1-9 (default %d), zstd 1-22 (default %d; 1-2, 3-5, 6-9 and 10-22 each give the same output)",
 			packer.DefaultGzipLevel, packer.DefaultZstdLevel), DefaultText: "per compression"},
 		&cli.StringFlag{Name: "layers", Value: "one", Usage: "`HOW` to split the new files: one layer, or libs (the C library set below the program)"},
-		&cli.StringFlag{Name: "cache", Usage: "keep layers in `DIR` (default $XDG_CACHE_HOME/scratchpack, else ~/.cache/scratchpack)"},
-		&cli.BoolFlag{Name: "no-cache", Usage: "neither read nor write the layer cache"},
 		&cli.IntFlag{Name: "jobs", Value: 4, Usage: "upload `N` blobs at once when pushing"},
-	}
+	)
 }
 
 // layerSpec sets spec's compression and layering from the flags.
@@ -61,6 +59,10 @@ func layerSpec(c *cli.Context, spec *packer.Spec) error {
 	if c.Int("jobs") < 1 {
 		return fmt.Errorf("--jobs %d: want at least 1", c.Int("jobs"))
 	}
+	return checkCacheFlags(c)
+}
+
+func checkCacheFlags(c *cli.Context) error {
 	if c.Bool("no-cache") && c.IsSet("cache") {
 		return fmt.Errorf("--cache and --no-cache: give one")
 	}
@@ -70,8 +72,25 @@ func layerSpec(c *cli.Context, spec *packer.Spec) error {
 // layerOptions opens the cache the flags name, if any, and sets the jobs.
 func layerOptions(c *cli.Context) ([]packer.Option, error) {
 	opts := []packer.Option{packer.WithJobs(c.Int("jobs"))}
+	cache, err := cacheOption(c)
+	if err != nil || cache == nil {
+		return opts, err
+	}
+	return append(opts, cache), nil
+}
+
+// cacheFlags choose the layer cache; pack and build share them.
+func cacheFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "cache", Usage: "keep layers in `DIR` (default $XDG_CACHE_HOME/scratchpack, else ~/.cache/scratchpack)"},
+		&cli.BoolFlag{Name: "no-cache", Usage: "neither read nor write the layer cache"},
+	}
+}
+
+// cacheOption opens the cache the flags name; nil with --no-cache.
+func cacheOption(c *cli.Context) (packer.Option, error) {
 	if c.Bool("no-cache") {
-		return opts, nil
+		return nil, nil
 	}
 	dir := c.String("cache")
 	if dir == "" {
@@ -85,5 +104,5 @@ func layerOptions(c *cli.Context) ([]packer.Option, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(opts, packer.WithCache(cache)), nil
+	return packer.WithCache(cache), nil
 }
