@@ -16,40 +16,21 @@ type muslConfig struct {
 // of each object that needed it in turn, then the directories in
 // /etc/ld-musl-ARCH.path, or /lib:/usr/local/lib:/usr/lib without it.
 func (r *resolver) searchMusl(n *node, name string) (*Library, *object, []string, error) {
-	var searched []string
-	stopped := false // at a file the loader cannot load
-	try := func(dirs []dirPair, via string) (*Library, *object, error) {
-		for _, d := range dirs {
-			searched = append(searched, d.src)
-			lib, obj, err := r.open(d, name)
-			if r.unloadable(err) {
-				stopped = true
-				return nil, nil, nil
-			}
-			if err != nil && !isNotExist(err) {
-				return nil, nil, err
-			}
-			if obj != nil {
-				lib.Via = via
-				return lib, obj, nil
-			}
-		}
-		return nil, nil, nil
-	}
-	if lib, obj, err := try(pairs(r.opts.libraryPath), "ld_library_path"); err != nil || lib != nil || stopped {
-		return lib, obj, searched, err
+	s := &search{r: r, name: name}
+	if s.in(pairs(r.opts.libraryPath), "ld_library_path") {
+		return s.result()
 	}
 	for l := n; l != nil; l = l.loader {
 		dirs, via := l.obj.runpath, "runpath"
 		if len(dirs) == 0 {
 			dirs, via = l.obj.rpath, "rpath"
 		}
-		if lib, obj, err := try(r.expandAll(dirs, l), via); err != nil || lib != nil || stopped {
-			return lib, obj, searched, err
+		if s.in(r.expandAll(dirs, l), via) {
+			return s.result()
 		}
 	}
-	lib, obj, err := try(pairs(r.muslPath().dirs), "musl-path")
-	return lib, obj, searched, err
+	s.in(pairs(r.muslPath().dirs), "musl-path")
+	return s.result()
 }
 
 // muslPath reads /etc/ld-musl-ARCH.path of the root once. musl finds that

@@ -280,65 +280,78 @@ func (r *resolver) need(n *node, name string) (*node, error) {
 // DT_RPATH), LD_LIBRARY_PATH, the loader's DT_RUNPATH, /etc/ld.so.cache
 // and the default directories (both skipped for DF_1_NODEFLIB objects).
 func (r *resolver) searchGlibc(n *node, name string) (*Library, *object, []string, error) {
-	var searched []string
-	stopped := false // at a file the loader cannot load
-	try := func(dirs []dirPair, via string) (*Library, *object, error) {
-		for _, d := range dirs {
-			searched = append(searched, d.src)
-			lib, obj, err := r.open(d, name)
-			if r.unloadable(err) {
-				stopped = true
-				return nil, nil, nil
-			}
-			if err != nil && !isNotExist(err) {
-				return nil, nil, err
-			}
-			if obj != nil {
-				lib.Via = via
-				return lib, obj, nil
-			}
-		}
-		return nil, nil, nil
-	}
-	found := func(lib *Library, obj *object, err error) bool { return err != nil || lib != nil || stopped }
-
+	s := &search{r: r, name: name}
 	if len(n.obj.runpath) == 0 {
 		for l := n; l != nil; l = l.loader {
 			if len(l.obj.runpath) > 0 {
 				continue // glibc drops DT_RPATH of objects that have DT_RUNPATH
 			}
-			if lib, obj, err := try(r.expandAll(l.obj.rpath, l), "rpath"); found(lib, obj, err) {
-				return lib, obj, searched, err
+			if s.in(r.expandAll(l.obj.rpath, l), "rpath") {
+				return s.result()
 			}
 		}
 	}
-	if lib, obj, err := try(pairs(r.opts.libraryPath), "ld_library_path"); found(lib, obj, err) {
-		return lib, obj, searched, err
-	}
-	if lib, obj, err := try(r.expandAll(n.obj.runpath, n), "runpath"); found(lib, obj, err) {
-		return lib, obj, searched, err
+	if s.in(pairs(r.opts.libraryPath), "ld_library_path") || s.in(r.expandAll(n.obj.runpath, n), "runpath") {
+		return s.result()
 	}
 	if n.obj.flags1&uint64(elf.DF_1_NODEFLIB) != 0 {
-		return nil, nil, searched, nil
+		return s.result()
 	}
 	if c := r.ldCache(); c != nil {
-		searched = append(searched, "/etc/ld.so.cache")
+		s.searched = append(s.searched, "/etc/ld.so.cache")
 		for _, e := range c.Lookup(name, r.arch.machine, r.arch.class) {
-			lib, obj, err := r.open(samePair(path.Dir(e.Path)), path.Base(e.Path))
-			if r.unloadable(err) {
-				return nil, nil, searched, nil
-			}
-			if err != nil && !isNotExist(err) {
-				return nil, nil, searched, err
-			}
-			if obj != nil {
-				lib.Via = "ld.so.cache"
-				return lib, obj, searched, nil
+			if s.at(samePair(path.Dir(e.Path)), path.Base(e.Path), "ld.so.cache") {
+				return s.result()
 			}
 		}
 	}
-	lib, obj, err := try(pairs(r.arch.defaultDirs(r.multiarch())), "default")
-	return lib, obj, searched, err
+	s.in(pairs(r.arch.defaultDirs(r.multiarch())), "default")
+	return s.result()
+}
+
+// search is one soname's walk through the places a loader looks: where it
+// looked, and how it ended.
+type search struct {
+	r        *resolver
+	name     string
+	searched []string
+	lib      *Library
+	obj      *object
+	err      error
+}
+
+// in tries name in each of dirs and reports whether the search is over.
+func (s *search) in(dirs []dirPair, via string) bool {
+	for _, d := range dirs {
+		s.searched = append(s.searched, d.src)
+		if s.at(d, s.name, via) {
+			return true
+		}
+	}
+	return false
+}
+
+// at tries dir/name and reports whether the search is over: the library is
+// found, the loader would stop at an unloadable file there (not found, no
+// error, as ld.so reports it), or reading failed.
+func (s *search) at(dir dirPair, name, via string) bool {
+	lib, obj, err := s.r.open(dir, name)
+	switch {
+	case s.r.unloadable(err):
+		return true
+	case err != nil && !isNotExist(err):
+		s.err = err
+		return true
+	case obj != nil:
+		lib.Via = via
+		s.lib, s.obj = lib, obj
+		return true
+	}
+	return false
+}
+
+func (s *search) result() (*Library, *object, []string, error) {
+	return s.lib, s.obj, s.searched, s.err
 }
 
 // open reads dir/name and checks that it is a library this program's loader
