@@ -66,13 +66,7 @@ func loadBase(ctx context.Context, ref Ref, p v1.Platform, o *options) (v1.Image
 	case Registry:
 		return loadRemote(ctx, ref, p, o)
 	case OCI:
-		lp, err := layout.FromPath(ref.Path)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s is not an OCI image layout (no index.json); check the path: %w", ref.Path, err)
-		} else if err != nil {
-			return nil, err
-		}
-		root, err := lp.ImageIndex()
+		root, err := layoutIndex(ref.Path)
 		if err != nil {
 			return nil, err
 		}
@@ -476,3 +470,14 @@ func (l *archiveLayer) Digest() (v1.Hash, error)            { return l.d.Digest,
 func (l *archiveLayer) Size() (int64, error)                { return l.d.Size, nil }
 func (l *archiveLayer) MediaType() (types.MediaType, error) { return l.d.MediaType, nil }
 func (l *archiveLayer) Compressed() (io.ReadCloser, error)  { return l.a.blob(l.d.Digest) }
+
+// layoutIndex is the top index of the OCI image layout in dir.
+func layoutIndex(dir string) (v1.ImageIndex, error) {
+	lp, err := layout.FromPath(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s is not an OCI image layout (no index.json); check the path: %w", dir, err)
+	} else if err != nil {
+		return nil, err
+	}
+	return lp.ImageIndex()
+}

@@ -2,15 +2,12 @@ package packer
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -52,13 +49,7 @@ func loadAll(ctx context.Context, ref Ref, o *options) (mutate.Appendable, error
 		}
 		return desc.Image()
 	case OCI:
-		lp, err := layout.FromPath(ref.Path)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s is not an OCI image layout (no index.json); check the path: %w", ref.Path, err)
-		} else if err != nil {
-			return nil, err
-		}
-		root, err := lp.ImageIndex()
+		root, err := layoutIndex(ref.Path)
 		if err != nil {
 			return nil, err
 		}
