@@ -60,7 +60,7 @@ func layerKey(s *FileSet, c Compression, level int, mtime, now time.Time) (key s
 	put([]any{keyFormat, code, c.String(), level, mtime.UnixNano()})
 	ok = true
 	for _, e := range s.Entries() {
-		rec := []any{e.Path, int(e.Type), tarMode(e.Mode), e.Target, e.Size}
+		rec := []any{e.Path, int(e.Type), UnixMode(e.Mode), e.Target, e.Size}
 		switch {
 		case e.Type == TypeFile && e.Source != "":
 			var st unix.Stat_t

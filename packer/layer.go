@@ -101,7 +101,7 @@ const copyBuffer = 1 << 20
 func writeEntry(tw *tar.Writer, e *Entry, mtime time.Time, buf []byte) error {
 	h := &tar.Header{
 		Name:    strings.TrimPrefix(e.Path, "/"),
-		Mode:    tarMode(e.Mode),
+		Mode:    UnixMode(e.Mode),
 		ModTime: mtime,
 		Format:  tar.FormatPAX,
 	}
@@ -143,9 +143,10 @@ func writeEntry(tw *tar.Writer, e *Entry, mtime time.Time, buf []byte) error {
 	return nil
 }
 
-// tarMode is the tar header mode of m: permission bits, the sticky bit
-// (/tmp is 1777), and the setuid and setgid bits kept with --keep-suid.
-func tarMode(m fs.FileMode) int64 {
+// UnixMode is the Unix mode word of m, as a tar header holds it: permission
+// bits, the sticky bit (/tmp is 1777), and the setuid and setgid bits
+// (kept with --keep-suid): 04755 for a set-uid program.
+func UnixMode(m fs.FileMode) int64 {
 	mode := int64(m.Perm())
 	if m&fs.ModeSticky != 0 {
 		mode |= 0o1000

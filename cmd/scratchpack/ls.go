@@ -70,7 +70,7 @@ func runLs(c *cli.Context) error {
 	if c.Bool("json") {
 		out := make([]lsEntry, 0, len(files))
 		for _, f := range files {
-			out = append(out, lsEntry{Path: f.Path, Type: f.Type.String(), Mode: fmt.Sprintf("%04o", octal(f.Mode)), UID: f.UID, GID: f.GID,
+			out = append(out, lsEntry{Path: f.Path, Type: f.Type.String(), Mode: fmt.Sprintf("%04o", packer.UnixMode(f.Mode)), UID: f.UID, GID: f.GID,
 				Size: f.Size, Target: f.Target, Layer: f.Layer, Digest: f.Digest.String()})
 		}
 		return json.NewEncoder(c.App.Writer).Encode(out)
@@ -95,21 +95,6 @@ func runLs(c *cli.Context) error {
 	}
 	fmt.Fprintf(c.App.ErrWriter, "%d entries, %s in regular files\n", len(files), sizeOf(total))
 	return nil
-}
-
-// octal is the Unix permission word of m: 04755 for a set-uid program.
-func octal(m fs.FileMode) uint32 {
-	o := uint32(m.Perm())
-	if m&fs.ModeSetuid != 0 {
-		o |= 0o4000
-	}
-	if m&fs.ModeSetgid != 0 {
-		o |= 0o2000
-	}
-	if m&fs.ModeSticky != 0 {
-		o |= 0o1000
-	}
-	return o
 }
 
 // modeString is ls -l's mode column.
