@@ -74,23 +74,11 @@ func loadBase(ctx context.Context, ref Ref, p v1.Platform, o *options) (v1.Image
 	case DockerArchive:
 		return loadDockerArchive(ref.Path, ref.Name, p)
 	case OCIArchive, Tarball:
-		a, err := openArchive(ref.Path)
-		if err != nil {
+		root, key, val, err := openArchiveRef(ref)
+		if errors.Is(err, errDockerTar) {
+			return loadDockerArchive(ref.Path, ref.Name, p)
+		} else if err != nil {
 			return nil, err
-		}
-		if _, ok := a.files["index.json"]; !ok {
-			if ref.Transport == Tarball {
-				return loadDockerArchive(ref.Path, ref.Name, p) // a `docker save` from before Docker 25
-			}
-			return nil, fmt.Errorf("%s is not an OCI archive (no index.json); for `docker save` output use docker-archive:%s", ref.Path, ref.Path)
-		}
-		root, err := a.index()
-		if err != nil {
-			return nil, err
-		}
-		key, val := annotationRefName, ref.Tag
-		if t, ok := ref.Name.(name.Tag); ok && val == "" {
-			key, val = annotationContainerdName, containerdName(t)
 		}
 		return fromRoot(root, key, val, p)
 	}
@@ -480,4 +468,32 @@ func layoutIndex(dir string) (v1.ImageIndex, error) {
 		return nil, err
 	}
 	return lp.ImageIndex()
+}
+
+// errDockerTar means a FILE.tar holds no OCI index: a `docker save` from
+// before Docker 25, to be read as a docker archive.
+var errDockerTar = errors.New("a docker save archive without an OCI index")
+
+// openArchiveRef is the index of the OCI archive (or FILE.tar) ref names,
+// and the annotation and value that pick ref's image in it: its tag, or for
+// a bare name:tag the name containerd gives it.
+func openArchiveRef(ref Ref) (root v1.ImageIndex, key, val string, err error) {
+	a, err := openArchive(ref.Path)
+	if err != nil {
+		return nil, "", "", err
+	}
+	if _, ok := a.files["index.json"]; !ok {
+		if ref.Transport == Tarball {
+			return nil, "", "", errDockerTar
+		}
+		return nil, "", "", fmt.Errorf("%s is not an OCI archive (no index.json); for `docker save` output use docker-archive:%s", ref.Path, ref.Path)
+	}
+	if root, err = a.index(); err != nil {
+		return nil, "", "", err
+	}
+	key, val = annotationRefName, ref.Tag
+	if t, ok := ref.Name.(name.Tag); ok && val == "" {
+		key, val = annotationContainerdName, containerdName(t)
+	}
+	return root, key, val, nil
 }

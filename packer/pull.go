@@ -2,6 +2,7 @@ package packer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -55,23 +56,11 @@ func loadAll(ctx context.Context, ref Ref, o *options) (mutate.Appendable, error
 		}
 		return tagged(root, annotationRefName, ref.Tag)
 	case OCIArchive, Tarball:
-		a, err := openArchive(ref.Path)
-		if err != nil {
+		root, key, val, err := openArchiveRef(ref)
+		if errors.Is(err, errDockerTar) {
+			return loadDockerTar(ref)
+		} else if err != nil {
 			return nil, err
-		}
-		if _, ok := a.files["index.json"]; !ok {
-			if ref.Transport == Tarball {
-				return loadDockerTar(ref)
-			}
-			return nil, fmt.Errorf("%s is not an OCI archive (no index.json); for `docker save` output use docker-archive:%s", ref.Path, ref.Path)
-		}
-		root, err := a.index()
-		if err != nil {
-			return nil, err
-		}
-		key, val := annotationRefName, ref.Tag
-		if t, ok := ref.Name.(name.Tag); ok && val == "" {
-			key, val = annotationContainerdName, containerdName(t)
 		}
 		return tagged(root, key, val)
 	case DockerArchive:
