@@ -16,6 +16,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/scratchpack/scratchpack/elfdeps"
+	"github.com/scratchpack/scratchpack/internal/testenv"
 )
 
 const status = `Package: libc6
@@ -268,25 +269,7 @@ func ValidateSPDX(t *testing.T, doc *Document) {
 
 func spdxSchema(t *testing.T) *jsonschema.Schema {
 	t.Helper()
-	file := filepath.Join("..", "testdata", "spdx", "spdx-schema-v2.3.json")
-	f, err := os.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	s, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource(file, s); err != nil {
-		t.Fatal(err)
-	}
-	sch, err := c.Compile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sch
+	return testenv.SPDXSchema(t, filepath.Join("..", "testdata", "spdx", "spdx-schema-v2.3.json"))
 }
 
 // TestSchemaRejects: the schema check can fail.

@@ -47,24 +47,7 @@ func dpkgVersion(t *testing.T, pkg string) string {
 // validateSPDX validates data against the SPDX 2.3 JSON schema in testdata.
 func validateSPDX(t *testing.T, data []byte) {
 	t.Helper()
-	file := filepath.Join("..", "..", "testdata", "spdx", "spdx-schema-v2.3.json")
-	f, err := os.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	s, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource(file, s); err != nil {
-		t.Fatal(err)
-	}
-	sch, err := c.Compile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sch := testenv.SPDXSchema(t, filepath.Join("..", "..", "testdata", "spdx", "spdx-schema-v2.3.json"))
 	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
