@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -58,7 +59,9 @@ func joinErrors(errs ...error) error {
 	return &yaml.TypeError{Errors: all}
 }
 
-var linePrefix = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
+var linePrefix = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
+})
 
 // fileErrors turns a yaml.v3 error (a syntax error, or a TypeError holding
 // "line N: ..." messages) into Errors naming file.
@@ -72,7 +75,7 @@ func fileErrors(file string, err error) Errors {
 	var out Errors
 	for _, m := range msgs {
 		e := &Error{File: file, Msg: strings.TrimPrefix(m, "yaml: ")}
-		if sm := linePrefix.FindStringSubmatch(m); sm != nil {
+		if sm := linePrefix().FindStringSubmatch(m); sm != nil {
 			e.Line, _ = strconv.Atoi(sm[1])
 			e.Msg = m[len(sm[0]):]
 		}

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -23,7 +24,9 @@ type Target struct {
 	SBOM    string        // where to write the SPDX document; "" for none
 }
 
-var imageName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+var imageName = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+})
 
 // target checks an image's settings and turns them into a Target. Relative
 // paths are taken from dir, the configuration file's directory.
@@ -37,7 +40,7 @@ func target(im *Image, dir string) (*Target, Errors) {
 		errs = append(errs, &Error{Line: line, Msg: fmt.Sprintf("image %s: %s: %s", im.Name, key, fmt.Sprintf(format, args...))})
 	}
 	t := &Target{Name: im.Name, SBOM: local(dir, im.SBOM), Index: len(im.Platforms.Keys) > 0}
-	if !imageName.MatchString(im.Name) {
+	if !imageName().MatchString(im.Name) {
 		errs = append(errs, &Error{Line: im.Line, Msg: fmt.Sprintf("image name %q: use letters, digits, . _ and -", im.Name)})
 	}
 

@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 )
 
 // tagPattern is the distribution spec's grammar of a tag.
-var tagPattern = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
+var tagPattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
+})
 
 // WithTag returns r with its tag replaced by tag: the same repository in the
 // same registry (Registry) or daemon (DockerDaemon). Other transports name
@@ -20,7 +23,7 @@ func (r Ref) WithTag(tag string) (Ref, error) {
 		return Ref{}, fmt.Errorf("%w: %s: only docker:// and docker-daemon: destinations take more tags", ErrBadRef, r)
 	}
 	t, err := name.NewTag(repoString(r.Name) + ":" + tag)
-	if err == nil && !tagPattern.MatchString(tag) {
+	if err == nil && !tagPattern().MatchString(tag) {
 		err = errors.New("not a tag")
 	}
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -56,7 +57,9 @@ const refForms = "accepted forms: scratch, oci:DIR[:TAG], oci-archive:FILE[:TAG]
 	"docker-archive:FILE[:NAME:TAG], docker://NAME[:TAG|@DIGEST], docker-daemon:NAME[:TAG], FILE.tar, NAME[:TAG|@DIGEST]"
 
 // refName is the grammar of org.opencontainers.image.ref.name (image-spec annotations.md).
-var refName = regexp.MustCompile(`^[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*(?:/[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*)*$`)
+var refName = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*(?:/[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*)*$`)
+})
 
 // unsupported are skopeo transports scratchpack does not speak.
 var unsupported = []string{"dir", "containers-storage", "ostree", "sif", "tarball"}
@@ -123,7 +126,7 @@ func ParseRef(s string) (Ref, error) {
 				return bad("%q is not NAME:TAG (digests and @N are not supported): %v", tag, err)
 			}
 			r.Name = n
-		case !refName.MatchString(tag):
+		case !refName().MatchString(tag):
 			return bad("%q is not a valid reference name (letters, digits, and . _ - : @ + / between them)", tag)
 		}
 		return r, nil

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/scratchpack/scratchpack/elfdeps"
@@ -297,11 +298,13 @@ func purlPath(p string) string {
 	return strings.Join(parts, "/")
 }
 
-var notIDChar = regexp.MustCompile(`[^A-Za-z0-9.-]+`)
+var notIDChar = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`[^A-Za-z0-9.-]+`)
+})
 
 // sanitize makes s usable in an SPDX ID (letters, digits, . and -).
 func sanitize(s string) string {
-	s = notIDChar.ReplaceAllString(s, "-")
+	s = notIDChar().ReplaceAllString(s, "-")
 	if s == "" {
 		return "x"
 	}
