@@ -30,8 +30,9 @@ mkdir -p "$B/bin" "$B/out"
 OUT=$B/out
 
 # ---- tools ----------------------------------------------------------------------------
-log "building scratchpack and the bench helpers"
-go build -o "$B/bin/scratchpack" ./cmd/scratchpack
+log "building the bench helpers (scratchpack itself is make build's bin/scratchpack)"
+[[ -x bin/scratchpack ]] || die "bin/scratchpack missing: run make bench, which builds it"
+cp bin/scratchpack "$B/bin/scratchpack"
 go build -o "$B/bin/report" ./internal/bench/report
 go build -o "$B/bin/levels" ./internal/bench/levels
 SP=$B/bin/scratchpack
@@ -133,7 +134,13 @@ add node/cache-first "$SP pack --cache $CACHE_FIRST -o oci:$OUT/x $NODE 2>/dev/n
 add node/cache-second "$SP pack --cache $CACHE_WARM -o oci:$OUT/x $NODE 2>/dev/null"
 add cc/docker "$DOCKER build --no-cache -q -t bench/cc $B/ctx-cc >/dev/null && $DOCKER save -o $OUT/x.tar bench/cc"
 add cc/crane "$CRANE append -f $B/cc.tar -t bench/cc -o $OUT/x.tar 2>/dev/null"
+add cc/floor-gzip "tar -C $B/rootfs-cc -cf - . | pigz -1 -p $NPROC | sha256sum"
+add cc/floor-none "tar -C $B/rootfs-cc -cf - . | sha256sum"
 add cc/scratchpack "$SP pack --no-cache -o oci:$OUT/x $CC_PROG 2>/dev/null"
+# The same output as the alternatives: docker save writes uncompressed layers; crane
+# append compresses at gzip.BestSpeed (level 1).
+add cc/scratchpack-none-docker-archive "$SP pack --no-cache --compression none -o docker-archive:$OUT/x.tar $CC_PROG 2>/dev/null"
+add cc/scratchpack-gzip1 "$SP pack --no-cache --compression-level 1 -o oci:$OUT/x $CC_PROG 2>/dev/null"
 add cc/scratchpack-docker-archive "$SP pack --no-cache -o docker-archive:$OUT/x.tar $CC_PROG 2>/dev/null"
 add cc/scratchpack-cached "$SP pack --cache $CACHE_WARM -o oci:$OUT/x $CC_PROG 2>/dev/null"
 
