@@ -99,10 +99,11 @@ func (o *object) readDynamic(f *elf.File, versions bool) error {
 	var err error
 	// Version tables are optional: a library without symbol versioning has
 	// none, and a broken one only loses the version report.
-	if o.verneeds, err = versionNeeds(f); err != nil {
+	tables := linkedStrings{}
+	if o.verneeds, err = versionNeeds(f, tables); err != nil {
 		o.verneeds = nil
 	}
-	if o.verdefs, err = versionDefs(f); err != nil {
+	if o.verdefs, err = versionDefs(f, tables); err != nil {
 		o.verdefs = nil
 	}
 	return nil

@@ -22,8 +22,8 @@ const (
 var errBadVersions = errors.New("malformed symbol version section")
 
 // versionNeeds returns, for each needed file, the versions it must define.
-func versionNeeds(f *elf.File) ([]elf.DynamicVersionNeed, error) {
-	data, strs, bo, err := versionSection(f, elf.SHT_GNU_VERNEED)
+func versionNeeds(f *elf.File, tables linkedStrings) ([]elf.DynamicVersionNeed, error) {
+	data, strs, bo, err := versionSection(f, elf.SHT_GNU_VERNEED, tables)
 	if data == nil || err != nil {
 		return nil, err
 	}
@@ -57,8 +57,8 @@ func versionNeeds(f *elf.File) ([]elf.DynamicVersionNeed, error) {
 }
 
 // versionDefs returns the versions an object defines.
-func versionDefs(f *elf.File) ([]elf.DynamicVersion, error) {
-	data, strs, bo, err := versionSection(f, elf.SHT_GNU_VERDEF)
+func versionDefs(f *elf.File, tables linkedStrings) ([]elf.DynamicVersion, error) {
+	data, strs, bo, err := versionSection(f, elf.SHT_GNU_VERDEF, tables)
 	if data == nil || err != nil {
 		return nil, err
 	}
@@ -82,9 +82,15 @@ func versionDefs(f *elf.File) ([]elf.DynamicVersion, error) {
 	return out, nil
 }
 
+// linkedStrings holds the string tables already read, by section index: the
+// version needs and definitions share .dynstr, 300 kB in libstdc++, which is
+// read once.
+type linkedStrings map[uint32]stringTable
+
 // versionSection returns a version section's bytes and its string table
-// (node's is 5 MB: big tables are read name by name).
-func versionSection(f *elf.File, typ elf.SectionType) ([]byte, stringTable, binary.ByteOrder, error) {
+// (node's is 5 MB: big tables are read name by name), from tables if it is
+// there.
+func versionSection(f *elf.File, typ elf.SectionType, tables linkedStrings) ([]byte, stringTable, binary.ByteOrder, error) {
 	s := f.SectionByType(typ)
 	if s == nil {
 		return nil, stringTable{}, nil, nil
@@ -96,9 +102,12 @@ func versionSection(f *elf.File, typ elf.SectionType) ([]byte, stringTable, bina
 	if err != nil {
 		return nil, stringTable{}, nil, err
 	}
-	strs, err := sectionStrings(f.Sections[s.Link], false)
-	if err != nil {
-		return nil, stringTable{}, nil, err
+	strs, ok := tables[s.Link]
+	if !ok {
+		if strs, err = sectionStrings(f.Sections[s.Link], false); err != nil {
+			return nil, stringTable{}, nil, err
+		}
+		tables[s.Link] = strs
 	}
 	return data, strs, f.ByteOrder, nil
 }

@@ -22,8 +22,8 @@ func TestSymbolVersionsMatchDebugElf(t *testing.T) {
 		}
 		wantNeeds, err1 := f.DynamicVersionNeeds()
 		wantDefs, err2 := f.DynamicVersions()
-		gotNeeds, err3 := versionNeeds(f)
-		gotDefs, err4 := versionDefs(f)
+		gotNeeds, err3 := versionNeeds(f, linkedStrings{})
+		gotDefs, err4 := versionDefs(f, linkedStrings{})
 		f.Close()
 		if err3 != nil || err4 != nil {
 			t.Errorf("%s: %v %v", name, err3, err4)

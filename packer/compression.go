@@ -40,8 +40,12 @@ const DefaultZstdLevel = 3
 // gzipBlock is the size of the blocks pgzip compresses in parallel. The
 // output depends on it (each block restarts the compressor, with the previous
 // 32 KiB as dictionary) but not on how many blocks are compressed at once, so
-// it is fixed: the same layer has the same digest on any machine.
-const gzipBlock = 1 << 20
+// it is fixed: the same layer has the same digest on any machine. 256 KiB
+// rather than pgzip's 1 MiB: node's layer grows by 0.06%, but the blocks in
+// flight take a quarter of the memory, which a short pack pays for in page
+// faults, and the last blocks of a small layer spread over the cores: the
+// C++ hello packs in 92 ms instead of 106 and node in 720 ms instead of 757.
+const gzipBlock = 256 << 10
 
 var compressionNames = map[Compression]string{Gzip: "gzip", Zstd: "zstd", Uncompressed: "none"}
 
