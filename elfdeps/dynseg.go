@@ -91,15 +91,13 @@ func (o *object) readDynamicSegment(f *elf.File) error {
 		if s.off >= strsz || s.off >= maxStrtabSize {
 			return fmt.Errorf("a %v entry points outside the string table", s.tag)
 		}
-		chunk, err := readVaddr(f, strtab+s.off, min(strsz-s.off, maxStringSize))
+		v, ok, err := dynString(f, strtab+s.off, min(strsz-s.off, maxStringSize))
 		if err != nil {
 			return fmt.Errorf("reading DT_STRTAB: %w", err)
 		}
-		i := bytes.IndexByte(chunk, 0)
-		if i < 0 {
+		if !ok {
 			return fmt.Errorf("a %v entry is not a NUL-terminated string inside the string table", s.tag)
 		}
-		v := string(chunk[:i])
 		switch s.tag {
 		case elf.DT_NEEDED:
 			o.needed = append(o.needed, v)
@@ -114,6 +112,25 @@ func (o *object) readDynamicSegment(f *elf.File) error {
 		}
 	}
 	return nil
+}
+
+// dynString reads the NUL-terminated string at virtual address addr, of at
+// most limit bytes with its NUL; ok is false if there is no NUL. Names are
+// short: it reads 256 bytes first, then 16 times more each time, as a 64 KiB
+// read for each name was, in fresh memory, a fifth of a small pack's time.
+func dynString(f *elf.File, addr, limit uint64) (s string, ok bool, err error) {
+	for n := min(256, limit); ; n = min(n*16, limit) {
+		chunk, err := readVaddr(f, addr, n)
+		if err != nil {
+			return "", false, err
+		}
+		if i := bytes.IndexByte(chunk, 0); i >= 0 {
+			return string(chunk[:i]), true, nil
+		}
+		if uint64(len(chunk)) < n || n == limit {
+			return "", false, nil
+		}
+	}
 }
 
 // readVaddr reads n bytes at virtual address addr from the PT_LOAD segment
