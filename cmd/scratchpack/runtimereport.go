@@ -47,7 +47,7 @@ func entryLines(entries []*packer.Entry) []string {
 					links++
 				}
 			}
-			what := fmt.Sprintf("%s/ (%d files", dir, files)
+			what := fmt.Sprintf("%s (%d files", strings.TrimSuffix(dir, "/")+"/", files) // "/", not "//"
 			if links > 0 {
 				what += fmt.Sprintf(", %d links", links)
 			}
