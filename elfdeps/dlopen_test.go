@@ -2,36 +2,20 @@ package elfdeps
 
 import (
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
 
+	"github.com/scratchpack/scratchpack/internal/testenv"
+
 	"github.com/google/go-cmp/cmp"
 )
-
-// builtFixture returns the path of a program built by `make fixtures`,
-// skipping loudly without it (failing in CI, where make test builds it).
-func builtFixture(t *testing.T, name string) string {
-	t.Helper()
-	p, err := filepath.Abs(filepath.Join("..", "testdata", "bin", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("fixture %s missing: make test builds it", p)
-		}
-		t.Skipf("SKIP: fixture %s missing: run make fixtures", p)
-	}
-	return p
-}
 
 // hintsOf inspects and resolves a fixture on the host and returns its hints.
 func hintsOf(t *testing.T, name string, edit func(*Closure)) []DlopenHint {
 	t.Helper()
-	prog := builtFixture(t, name)
+	prog := testenv.Fixture(t, name)
 	rep, err := InspectFile(prog)
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +98,7 @@ func TestDlopenHintsLocated(t *testing.T) {
 // TestDlopenHintsLoaderFamilies resolves libraries that pick their drivers
 // at run time in a made-up root holding vendor libraries and ICD files.
 func TestDlopenHintsLoaderFamilies(t *testing.T) {
-	prog := builtFixture(t, "hello-c")
+	prog := testenv.Fixture(t, "hello-c")
 	rep, err := InspectFile(prog)
 	if err != nil {
 		t.Fatal(err)
@@ -195,7 +179,7 @@ func TestRuntimeFiles(t *testing.T) {
 		{"hello-c-static", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f, err := os.Open(builtFixture(t, tc.name))
+			f, err := os.Open(testenv.Fixture(t, tc.name))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scratchpack/scratchpack/internal/testenv"
+
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -19,20 +21,6 @@ var fixtureDir = filepath.Join("..", "testdata", "bin")
 
 // malformedDir holds the committed crafted files (see its README.md).
 var malformedDir = filepath.Join("..", "testdata", "malformed")
-
-// fixture returns the path of a compiled fixture. Without it the test is
-// skipped, loudly, unless CI=true, where a missing fixture is a failure.
-func fixture(t *testing.T, name string) string {
-	t.Helper()
-	p := filepath.Join(fixtureDir, filepath.FromSlash(name))
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("fixture %s is missing (CI=true): run `make fixtures`: %v", p, err)
-		}
-		t.Skipf("SKIP: fixture %s is missing: run `make fixtures` to test it (%v)", p, err)
-	}
-	return p
-}
 
 // requireFixtures skips (or, on CI, fails) the whole test when testdata/bin
 // has not been built at all.
@@ -89,7 +77,7 @@ func TestInspectFixtures(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			file := fixture(t, tc.file)
+			file := testenv.Fixture(t, tc.file)
 			rep, err := InspectFile(file)
 			if err != nil {
 				t.Fatal(err)
@@ -233,7 +221,7 @@ func checkFileError(t *testing.T, err error, file string) {
 
 func TestInspectSymlinkToFile(t *testing.T) {
 	requireFixtures(t)
-	target, err := filepath.Abs(fixture(t, "hello-c"))
+	target, err := filepath.Abs(testenv.Fixture(t, "hello-c"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +283,7 @@ func TestInspectWithoutSectionHeaders(t *testing.T) {
 	requireFixtures(t)
 	for _, name := range []string{"hello-c", "hello-cc", "hello-c-static-pie", "rpath/bin/greet", "rpath/lib/libgreet.so.1"} {
 		t.Run(name, func(t *testing.T) {
-			b, err := os.ReadFile(fixture(t, name))
+			b, err := os.ReadFile(testenv.Fixture(t, name))
 			if err != nil {
 				t.Fatal(err)
 			}

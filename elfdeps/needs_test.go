@@ -7,6 +7,8 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/scratchpack/scratchpack/internal/testenv"
+
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -60,7 +62,7 @@ func TestRuntimeNeedsFixtures(t *testing.T) {
 		{"hello-go", []string{"TZ=UTC0"}, nil},
 	} {
 		t.Run(strings.TrimSpace(tc.name+" "+strings.Join(tc.env, " ")), func(t *testing.T) {
-			rep, err := InspectFile(fixture(t, tc.name))
+			rep, err := InspectFile(testenv.Fixture(t, tc.name))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -121,11 +123,11 @@ func TestRuntimeNeedsCurl(t *testing.T) {
 // load libnss_files.so.2 and libnss_dns.so.2, which become needs.
 func TestNSSModulesForOldGlibc(t *testing.T) {
 	requireFixtures(t)
-	prog, err := os.ReadFile(fixture(t, "nss"))
+	prog, err := os.ReadFile(testenv.Fixture(t, "nss"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	libc, err := os.ReadFile(fixture(t, "rpath/lib/libgreet.so.1.0.0")) // any shared object without them
+	libc, err := os.ReadFile(testenv.Fixture(t, "rpath/lib/libgreet.so.1.0.0")) // any shared object without them
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +177,7 @@ func TestCStringsWith(t *testing.T) {
 // missing ones apart from the loader's.
 func TestResolveDlopen(t *testing.T) {
 	requireFixtures(t)
-	rep, err := InspectFile(fixture(t, "cancel"))
+	rep, err := InspectFile(testenv.Fixture(t, "cancel"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,11 +203,11 @@ func TestResolveDlopen(t *testing.T) {
 // TestRootLibc tells a glibc root from a musl one and explains a mismatch.
 func TestRootLibc(t *testing.T) {
 	requireFixtures(t)
-	glibcProg, err := InspectFile(fixture(t, "hello-c"))
+	glibcProg, err := InspectFile(testenv.Fixture(t, "hello-c"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	muslProg, err := InspectFile(fixture(t, "hello-musl"))
+	muslProg, err := InspectFile(testenv.Fixture(t, "hello-musl"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/scratchpack/scratchpack/internal/testenv"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/scratchpack/scratchpack/internal/pyitest"
@@ -21,11 +23,11 @@ import (
 // an option.
 func pyEntries(t *testing.T) []pyitest.Entry {
 	t.Helper()
-	py, err := os.ReadFile(fixture(t, "pyi/libpython3.11.so.1.0"))
+	py, err := os.ReadFile(testenv.Fixture(t, "pyi/libpython3.11.so.1.0"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ext, err := os.ReadFile(fixture(t, "pyi/libpyext.so.1"))
+	ext, err := os.ReadFile(testenv.Fixture(t, "pyi/libpyext.so.1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +44,7 @@ func pyEntries(t *testing.T) []pyitest.Entry {
 // archive appended.
 func onefile(t *testing.T, entries []pyitest.Entry) []byte {
 	t.Helper()
-	boot, err := os.ReadFile(fixture(t, "pyi/boot"))
+	boot, err := os.ReadFile(testenv.Fixture(t, "pyi/boot"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +64,7 @@ func TestReadPyInstaller(t *testing.T) {
 	os.WriteFile(pkg, pyitest.Archive(entries, 311, "libpython3.11.so.1.0"), 0o644)
 	sectioned := filepath.Join(dir, "sectioned")
 	if out, err := exec.Command("objcopy", "--add-section", "pydata="+pkg, "--set-section-flags", "pydata=noload,readonly",
-		fixture(t, "pyi/boot"), sectioned).CombinedOutput(); err != nil {
+		testenv.Fixture(t, "pyi/boot"), sectioned).CombinedOutput(); err != nil {
 		t.Fatalf("objcopy: %v\n%s", err, out)
 	}
 	inSection, err := os.ReadFile(sectioned)
@@ -125,7 +127,7 @@ func TestReadPyInstaller(t *testing.T) {
 	}
 
 	t.Run("onedir", func(t *testing.T) {
-		boot, _ := os.ReadFile(fixture(t, "pyi/boot"))
+		boot, _ := os.ReadFile(testenv.Fixture(t, "pyi/boot"))
 		prog := append(boot, pyitest.Archive([]pyitest.Entry{entries[0], entries[4]}, 312, "libpython3.12.so.1.0")...)
 		rep, err := Inspect(bytes.NewReader(prog))
 		if err != nil {

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/scratchpack/scratchpack/internal/testenv"
+
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -75,7 +77,7 @@ func TestResolveHostFixtures(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
 			t.Parallel()
-			file := fixture(t, tc.file)
+			file := testenv.Fixture(t, tc.file)
 			if tc.interp != "" {
 				if _, err := os.Stat(tc.interp); err != nil {
 					t.Skipf("SKIP: the host has no %s: %v", tc.interp, err)
@@ -144,7 +146,7 @@ func checkMachine(t *testing.T, file string, want elf.Machine) {
 func TestResolveOrigin(t *testing.T) {
 	requireFixtures(t)
 	requireHost(t)
-	file := fixture(t, "rpath/bin/greet")
+	file := testenv.Fixture(t, "rpath/bin/greet")
 	rep, err := InspectFile(file)
 	if err != nil {
 		t.Fatal(err)
@@ -256,7 +258,7 @@ func TestResolveArm64Sysroot(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
 			t.Parallel()
-			rep, err := InspectFile(fixture(t, tc.file))
+			rep, err := InspectFile(testenv.Fixture(t, tc.file))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -289,7 +291,7 @@ func TestResolveArm64Sysroot(t *testing.T) {
 	}
 
 	t.Run("x86-64 program in the aarch64 sysroot", func(t *testing.T) {
-		rep, err := InspectFile(fixture(t, "hello-c"))
+		rep, err := InspectFile(testenv.Fixture(t, "hello-c"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -321,7 +323,7 @@ func hostFile(t *testing.T, name string) []byte {
 func TestResolveMapFS(t *testing.T) {
 	requireFixtures(t)
 	requireHost(t)
-	rep, err := InspectFile(fixture(t, "hello-c"))
+	rep, err := InspectFile(testenv.Fixture(t, "hello-c"))
 	if err != nil {
 		t.Fatal(err)
 	}

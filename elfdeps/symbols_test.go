@@ -8,6 +8,8 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/scratchpack/scratchpack/internal/testenv"
+
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -85,7 +87,7 @@ func TestImportsWithoutSectionHeaders(t *testing.T) {
 	requireFixtures(t)
 	for _, name := range []string{"hello-c", "hello-cc", "nss", "cancel", "rpath/lib/libgreet.so.1"} {
 		t.Run(name, func(t *testing.T) {
-			b, err := os.ReadFile(fixture(t, name))
+			b, err := os.ReadFile(testenv.Fixture(t, name))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -139,7 +141,7 @@ func TestDefinesAndStaticFunctions(t *testing.T) {
 		{"hello-c-static", []string{"dlopen"}}, // libc.a links dlopen in for its own use
 		{"nss-static", []string{"dlopen", "getaddrinfo", "getgrnam", "getgrnam_r", "getpwnam", "getpwnam_r", "getservbyname_r", "gethostbyname2_r"}},
 	} {
-		rep, err := InspectFile(fixture(t, tc.name))
+		rep, err := InspectFile(testenv.Fixture(t, tc.name))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,29 +3,13 @@ package packer
 import (
 	"errors"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/scratchpack/scratchpack/internal/testenv"
+
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 )
-
-// hostFixture returns a program built by `make fixtures`, skipping loudly
-// without it (failing in CI, where make test builds them).
-func hostFixture(t *testing.T, name string) string {
-	t.Helper()
-	p, err := filepath.Abs(filepath.Join("..", "testdata", "bin", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("fixture %s missing: make test builds it", p)
-		}
-		t.Skipf("SKIP: fixture %s missing: run make fixtures", p)
-	}
-	return p
-}
 
 // TestBuildIndexFixtures builds the C fixture for amd64 and arm64 (from the
 // cross compiler's sysroot) into one index.
@@ -34,7 +18,7 @@ func TestBuildIndexFixtures(t *testing.T) {
 	if _, err := os.Stat(sysroot); err != nil {
 		t.Skipf("SKIP (component missing): %s (Debian's libc6-dev-arm64-cross)", sysroot)
 	}
-	amd, arm := hostFixture(t, "hello-c"), hostFixture(t, "hello-c-arm64")
+	amd, arm := testenv.Fixture(t, "hello-c"), testenv.Fixture(t, "hello-c-arm64")
 	work := t.TempDir()
 	specs := []Spec{
 		{Program: arm, Dest: "/app/hello", Root: sysroot, WorkDir: work},

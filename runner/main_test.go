@@ -6,7 +6,6 @@ import (
 	"context"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -28,27 +27,11 @@ func TestMain(m *testing.M) {
 
 func inCI() bool { return os.Getenv("CI") == "true" }
 
-// fixture returns a program built by `make fixtures`.
-func fixture(t *testing.T, name string) string {
-	t.Helper()
-	p, err := filepath.Abs(filepath.Join("..", "testdata", "bin", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(p); err != nil {
-		if inCI() {
-			t.Fatalf("fixture %s missing: make test builds it", p)
-		}
-		t.Skipf("SKIP: fixture %s missing: run make fixtures", p)
-	}
-	return p
-}
-
 // packed is the image scratchpack packs for a fixture, on scratch.
 func packed(t *testing.T, name string, cfg packer.Config) v1.Image {
 	t.Helper()
 	res, err := packer.Build(context.Background(), packer.Spec{
-		Program: fixture(t, name), Base: packer.Ref{Transport: packer.Scratch}, WorkDir: t.TempDir(), Config: cfg,
+		Program: testenv.Fixture(t, name), Base: packer.Ref{Transport: packer.Scratch}, WorkDir: t.TempDir(), Config: cfg,
 	})
 	if err != nil {
 		t.Fatalf("packing %s: %v", name, err)

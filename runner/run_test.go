@@ -28,7 +28,7 @@ func TestRunFixtures(t *testing.T) {
 	for rt, opts := range runtimes(t) {
 		for _, name := range []string{"hello-c", "hello-cc", "hello-musl", "hello-go", "exit3", "rpath/bin/greet"} {
 			t.Run(rt+"/"+name, func(t *testing.T) {
-				prog := fixture(t, name)
+				prog := testenv.Fixture(t, name)
 				want, err := exec.Command(prog).Output()
 				wantCode := 0
 				if ee, ok := err.(*exec.ExitError); ok {
@@ -173,7 +173,7 @@ func TestRunSignals(t *testing.T) {
 // reported with the inspector's explanation.
 func TestRunStartFailures(t *testing.T) {
 	requireNamespaces(t)
-	hello := fixture(t, "hello-c")
+	hello := testenv.Fixture(t, "hello-c")
 	prog, err := os.ReadFile(hello)
 	if err != nil {
 		t.Fatal(err)

@@ -22,7 +22,7 @@ import (
 // with one command, and checks every tag, digest and platform with skopeo.
 func TestBuildSampleConfig(t *testing.T) {
 	for _, f := range []string{"hello-cc", "hello-go", "hello-c", "hello-c-arm64"} {
-		fixture(t, f)
+		testenv.Fixture(t, f)
 	}
 	if _, err := os.Stat("/usr/aarch64-linux-gnu/lib/libc.so.6"); err != nil {
 		t.Skip("SKIP (component missing): the arm64 sysroot /usr/aarch64-linux-gnu (libc6-dev-arm64-cross)")
@@ -170,8 +170,8 @@ func imageDigests(t *testing.T, sk, ref string) []v1.Hash {
 // TestBuildErrors: a bad file is exit 2 with its line; a program that
 // cannot run on its base is exit 3, and the other images are still built.
 func TestBuildErrors(t *testing.T) {
-	prog := fixture(t, "hello-c")
-	arm := fixture(t, "hello-c-arm64")
+	prog := testenv.Fixture(t, "hello-c")
+	arm := testenv.Fixture(t, "hello-c-arm64")
 	dir := t.TempDir()
 	write := func(s string) string {
 		f := filepath.Join(dir, "scratchpack.yaml")
@@ -215,7 +215,7 @@ func TestBuildLayersAndCache(t *testing.T) {
 	cfg := filepath.Join(dir, "scratchpack.yaml")
 	yaml := "images:\n"
 	for _, name := range []string{"hello-c", "rpath/bin/greet"} {
-		yaml += "  " + filepath.Base(name) + ":\n    program: " + fixture(t, name) +
+		yaml += "  " + filepath.Base(name) + ":\n    program: " + testenv.Fixture(t, name) +
 			"\n    layers: libs\n    compression: zstd\n    output: [oci:out:" + filepath.Base(name) + "]\n"
 	}
 	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {

@@ -40,7 +40,7 @@ func TestCheckVerdicts(t *testing.T) {
 		{"could not tell: no such base", "hello-c", "oci:" + filepath.Join(t.TempDir(), "nothing"), checkCantTell, "", "could not tell"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			prog := fixture(t, tc.prog)
+			prog := testenv.Fixture(t, tc.prog)
 			out, errOut, code := run(t, nil, "check", "--base", tc.base, prog)
 			if code != tc.code || !strings.Contains(out+errOut, tc.symptom) {
 				t.Fatalf("check: exit %d (want %d), output should show %q:\n%s%s", code, tc.code, tc.symptom, out, errOut)
@@ -66,7 +66,7 @@ func TestCheckVerdicts(t *testing.T) {
 // TestCheckWarnsOfRuntimeNeeds: a program that starts on a base but needs
 // files the base lacks runs, with warnings naming them.
 func TestCheckWarnsOfRuntimeNeeds(t *testing.T) {
-	out, _, code := run(t, nil, "check", "--base", "scratch", fixture(t, "gozone"))
+	out, _, code := run(t, nil, "check", "--base", "scratch", testenv.Fixture(t, "gozone"))
 	if code != checkRuns || !strings.Contains(out, "warning: tzdata") || !strings.Contains(out, "/usr/share/zoneinfo") {
 		t.Errorf("check gozone on scratch: exit %d\n%s", code, out)
 	}

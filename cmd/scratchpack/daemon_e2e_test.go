@@ -10,7 +10,7 @@ import (
 // TestPackDockerDaemon loads the image straight into Debian's dockerd over
 // its socket (DOCKER_HOST), under two tags, and runs it there.
 func TestPackDockerDaemon(t *testing.T) {
-	prog := fixture(t, "hello-cc")
+	prog := testenv.Fixture(t, "hello-cc")
 	d := testenv.Dockerd(t)
 	env := []string{"DOCKER_HOST=" + d.Host}
 	digest := strings.TrimSpace(mustRun(t, env, "pack", "-o", "docker-daemon:scratchpack/hello-cc:e2e", "-t", "second", prog))

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/scratchpack/scratchpack/internal/testenv"
 )
 
 // tmpfs mounts a tmpfs of size bytes at a new directory, as root; without
@@ -28,7 +30,7 @@ func tmpfs(t *testing.T, size int) string {
 // TestPackFullDisk: a destination or work directory without room gives exit 4
 // naming the problem, and leaves no partial file behind.
 func TestPackFullDisk(t *testing.T) {
-	hello := fixture(t, "hello-cc") // its libraries come to ~1 MiB compressed, ~3 MiB as files
+	hello := testenv.Fixture(t, "hello-cc") // its libraries come to ~1 MiB compressed, ~3 MiB as files
 	tests := []struct {
 		name string
 		args func(full string) ([]string, []string)

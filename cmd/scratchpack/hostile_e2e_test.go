@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scratchpack/scratchpack/internal/testenv"
+
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 )
 
@@ -60,7 +62,7 @@ func TestPackProgramNotARegularFile(t *testing.T) {
 	}
 	f.Close()
 	elfSparse := filepath.Join(dir, "sparse-elf")
-	hello, err := os.ReadFile(fixture(t, "hello-c"))
+	hello, err := os.ReadFile(testenv.Fixture(t, "hello-c"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +110,7 @@ func TestPackProgramNotARegularFile(t *testing.T) {
 // TestPackAddRefusals: sources --add will not copy, each refused with exit 2
 // and nothing written.
 func TestPackAddRefusals(t *testing.T) {
-	hello := fixture(t, "hello-c")
+	hello := testenv.Fixture(t, "hello-c")
 	dir := t.TempDir()
 	shadowLink := filepath.Join(dir, "config.yaml")
 	if err := os.Symlink("/etc/shadow", shadowLink); err != nil {
@@ -148,7 +150,7 @@ func TestPackAddRefusals(t *testing.T) {
 // had them), the sticky bit only on /tmp, no devices, owner 0:0, and links
 // inside an added directory stay links (the file behind them is never read).
 func TestPackImageHeaders(t *testing.T) {
-	hello := fixture(t, "hello-c")
+	hello := testenv.Fixture(t, "hello-c")
 	src := t.TempDir()
 	suid := filepath.Join(src, "suid")
 	if err := os.WriteFile(suid, []byte("x"), 0o755); err != nil {
@@ -263,7 +265,7 @@ func layerHeaders(t *testing.T, out string, args ...string) map[string]*tar.Head
 // outside are a working glibc: reading them would make the pack succeed, so
 // it must fail for want of the loader; strace shows nothing outside was opened.
 func TestPackSysrootStaysInside(t *testing.T) {
-	hello := fixture(t, "hello-c")
+	hello := testenv.Fixture(t, "hello-c")
 	strace, err := exec.LookPath("strace")
 	if err != nil {
 		if os.Getenv("CI") == "true" {

@@ -3,13 +3,15 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/scratchpack/scratchpack/internal/testenv"
 )
 
 // TestInspectDlopenHints: inspect names what a program loads at run time,
 // in its human report and as dlopen_hints in --json, and nothing for a
 // program that loads nothing.
 func TestInspectDlopenHints(t *testing.T) {
-	prog := fixture(t, "dlopen")
+	prog := testenv.Fixture(t, "dlopen")
 	out := mustRun(t, nil, "inspect", prog)
 	for _, want := range []string{"probably loaded at run time:", "libscratchpack-plugin.so.1", "/opt/scratchpack/plugins/libcodec.so",
 		"gconv", "add with --include-lib"} {
@@ -37,7 +39,7 @@ func TestInspectDlopenHints(t *testing.T) {
 		t.Errorf("dlopen_hints: %+v", a.Hints)
 	}
 
-	plain := mustRun(t, nil, "inspect", "--json", fixture(t, "hello-c"))
+	plain := mustRun(t, nil, "inspect", "--json", testenv.Fixture(t, "hello-c"))
 	if !strings.Contains(plain, `"dlopen_hints":[]`) {
 		t.Errorf("hello-c should have an empty dlopen_hints list: %s", plain)
 	}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scratchpack/scratchpack/internal/testenv"
+
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
@@ -27,7 +29,7 @@ import (
 // Nothing is left beside the destination.
 func TestPackInterrupted(t *testing.T) {
 	sk := skopeo(t)
-	hello := fixture(t, "hello-cc")
+	hello := testenv.Fixture(t, "hello-cc")
 	runs := 15 // per destination
 	seed := time.Now().UnixNano()
 	t.Logf("random seed %d", seed)
@@ -181,7 +183,7 @@ func listDir(t *testing.T, dir string) []string {
 // its own tag: all succeed, and the layout holds every tag, valid.
 func TestPackConcurrentLayout(t *testing.T) {
 	sk := skopeo(t)
-	hello := fixture(t, "hello-c")
+	hello := testenv.Fixture(t, "hello-c")
 	for round := 0; round < 3; round++ {
 		l := filepath.Join(t.TempDir(), "layout") // absent: the first rename wins, the others add
 		const n = 4

@@ -59,23 +59,6 @@ func mustRun(t *testing.T, env []string, args ...string) string {
 	return out
 }
 
-// fixture returns the path of a fixture built by `make fixtures`; without
-// them the test is skipped loudly, or fails in CI, where make test builds them.
-func fixture(t *testing.T, name string) string {
-	t.Helper()
-	p, err := filepath.Abs(filepath.Join("..", "..", "testdata", "bin", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("fixture %s missing: make test builds it (make fixtures)", p)
-		}
-		t.Skipf("SKIP: fixture %s missing: run make fixtures", p)
-	}
-	return p
-}
-
 // hostOutput runs a program on the host and returns its stdout and exit code.
 func hostOutput(t *testing.T, prog string, args ...string) (string, int) {
 	t.Helper()

@@ -59,7 +59,7 @@ func TestMultiArchIndexRunsUnderQemu(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			amd64, arm64 := fixture(t, tc.amd64), fixture(t, tc.arm64)
+			amd64, arm64 := testenv.Fixture(t, tc.amd64), testenv.Fixture(t, tc.arm64)
 			want, wantCode := hostOutput(t, amd64)
 			dir := t.TempDir()
 			lay := filepath.Join(dir, "layout")
@@ -114,7 +114,7 @@ func TestMultiArchIndexRunsUnderQemu(t *testing.T) {
 // registry: skopeo inspect --raw lists both platforms, and skopeo copy
 // --override-arch arm64 pulls the arm64 image.
 func TestMultiArchIndexRegistry(t *testing.T) {
-	amd64, arm64 := fixture(t, "hello-cc"), fixture(t, "hello-cc-arm64")
+	amd64, arm64 := testenv.Fixture(t, "hello-cc"), testenv.Fixture(t, "hello-cc-arm64")
 	reg := testenv.Registry(t)
 	ref := reg.Addr + "/multi/hello:1"
 	digest := strings.TrimSpace(mustRun(t, nil, "pack", "--platform", "linux/arm64="+arm64, "--platform", "linux/amd64="+amd64,
@@ -159,7 +159,7 @@ func TestMultiArchIndexRegistry(t *testing.T) {
 // programs of one platform, a program that is not for its --platform, and a
 // per-platform sysroot no program uses.
 func TestMultiArchDestinationsAndErrors(t *testing.T) {
-	amd64, arm64 := fixture(t, "hello-c"), fixture(t, "hello-c-arm64")
+	amd64, arm64 := testenv.Fixture(t, "hello-c"), testenv.Fixture(t, "hello-c-arm64")
 	dir := t.TempDir()
 	both := []string{"--platform", "linux/amd64=" + amd64, "--platform", "linux/arm64=" + arm64}
 
@@ -434,8 +434,8 @@ func TestArm64SysrootLayouts(t *testing.T) {
 		}
 		t.Skipf("SKIP (component missing): %s (apt-get install libc6-arm64-cross): %v", arm64Sysroot, err)
 	}
-	prog := fixture(t, "hello-cc-arm64")
-	want, _ := hostOutput(t, fixture(t, "hello-cc"))
+	prog := testenv.Fixture(t, "hello-cc-arm64")
+	want, _ := hostOutput(t, testenv.Fixture(t, "hello-cc"))
 	qemuErr := testenv.QemuBinfmt(t, "aarch64")
 	if qemuErr != nil {
 		t.Logf("*** NOT RUNNING arm64 images: %v\n*** checking the images' files instead", qemuErr)
@@ -502,7 +502,7 @@ func TestArm64SysrootLayouts(t *testing.T) {
 // holding the loader and libc of Debian's cross sysroot): each platform's
 // image takes glibc from its own platform's base.
 func TestMultiArchIndexBase(t *testing.T) {
-	amd64, arm64 := fixture(t, "hello-c"), fixture(t, "hello-c-arm64")
+	amd64, arm64 := testenv.Fixture(t, "hello-c"), testenv.Fixture(t, "hello-c-arm64")
 	rootfs := t.TempDir()
 	for _, f := range []string{"ld-linux-aarch64.so.1", "libc.so.6"} {
 		b, err := os.ReadFile(filepath.Join(arm64Sysroot, "lib", f))

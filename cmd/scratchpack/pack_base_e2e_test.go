@@ -44,7 +44,7 @@ func packedFiles(t *testing.T, env []string, args ...string) []string {
 // oci-archive file: only what the base lacks is added, and the shell of the
 // base still works.
 func TestPackOnBusyboxBase(t *testing.T) {
-	prog := fixture(t, "hello-cc")
+	prog := testenv.Fixture(t, "hello-cc")
 	base := testenv.BusyboxGlibcImage(t)
 	reg := testenv.Registry(t)
 	testenv.PushImage(t, base, reg.Addr+"/busybox:glibc")
@@ -83,7 +83,7 @@ func TestPackOnBusyboxBase(t *testing.T) {
 // with a version script): the program needs 2.34, and pack must refuse,
 // naming both versions, with exit code 3 and nothing written.
 func TestPackRefusesOldGlibcBase(t *testing.T) {
-	prog := fixture(t, "hello-cc")
+	prog := testenv.Fixture(t, "hello-cc")
 	layout := oldGlibcBase(t)
 
 	out := filepath.Join(t.TempDir(), "out.tar")

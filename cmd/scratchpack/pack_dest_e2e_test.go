@@ -34,7 +34,7 @@ func runTool(t *testing.T, name string, args ...string) string {
 // TestPackTarballDockerLoad writes one FILE.tar, loads it into a real Docker
 // daemon and runs it, and reads the same file with skopeo as oci-archive.
 func TestPackTarballDockerLoad(t *testing.T) {
-	prog := fixture(t, "hello-cc")
+	prog := testenv.Fixture(t, "hello-cc")
 	tarPath := filepath.Join(t.TempDir(), "hello.tar")
 	digest := strings.TrimSpace(mustRun(t, nil, "pack", "-o", tarPath, prog))
 
@@ -59,7 +59,7 @@ func TestPackTarballDockerLoad(t *testing.T) {
 
 // TestPackDockerArchiveAndOCIArchive checks the two archive transports with skopeo.
 func TestPackDockerArchiveAndOCIArchive(t *testing.T) {
-	prog := fixture(t, "hello-c")
+	prog := testenv.Fixture(t, "hello-c")
 	dir := t.TempDir()
 	da, oa := filepath.Join(dir, "d.tar"), filepath.Join(dir, "o.tar")
 	digest := strings.TrimSpace(mustRun(t, nil, "pack", "-o", "docker-archive:"+da+":hello:1", "-o", "oci-archive:"+oa+":v1", prog))
@@ -76,7 +76,7 @@ func TestPackDockerArchiveAndOCIArchive(t *testing.T) {
 // authentication, reads it back by digest with skopeo, and checks that a
 // wrong password gives a clear error and exit code 4.
 func TestPackPushWithAuth(t *testing.T) {
-	prog := fixture(t, "hello-cc")
+	prog := testenv.Fixture(t, "hello-cc")
 	reg := testenv.Registry(t, testenv.WithHtpasswd("alice", "s3cret-pass"))
 	ref := reg.Addr + "/hello/cc:1.0"
 	env := []string{"DOCKER_CONFIG=" + reg.DockerConfig(t)}

@@ -22,7 +22,7 @@ func TestPackFixturesRunInRunc(t *testing.T) {
 		"hello-musl", "hello-musl-static", "hello-go", "hello-cgo", "exit3", "rpath/bin/greet",
 	} {
 		t.Run(name, func(t *testing.T) {
-			prog := fixture(t, name)
+			prog := testenv.Fixture(t, name)
 			wantOut, wantCode := hostOutput(t, prog)
 			layout := filepath.Join(t.TempDir(), "layout")
 			mustRun(t, nil, "pack", "-o", "oci:"+layout+":test", prog)
@@ -38,7 +38,7 @@ func TestPackFixturesRunInRunc(t *testing.T) {
 // program, libstdc++, libm, libgcc_s, libc and the loader, and links, and
 // the user database every image on scratch gets (/etc/passwd, /etc/group).
 func TestPackHoldsOnlyTheClosure(t *testing.T) {
-	prog := fixture(t, "hello-cc")
+	prog := testenv.Fixture(t, "hello-cc")
 	layout := filepath.Join(t.TempDir(), "layout")
 	mustRun(t, nil, "pack", "-o", "oci:"+layout+":cc", prog)
 	rootfs := filepath.Join(testenv.UnpackOCI(t, layout, "cc"), "rootfs")
@@ -78,7 +78,7 @@ func libstdcxxReal(t *testing.T) string {
 // TestPackReproducible packs the same inputs twice, from different working
 // directories, and expects the same digest; SOURCE_DATE_EPOCH changes it.
 func TestPackReproducible(t *testing.T) {
-	prog := fixture(t, "hello-cc")
+	prog := testenv.Fixture(t, "hello-cc")
 	digest := func(env ...string) string {
 		return strings.TrimSpace(mustRun(t, env, "pack", "-o", "oci:"+filepath.Join(t.TempDir(), "l"), prog))
 	}

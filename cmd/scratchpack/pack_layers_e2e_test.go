@@ -47,7 +47,7 @@ func TestPackLibsLayer(t *testing.T) {
 		{"hello-c", 2}, {"rpath/bin/greet", 2}, {"hello-cc", 2}, {"hello-musl", 2}, {"hello-go", 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			prog := fixture(t, tc.name)
+			prog := testenv.Fixture(t, tc.name)
 			wantOut, wantCode := hostOutput(t, prog)
 			layout := filepath.Join(t.TempDir(), "layout")
 			res, _ := packJSONOut(t, nil, "--no-cache", "--layers=libs", "-o", "oci:"+layout+":test", prog)
@@ -99,7 +99,7 @@ func settled(t *testing.T, path string) {
 // blob is detected and the layer rebuilt, identical; --no-cache neither reads
 // nor writes the cache. XDG_CACHE_HOME sets the default cache directory.
 func TestPackCache(t *testing.T) {
-	prog := fixture(t, "hello-cc")
+	prog := testenv.Fixture(t, "hello-cc")
 	settled(t, prog)
 	xdg := t.TempDir()
 	env := []string{"XDG_CACHE_HOME=" + xdg}
@@ -160,7 +160,7 @@ func TestPackCache(t *testing.T) {
 // TestPackCacheFullDisk: a cache without room for the layer gives exit 4
 // naming the cache, the problem and --no-cache, and leaves no file in it.
 func TestPackCacheFullDisk(t *testing.T) {
-	prog := fixture(t, "hello-cc")
+	prog := testenv.Fixture(t, "hello-cc")
 	cache := filepath.Join(tmpfs(t, 512<<10), "cache")
 	_, errOut, code := run(t, nil, "pack", "--cache", cache, "-o", "oci:"+filepath.Join(t.TempDir(), "l"), prog)
 	for _, want := range []string{cache, "no space left on device", "--no-cache"} {
@@ -182,7 +182,7 @@ func TestPackCacheFullDisk(t *testing.T) {
 // TestPackCacheTwoProcesses runs two packs at once on one empty cache: both
 // succeed with the same digest, and the cache they leave serves a third.
 func TestPackCacheTwoProcesses(t *testing.T) {
-	prog := fixture(t, "hello-cc")
+	prog := testenv.Fixture(t, "hello-cc")
 	settled(t, prog)
 	cache := filepath.Join(t.TempDir(), "cache")
 	var wg sync.WaitGroup
@@ -218,7 +218,7 @@ func TestPackCacheTwoProcesses(t *testing.T) {
 // skopeo copies it (decompressing it to recompress with gzip), and podman
 // loads and runs it.
 func TestPackZstd(t *testing.T) {
-	prog := fixture(t, "hello-cc")
+	prog := testenv.Fixture(t, "hello-cc")
 	dir := t.TempDir()
 	layout, archive := filepath.Join(dir, "layout"), filepath.Join(dir, "z.tar")
 	res, _ := packJSONOut(t, nil, "--no-cache", "--compression", "zstd", "-o", "oci:"+layout+":z", "-o", "oci-archive:"+archive+":z", prog)
@@ -285,7 +285,7 @@ func TestPackZstd(t *testing.T) {
 // image (docker load) and a zstd one (docker load, and docker pull from a
 // real registry), and runs each: what pack --help says about Docker.
 func TestPackCompressionDocker(t *testing.T) {
-	prog := fixture(t, "hello-cc")
+	prog := testenv.Fixture(t, "hello-cc")
 	dir := t.TempDir()
 	reg := testenv.Registry(t)
 	none, zst := filepath.Join(dir, "none.tar"), filepath.Join(dir, "zstd.tar")

@@ -73,7 +73,7 @@ func multiPlatformBase(t *testing.T, reg *testenv.RegistryServer) string {
 // (unshare -n: the registry cannot be reached), under strace, and checks
 // that not one connection to a network address was even attempted.
 func TestPullThenPackAirGapped(t *testing.T) {
-	prog := fixture(t, "hello-cc")
+	prog := testenv.Fixture(t, "hello-cc")
 	unshare := hostTool(t, "unshare", "util-linux")
 	strace := hostTool(t, "strace", "strace")
 	if os.Geteuid() != 0 {

@@ -22,7 +22,7 @@ const pyiOutput = "Python 3.11 stand-in ran app.py: cbrt(27) = 3, hello from an 
 func pyiPrograms(t *testing.T) map[string]string {
 	t.Helper()
 	read := func(name string) []byte {
-		b, err := os.ReadFile(fixture(t, name))
+		b, err := os.ReadFile(testenv.Fixture(t, name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -56,7 +56,7 @@ func pyiPrograms(t *testing.T) map[string]string {
 	progs["onefile pydata section"] = filepath.Join(dir, "section", "app")
 	os.MkdirAll(filepath.Dir(progs["onefile pydata section"]), 0o755)
 	if out, err := exec.Command("objcopy", "--add-section", "pydata="+pkg, "--set-section-flags", "pydata=noload,readonly",
-		fixture(t, "pyi/boot"), progs["onefile pydata section"]).CombinedOutput(); err != nil {
+		testenv.Fixture(t, "pyi/boot"), progs["onefile pydata section"]).CombinedOutput(); err != nil {
 		t.Fatalf("objcopy: %v\n%s", err, out)
 	}
 

@@ -72,7 +72,7 @@ func TestRunFixturesBothRuntimes(t *testing.T) {
 	spyPath, spyLog := runcSpy(t)
 	layout := filepath.Join(t.TempDir(), "layout")
 	for _, name := range runFixtures {
-		mustRun(t, nil, "pack", "-o", "oci:"+layout+":"+strings.ReplaceAll(name, "/", "-"), fixture(t, name))
+		mustRun(t, nil, "pack", "-o", "oci:"+layout+":"+strings.ReplaceAll(name, "/", "-"), testenv.Fixture(t, name))
 	}
 	for _, rt := range []struct {
 		name string
@@ -80,7 +80,7 @@ func TestRunFixturesBothRuntimes(t *testing.T) {
 	}{{"runc", spyPath}, {"builtin", noRunc(t)}} {
 		for _, name := range runFixtures {
 			t.Run(rt.name+"/"+name, func(t *testing.T) {
-				wantOut, wantCode := hostOutput(t, fixture(t, name))
+				wantOut, wantCode := hostOutput(t, testenv.Fixture(t, name))
 				before := spyCalls(t, spyLog)
 				out, errOut, code := run(t, []string{"PATH=" + rt.path}, "run", "oci:"+layout+":"+strings.ReplaceAll(name, "/", "-"))
 				if out != wantOut || code != wantCode {
@@ -136,7 +136,7 @@ func TestRunAsUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	archive := filepath.Join(dir, "exit3.tar")
-	mustRun(t, nil, "pack", "-o", archive, fixture(t, "exit3"))
+	mustRun(t, nil, "pack", "-o", archive, testenv.Fixture(t, "exit3"))
 	if err := os.Chmod(archive, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +246,7 @@ func appendLayer(t *testing.T, img v1.Image, hs ...tar.Header) v1.Image {
 // with a message that says how to register one; then, where the kernel
 // allows registering qemu-aarch64 (root, binfmt_misc), it must run.
 func TestRunForeignArch(t *testing.T) {
-	prog := fixture(t, "hello-c-arm64")
+	prog := testenv.Fixture(t, "hello-c-arm64")
 	if _, err := os.Stat("/usr/aarch64-linux-gnu/lib"); err != nil {
 		t.Skipf("SKIP (component missing): no arm64 sysroot at /usr/aarch64-linux-gnu (install libc6-dev-arm64-cross): %v", err)
 	}
@@ -274,7 +274,7 @@ func TestRunForeignArch(t *testing.T) {
 			t.Logf("LOUD NOTE: the arm64 image was NOT run under qemu-user here, only the error message was checked: %v", err)
 			return
 		}
-		wantOut, _ := hostOutput(t, fixture(t, "hello-c"))
+		wantOut, _ := hostOutput(t, testenv.Fixture(t, "hello-c"))
 		for _, env := range [][]string{nil, {"PATH=" + noRunc(t)}} {
 			out, errOut, code := run(t, env, "run", "--platform", "linux/arm64", image)
 			if code != 0 || out != wantOut {
@@ -326,7 +326,7 @@ func TestRunSources(t *testing.T) {
 	for _, s := range srcs {
 		args = append(args, "-o", s)
 	}
-	mustRun(t, nil, append(args, fixture(t, "exit3"))...)
+	mustRun(t, nil, append(args, testenv.Fixture(t, "exit3"))...)
 	srcs[len(srcs)-1] = reg.Addr + "/exit3:v1" // a bare registry reference
 	for _, src := range srcs {
 		t.Run(src, func(t *testing.T) {

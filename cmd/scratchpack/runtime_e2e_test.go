@@ -125,7 +125,7 @@ func TestRuntimeExtrasInRunc(t *testing.T) {
 		{name: "gotls --ca-bundle", prog: "gotls", packArg: tlsFiles, withArg: []string{"--ca-bundle", ca}, cmd: tlsCmd, want: tlsOK},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			prog := fixture(t, tc.prog)
+			prog := testenv.Fixture(t, tc.prog)
 			want := tc.want
 			if want == "" {
 				var code int
@@ -170,7 +170,7 @@ func TestRuntimeExtrasInRunc(t *testing.T) {
 // nonroot, scratchpack's own nsswitch.conf and hosts; and that the report
 // says why each went in.
 func TestRuntimeExtrasFiles(t *testing.T) {
-	prog := fixture(t, "nss")
+	prog := testenv.Fixture(t, "nss")
 	layout := filepath.Join(t.TempDir(), "l")
 	var res packResult
 	out := mustRun(t, nil, "pack", "--json", "-o", "oci:"+layout+":t", prog)
@@ -212,7 +212,7 @@ func TestRuntimeExtrasFiles(t *testing.T) {
 // loader's search, reported as loaded at run time; a name that is nowhere
 // is an error.
 func TestIncludeLib(t *testing.T) {
-	prog := fixture(t, "hello-c")
+	prog := testenv.Fixture(t, "hello-c")
 	files := packedFiles(t, nil, "--include-lib", "libz.so.1", "-o", "oci:"+filepath.Join(t.TempDir(), "l"), prog)
 	found := false
 	for _, f := range files {
@@ -232,7 +232,7 @@ func TestIncludeLib(t *testing.T) {
 // packed twice, from different working directories.
 func TestRuntimeExtrasReproducible(t *testing.T) {
 	for _, name := range []string{"gozone", "iconv", "nss"} {
-		prog := fixture(t, name)
+		prog := testenv.Fixture(t, name)
 		digest := func(env ...string) string {
 			return strings.TrimSpace(mustRun(t, env, "pack", "-o", "oci:"+filepath.Join(t.TempDir(), "l"), prog))
 		}
@@ -246,7 +246,7 @@ func TestRuntimeExtrasReproducible(t *testing.T) {
 // database, /tmp) is not replaced; what it lacks is added, and the program
 // runs there.
 func TestRuntimeExtrasOnBase(t *testing.T) {
-	prog := fixture(t, "nss")
+	prog := testenv.Fixture(t, "nss")
 	base := filepath.Join(t.TempDir(), "busybox")
 	testenv.WriteOCILayout(t, testenv.BusyboxGlibcImage(t), base, "glibc")
 	layout := filepath.Join(t.TempDir(), "l")

@@ -66,7 +66,7 @@ func TestPackSBOM(t *testing.T) {
 	if _, err := exec.LookPath("dpkg-query"); err != nil {
 		t.Skip("SKIP (component missing): dpkg-query: not a Debian system")
 	}
-	prog := fixture(t, "hello-cc")
+	prog := testenv.Fixture(t, "hello-cc")
 	reg := testenv.Registry(t)
 	file := filepath.Join(t.TempDir(), "hello-cc.spdx.json")
 	ref := reg.Addr + "/sbom/hello-cc"
@@ -154,7 +154,7 @@ func mustDigest(t *testing.T, s string) name.Digest {
 // TestPackSBOMGo: a Go program's SBOM names its modules from the build
 // information and the Go standard library.
 func TestPackSBOMGo(t *testing.T) {
-	prog := fixture(t, "hello-go")
+	prog := testenv.Fixture(t, "hello-go")
 	file := filepath.Join(t.TempDir(), "go.spdx.json")
 	mustRun(t, nil, "pack", "-o", "oci:"+filepath.Join(t.TempDir(), "l"), "--sbom", file, prog)
 	data, err := os.ReadFile(file)
@@ -173,7 +173,7 @@ func TestPackSBOMArm64(t *testing.T) {
 	if _, err := exec.LookPath("dpkg-query"); err != nil {
 		t.Skip("SKIP (component missing): dpkg-query: not a Debian system")
 	}
-	prog := fixture(t, "hello-c-arm64")
+	prog := testenv.Fixture(t, "hello-c-arm64")
 	file := filepath.Join(t.TempDir(), "arm.spdx.json")
 	mustRun(t, nil, "pack", "--root", "/usr/aarch64-linux-gnu", "-o", "oci:"+filepath.Join(t.TempDir(), "l"), "--sbom", file, prog)
 	data, err := os.ReadFile(file)

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/scratchpack/scratchpack/internal/testenv"
 )
 
 // TestPackSmoke: pack --smoke writes the image only when its program exits
@@ -28,17 +30,17 @@ func TestPackSmoke(t *testing.T) {
 		written bool
 		stderr  []string // substrings
 	}{
-		{"defaults", []string{"--smoke", fixture(t, "getpwnam")}, 0, true, []string{"exited 0"}},
-		{"no passwd", []string{"--smoke", "--no-runtime-extras", fixture(t, "getpwnam")}, exitWontRun, false,
+		{"defaults", []string{"--smoke", testenv.Fixture(t, "getpwnam")}, 0, true, []string{"exited 0"}},
+		{"no passwd", []string{"--smoke", "--no-runtime-extras", testenv.Fixture(t, "getpwnam")}, exitWontRun, false,
 			[]string{"smoke run: FAILED", `getpwnam("root"): no such user`, "the image has no /etc/passwd: it calls getpwnam", "not written"}},
-		{"nonroot writes passwd", []string{"--smoke", "--no-runtime-extras", "--user", "nonroot", fixture(t, "getpwnam")}, 0, true,
+		{"nonroot writes passwd", []string{"--smoke", "--no-runtime-extras", "--user", "nonroot", testenv.Fixture(t, "getpwnam")}, 0, true,
 			[]string{"smoke run: the image's program (with its command) exited 0"}},
-		{"added passwd", []string{"--smoke", "--no-runtime-extras", "--add", passwd + ":/etc/passwd", fixture(t, "getpwnam")}, 0, true, []string{"exited 0"}},
-		{"exit 3", []string{"--smoke", fixture(t, "exit3")}, exitWontRun, false, []string{"exited with status 3", "| exiting with 3"}},
-		{"arguments", []string{"--smoke-args", "--version", fixture(t, "hello-c")}, 0, true, []string{`(with ["--version"]) exited 0`}},
-		{"arguments after --", []string{"--smoke", fixture(t, "hello-go"), "--", "a", "b"}, 0, true, []string{"exited 0"}},
+		{"added passwd", []string{"--smoke", "--no-runtime-extras", "--add", passwd + ":/etc/passwd", testenv.Fixture(t, "getpwnam")}, 0, true, []string{"exited 0"}},
+		{"exit 3", []string{"--smoke", testenv.Fixture(t, "exit3")}, exitWontRun, false, []string{"exited with status 3", "| exiting with 3"}},
+		{"arguments", []string{"--smoke-args", "--version", testenv.Fixture(t, "hello-c")}, 0, true, []string{`(with ["--version"]) exited 0`}},
+		{"arguments after --", []string{"--smoke", testenv.Fixture(t, "hello-go"), "--", "a", "b"}, 0, true, []string{"exited 0"}},
 		{"timeout", []string{"--smoke-args", "30", "--smoke-timeout", "500ms", sleep}, exitWontRun, false, []string{"did not exit within 500ms"}},
-		{"no runc", []string{"--smoke", fixture(t, "hello-c")}, 0, true, []string{"exited 0", "(builtin)"}},
+		{"no runc", []string{"--smoke", testenv.Fixture(t, "hello-c")}, 0, true, []string{"exited 0", "(builtin)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			layout := filepath.Join(t.TempDir(), "layout")
@@ -75,7 +77,7 @@ func TestPackSmokeIndex(t *testing.T) {
 	}
 	layout := filepath.Join(t.TempDir(), "layout")
 	_, errOut, code := run(t, nil, "pack", "--smoke", "--dest", "/app/hello", "-o", "oci:"+layout+":multi",
-		"--platform", "linux/amd64="+fixture(t, "hello-c"), "--platform", "linux/arm64="+fixture(t, "hello-c-arm64"))
+		"--platform", "linux/amd64="+testenv.Fixture(t, "hello-c"), "--platform", "linux/arm64="+testenv.Fixture(t, "hello-c-arm64"))
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, errOut)
 	}

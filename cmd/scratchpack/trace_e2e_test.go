@@ -27,7 +27,7 @@ func requireStrace(t *testing.T) {
 // them, and the image converts in runc. --trace-report only prints them.
 func TestTrace(t *testing.T) {
 	requireStrace(t)
-	prog := fixture(t, "iconv")
+	prog := testenv.Fixture(t, "iconv")
 	out := mustRun(t, nil, "pack", "--trace-report", prog)
 	for _, want := range []string{"libraries:\n", "/usr/lib/x86_64-linux-gnu/gconv/ISO8859-15.so", "files:\n", "/usr/lib/x86_64-linux-gnu/gconv/gconv-modules.cache"} {
 		if !strings.Contains(out, want) {
