@@ -118,7 +118,7 @@ func (o *object) readDynamicSegment(f *elf.File) error {
 // most limit bytes with its NUL; ok is false if there is no NUL. Names are
 // short: it reads 256 bytes first, then 16 times more each time, as a 64 KiB
 // read for each name was, in fresh memory, a fifth of a small pack's time.
-func dynString(f *elf.File, addr, limit uint64) (s string, ok bool, err error) {
+func dynString(f *elf.File, addr, limit uint64) (string, bool, error) {
 	for n := min(256, limit); ; n = min(n*16, limit) {
 		chunk, err := readVaddr(f, addr, n)
 		if err != nil {
