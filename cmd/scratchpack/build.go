@@ -24,7 +24,7 @@ func buildCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "build",
 		Usage:     "build the images a scratchpack.yaml describes, in parallel",
-		ArgsUsage: "[flags] [IMAGE...]",
+		ArgsUsage: "[IMAGE...]",
 		Description: `build reads scratchpack.yaml (or --config FILE) and builds every image in it, or
 only those named, several at a time, writing each to its outputs. One failing
 image does not stop the others; the exit status is that of the first failure.
@@ -99,7 +99,7 @@ func runBuild(c *cli.Context) error {
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}
-	images, err := cfg.Select(c.Args().Slice()...)
+	images, err := cfg.Select(operands(c)...)
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}

@@ -66,7 +66,8 @@ Exit status: 0 if every file would start, 3 if one would not, 2 for bad input.`,
 }
 
 func runInspect(c *cli.Context) error {
-	if c.NArg() == 0 {
+	files := operands(c)
+	if len(files) == 0 {
 		return withCode(exitBadInput, errors.New("inspect needs at least one FILE; see scratchpack inspect --help"))
 	}
 	sr, err := parseSysroots(c.StringSlice("sysroot"))
@@ -78,7 +79,7 @@ func runInspect(c *cli.Context) error {
 		return withCode(exitBadInput, fmt.Errorf("--resolver %q: want builtin or ldso", resolver))
 	}
 	var failed error
-	for _, file := range c.Args().Slice() {
+	for _, file := range files {
 		a, err := analyze(file, sr, c.StringSlice("library-path"), resolver == "ldso", c.StringSlice("env"))
 		if err != nil {
 			return withCode(exitBadInput, err)

@@ -18,7 +18,7 @@ func lsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "ls",
 		Usage:     "list the files of an image: modes, sizes, link targets and layers",
-		ArgsUsage: "[flags] IMAGE",
+		ArgsUsage: "IMAGE",
 		Description: `ls lists what a container of IMAGE starts with (whiteouts applied): for each file
 its mode, owner, size, the layer that put it there (0 is the lowest), its path,
 and where a link points. IMAGE is any location pack reads: a registry reference,
@@ -52,10 +52,11 @@ type lsEntry struct {
 }
 
 func runLs(c *cli.Context) error {
-	if c.NArg() != 1 {
+	args := operands(c)
+	if len(args) != 1 {
 		return withCode(exitBadInput, errors.New("ls needs one IMAGE, e.g. scratchpack ls oci:out:hello"))
 	}
-	ref, err := packer.ParseRef(c.Args().First())
+	ref, err := packer.ParseRef(args[0])
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}

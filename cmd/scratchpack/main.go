@@ -14,7 +14,7 @@ import (
 func main() {
 	packer.Version = moduleVersion()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newApp(os.Stdout, os.Stderr).RunContext(ctx, os.Args)
+	err := runApp(ctx, newApp(os.Stdout, os.Stderr), os.Args)
 	stop()
 	os.Exit(exitCode(err, os.Stderr))
 }

@@ -23,7 +23,7 @@ func packCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "pack",
 		Usage:     "write the smallest OCI image that runs a program",
-		ArgsUsage: "[flags] PROGRAM [-- ARG...] | [flags] --platform OS/ARCH=PATH... [-- ARG...]",
+		ArgsUsage: "PROGRAM [-- ARG...] | --platform OS/ARCH=PATH... [-- ARG...]",
 		Description: `pack puts PROGRAM at /app/NAME (--dest), with exactly the files its loader
 needs: the interpreter at its PT_INTERP path, each shared library at the path the
 loader opens, and the symbolic links in between. On a base image, what the base
@@ -95,8 +95,8 @@ Exit status: 0 written, 2 bad input, 3 the program would not run in the image
 			&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the image to `DEST` (see above); repeatable"},
 			&cli.StringFlag{Name: "base", Value: "scratch", Usage: "`IMAGE` to build on: scratch, a registry reference, oci:DIR[:TAG], oci-archive:FILE, docker-archive:FILE"},
 			&cli.StringFlag{Name: "dest", Usage: "`PATH` of the program in the image (default /app/NAME)"},
-			&cli.StringFlag{Name: "entrypoint", Usage: "entrypoint: a JSON array or words split at spaces (default: the program)"},
-			&cli.StringFlag{Name: "cmd", Usage: "default command: a JSON array or words (default: the arguments after --)"},
+			&cli.StringFlag{Name: "entrypoint", Usage: "the image's entrypoint, `COMMAND`: a JSON array or words split at spaces (default: the program)"},
+			&cli.StringFlag{Name: "cmd", Usage: "the image's command, `ARGS` to the entrypoint: a JSON array or words (default: what follows --)"},
 			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set `K=V` in the image's environment; repeatable"},
 			&cli.StringFlag{Name: "workdir", Usage: "working `DIR` of the program"},
 			&cli.StringFlag{Name: "user", Usage: "`USER` to run as: root (default), nonroot (65532:65532, with /etc/passwd and /etc/group), or UID[:GID]"},
@@ -193,8 +193,15 @@ func packSpec(c *cli.Context) (packer.Spec, []packer.Ref, error) {
 	if err != nil {
 		return spec, nil, err
 	}
-	if c.NArg() == 0 && len(progs) == 0 {
+	programs, args, _ := splitArgs(c)
+	switch {
+	case len(programs) == 0 && len(progs) == 0:
 		return spec, nil, errors.New("pack needs a PROGRAM (or --platform OS/ARCH=PATH per platform); see scratchpack pack --help")
+	case len(programs) > 0 && len(progs) > 0:
+		return spec, nil, fmt.Errorf("give the programs either with --platform OS/ARCH=PATH or as PROGRAM, not both (%s)", programs[0])
+	case len(programs) > 1:
+		return spec, nil, fmt.Errorf("pack takes one PROGRAM, not %q too: the image's command goes after --, e.g. scratchpack pack [flags] %s -- %s",
+			programs[1], programs[0], strings.Join(programs[1:], " "))
 	}
 	if len(c.StringSlice("output")) == 0 && !c.Bool("trace-report") {
 		return spec, nil, errors.New("pack needs at least one -o DEST, e.g. -o oci:out or -o image.tar; see scratchpack pack --help")
@@ -221,7 +228,7 @@ func packSpec(c *cli.Context) (packer.Spec, []packer.Ref, error) {
 		base.Transport = packer.OCIArchive
 	}
 	spec = packer.Spec{
-		Program:     c.Args().First(),
+		Program:     first(programs),
 		Dest:        c.String("dest"),
 		Platform:    check,
 		LibraryPath: c.StringSlice("library-path"),
@@ -249,16 +256,6 @@ func packSpec(c *cli.Context) (packer.Spec, []packer.Ref, error) {
 		if spec.Config.Entrypoint, err = words("--entrypoint", c.String("entrypoint")); err != nil {
 			return spec, nil, err
 		}
-	}
-	args := c.Args().Slice()
-	if len(progs) == 0 {
-		args = args[1:]
-	} else {
-		spec.Program = "" // per platform; every argument is the command
-	}
-	if len(args) > 0 && args[0] == "--" {
-		// Flag parsing stops at PROGRAM, so the "--" after it is still there.
-		args = args[1:]
 	}
 	switch {
 	case c.IsSet("cmd") && len(args) > 0:
@@ -297,6 +294,14 @@ func packSpec(c *cli.Context) (packer.Spec, []packer.Ref, error) {
 		return spec, nil, err
 	}
 	return spec, dsts, nil
+}
+
+// first is the first of list, or "".
+func first(list []string) string {
+	if len(list) == 0 {
+		return ""
+	}
+	return list[0]
 }
 
 func keyValues(flag string, kvs []string) (map[string]string, error) {

@@ -12,6 +12,7 @@ import (
 
 // runtimeHelp is the part of pack --help about run-time needs.
 const runtimeHelp = `
+
 What the program needs at run time beyond its libraries is added too, and the
 report on stderr says what and why (--no-runtime-extras leaves all of it out):
   NSS lookups (getaddrinfo, getpwnam, Go's resolver)  /etc/nsswitch.conf, /etc/hosts,
