@@ -98,13 +98,17 @@ func runApp(ctx context.Context, app *cli.App, args []string) error {
 }
 
 // usageError is every command's answer to flags it cannot parse: one line on
-// stderr that points to --help, and exit status 2, not the whole help on stdout.
+// stderr that points to --help, and exit status 2 (run: 125, as docker run
+// and podman run, since 2 may be the program's own), not the whole help on stdout.
 func usageError(c *cli.Context, err error, isSubcommand bool) error {
-	name := c.App.Name
+	name, code := c.App.Name, exitBadInput
 	if isSubcommand && c.Command != nil {
 		name += " " + c.Command.Name
+		if c.Command.Name == "run" {
+			code = exitRunFailed
+		}
 	}
-	return withCode(exitBadInput, fmt.Errorf("%w\nRun '%s --help' for usage.", err, name))
+	return withCode(code, fmt.Errorf("%w\nRun '%s --help' for usage.", err, name))
 }
 
 // unknownCommand runs for `scratchpack` alone (the help) and for a first

@@ -193,6 +193,11 @@ func buildImage(ctx context.Context, t *config.Target, work string, created time
 		r.err, r.Error = err, err.Error()
 		return r
 	}
+	for _, d := range t.Outputs {
+		if err := packer.CheckDestDir(d); err != nil {
+			return fail(err)
+		}
+	}
 	specs := make([]packer.Spec, len(t.Specs))
 	for i, s := range t.Specs {
 		s.WorkDir, s.Created = work, created

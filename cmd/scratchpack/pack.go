@@ -208,12 +208,12 @@ func packSpec(c *cli.Context) (packer.Spec, []packer.Ref, error) {
 	}
 	var dsts []packer.Ref
 	for _, o := range c.StringSlice("output") {
-		r, err := packer.ParseRef(o)
+		r, err := packer.ParseDest(o)
+		if err == nil {
+			err = packer.CheckDestDir(r)
+		}
 		if err != nil {
 			return spec, nil, fmt.Errorf("-o %s: %w", o, err)
-		}
-		if r.Transport == packer.Scratch {
-			return spec, nil, fmt.Errorf("-o %s: scratch is not a destination", o)
 		}
 		dsts = append(dsts, r)
 	}

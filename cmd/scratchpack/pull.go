@@ -45,7 +45,10 @@ Exit status: 0 saved, 2 bad input, 4 registry or I/O failure, 130 interrupted.`,
 			}
 			var dsts []packer.Ref
 			for _, o := range outputs {
-				r, err := packer.ParseRef(o)
+				r, err := packer.ParseDest(o)
+				if err == nil {
+					err = packer.CheckDestDir(r)
+				}
 				if err != nil {
 					return withCode(exitBadInput, fmt.Errorf("-o %s: %w", o, err))
 				}

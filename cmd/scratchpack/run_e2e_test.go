@@ -364,7 +364,7 @@ func TestRunInterrupt(t *testing.T) {
 		} {
 			t.Run(rt.name+"/"+tc.name, func(t *testing.T) {
 				tmp := t.TempDir()
-				cmd := exec.Command(bin, "run", "--entrypoint", "/bin/sh", "oci:"+layout+":bb", "-c", tc.script)
+				cmd := exec.Command(bin, "run", "--entrypoint", "/bin/sh", "oci:"+layout+":bb", "--", "-c", tc.script)
 				cmd.Env = append(os.Environ(), "PATH="+rt.path, "TMPDIR="+tmp)
 				stdout, err := cmd.StdoutPipe()
 				if err != nil {
@@ -395,5 +395,38 @@ func TestRunInterrupt(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestRunArgs: what follows -- is the program's, exactly, also when it
+// looks like a flag; flags may come after IMAGE; a second IMAGE-like word
+// says where arguments go.
+func TestRunArgs(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skipf("SKIP (requires root): running images as root (euid %d)", os.Geteuid())
+	}
+	layout := filepath.Join(t.TempDir(), "layout")
+	testenv.WriteOCILayout(t, testenv.BusyboxGlibcImage(t), layout, "bb")
+	img := "oci:" + layout + ":bb"
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"after --", []string{"run", "--entrypoint", "/bin/echo", img, "--", "a", "b"}, "a b\n"},
+		{"flag-like arguments", []string{"run", "--entrypoint", "/bin/echo", img, "--", "-n", "--x", "--", "y"}, "--x -- y"},
+		{"flags after IMAGE", []string{"run", img, "--entrypoint", "/bin/sh", "--", "-c", "echo ok"}, "ok\n"},
+		{"README: sh -c", []string{"run", "--entrypoint", "sh", img, "--", "-c", "ls /"}, "bin\ndev\netc\nlib\nlib64\nproc\nroot\ntmp\nusr\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errOut, code := run(t, nil, tc.args...)
+			if code != 0 || out != tc.want {
+				t.Errorf("scratchpack %s: exit %d, stdout %q, want %q; stderr %s", strings.Join(tc.args, " "), code, out, tc.want, errOut)
+			}
+		})
+	}
+	_, errOut, code := run(t, nil, "run", img, "a", "b")
+	if code != exitRunFailed || !strings.Contains(errOut, "-- a b") {
+		t.Errorf("run IMAGE a b: exit %d, stderr %q; want %d and a hint to put a b after --", code, errOut, exitRunFailed)
 	}
 }
