@@ -17,11 +17,13 @@ Layers and compression:
   --compression gzip (default) is read by every runtime. zstd
   (application/vnd.oci.image.layer.v1.tar+zstd) is smaller and faster to write
   and unpack, and needs a recent runtime: podman 4.3 and skopeo 1.9 (so
-  buildah and CRI-O of the same containers/image) and Debian 12's Docker
-  20.10.24 load, pull and run it (tested); upstream, containerd reads it from
-  1.5 (nerdctl, Kubernetes) and Docker from 23.0. umoci 0.4 refuses it, as do
-  older runtimes. none (application/vnd.oci.image.layer.v1.tar) is the fastest
-  to write and the largest.
+  buildah and CRI-O of the same containers/image) load and run it (tested);
+  containerd reads it from 1.5 (nerdctl, Kubernetes), Docker from 23.0.
+  Docker 20.10 (Debian 12's) cannot: docker load and docker pull fail with
+  "archive/tar: invalid tar header" (tested), and a docker-daemon:
+  destination older than 23.0 is refused before anything is sent. umoci 0.4
+  refuses zstd too. none (application/vnd.oci.image.layer.v1.tar) is the
+  fastest to write and the largest.
   --layers=libs puts the loader and glibc's libraries in a layer of their own,
   below the program's: images of different programs made on one machine then
   share that layer in registries and runtimes.
