@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -187,3 +189,14 @@ func exitCode(err error, stderr io.Writer) int {
 }
 
 var errInterrupted = errors.New("interrupted")
+
+// outputErr is err, a failed write of a command's output, unless the
+// reader of stdout stopped reading (scratchpack ls | head): that is a
+// normal end of the output, not a failure.
+func outputErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == "/dev/stdout" && errors.Is(err, syscall.EPIPE) {
+		return nil
+	}
+	return err
+}

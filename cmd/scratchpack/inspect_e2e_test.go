@@ -1,6 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -56,6 +60,28 @@ func TestInspectLdsoResolver(t *testing.T) {
 	for soname := range l {
 		if !strings.Contains(text, "\n  "+soname) && !strings.Contains(text, "\n    "+soname) {
 			t.Errorf("inspect --resolver ldso shows no line for %s:\n%s", soname, text)
+		}
+	}
+}
+
+// TestClosedStdout: a reader that stops reading (scratchpack ls | head) is
+// a normal end of a listing: exit 0, not death by SIGPIPE.
+func TestClosedStdout(t *testing.T) {
+	archive := filepath.Join(t.TempDir(), "img.tar")
+	mustRun(t, nil, "pack", "-o", archive, testenv.Fixture(t, "hello-cc"))
+	for _, args := range [][]string{{"ls", archive}, {"ls", "--json", archive}, {"inspect", testenv.Fixture(t, "hello-cc")}} {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Close() // nobody reads: the first write fails with EPIPE
+		cmd := exec.Command(bin, args...)
+		var stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = w, &stderr
+		err = cmd.Run()
+		w.Close()
+		if err != nil {
+			t.Errorf("scratchpack %s | (closed): %v; stderr %q", strings.Join(args, " "), err, stderr.String())
 		}
 	}
 }

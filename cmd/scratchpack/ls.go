@@ -74,7 +74,7 @@ func runLs(c *cli.Context) error {
 			out = append(out, lsEntry{Path: f.Path, Type: f.Type.String(), Mode: fmt.Sprintf("%04o", packer.UnixMode(f.Mode)), UID: f.UID, GID: f.GID,
 				Size: f.Size, Target: f.Target, Layer: f.Layer, Digest: f.Digest.String()})
 		}
-		return json.NewEncoder(c.App.Writer).Encode(out)
+		return outputErr(json.NewEncoder(c.App.Writer).Encode(out))
 	}
 	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', tabwriter.AlignRight)
 	var total int64
@@ -92,7 +92,7 @@ func runLs(c *cli.Context) error {
 		}
 	}
 	if err := tw.Flush(); err != nil {
-		return err
+		return outputErr(err)
 	}
 	fmt.Fprintf(c.App.ErrWriter, "%d entries, %s in regular files\n", len(files), sizeOf(total))
 	return nil
