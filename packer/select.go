@@ -11,7 +11,7 @@ import (
 
 // ErrAmbiguous is wrapped when a layout or archive holds several images and
 // the location names none of them (no TAG, no digest).
-var ErrAmbiguous = errors.New("several images and nothing says which")
+var ErrAmbiguous = errors.New("ambiguous image location")
 
 // selectDescs returns the descriptors of the top index im that the location
 // names: those whose annotation key is val, or whose digest is digest, or,
@@ -42,8 +42,8 @@ func selectDescs(im *v1.IndexManifest, key, val, digest string) ([]v1.Descriptor
 	seen := map[string]bool{}
 	for _, d := range descs {
 		if d.Platform == nil || seen[normalize(*d.Platform).String()] {
-			return nil, fmt.Errorf("%w: %w: it holds %d images; name one with :TAG or @DIGEST after the path:\n%s",
-				ErrBadRef, ErrAmbiguous, len(descs), describeDescs(descs))
+			return nil, fmt.Errorf("%w: it holds %d images and the location names none of them: add :TAG or @DIGEST to it:\n%s",
+				ErrAmbiguous, len(descs), describeDescs(descs))
 		}
 		seen[normalize(*d.Platform).String()] = true
 	}

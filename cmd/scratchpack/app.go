@@ -103,14 +103,21 @@ func runApp(ctx context.Context, app *cli.App, args []string) error {
 // stderr that points to --help, and exit status 2 (run: 125, as docker run
 // and podman run, since 2 may be the program's own), not the whole help on stdout.
 func usageError(c *cli.Context, err error, isSubcommand bool) error {
-	name, code := c.App.Name, exitBadInput
+	name, code, hint := c.App.Name, exitBadInput, ""
 	if isSubcommand && c.Command != nil {
 		name += " " + c.Command.Name
-		if c.Command.Name == "run" {
+		switch c.Command.Name {
+		case "run":
 			code = exitRunFailed
+			hint = " (the program's own arguments go after --)"
+		case "pack":
+			hint = " (the image's command goes after --)"
 		}
 	}
-	return withCode(code, fmt.Errorf("%w\nRun '%s --help' for usage.", err, name))
+	if !strings.HasPrefix(err.Error(), "flag provided but not defined") {
+		hint = ""
+	}
+	return withCode(code, fmt.Errorf("%w%s\nRun '%s --help' for usage.", err, hint, name))
 }
 
 // unknownCommand runs for `scratchpack` alone (the help) and for a first
