@@ -135,3 +135,36 @@ func smallImage(t *testing.T) v1.Image {
 	}
 	return img
 }
+
+// TestCLIReference: docs/cli.md is every command's --help, as the app
+// prints it, so README can link it and neither can drift. make docs (or
+// go test ./cmd/scratchpack -run TestCLIReference -update) rewrites it.
+func TestCLIReference(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("# scratchpack command reference\n\n" +
+		"Generated from the CLI itself by `make docs` (`scratchpack COMMAND --help` prints the same); do not edit.\n")
+	section := func(title string, args ...string) {
+		stdout, stderr, code := runInProcess(t, nil, args...)
+		if code != 0 || stderr != "" {
+			t.Fatalf("scratchpack %s: exit %d, %s", strings.Join(args, " "), code, stderr)
+		}
+		b.WriteString("\n## " + title + "\n\n```text\n" + stdout + "```\n")
+	}
+	section("scratchpack", "--help")
+	for _, c := range userCommands(t) {
+		if c.Name != "help" {
+			section("scratchpack "+c.Name, c.Name, "--help")
+		}
+	}
+	file := filepath.Join("..", "..", "docs", "cli.md")
+	if *update {
+		if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(file)
+	if err != nil || string(want) != b.String() {
+		t.Errorf("docs/cli.md is not what the CLI prints (%v): run make docs and commit it", err)
+	}
+}
