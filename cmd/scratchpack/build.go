@@ -64,7 +64,7 @@ Exit status: 0 all built, 2 bad configuration or input, 3 a program would not
 run in its image, 4 registry, daemon or I/O failure, 130 interrupted.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Value: config.DefaultFile, Usage: "read the images from `FILE`"},
-			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: runtime.GOMAXPROCS(0), Usage: "build at most `N` images at once"},
+			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: runtime.GOMAXPROCS(0), DefaultText: "the number of CPUs", Usage: "build at most `N` images at once"},
 			&cli.Int64Flag{Name: "source-date-epoch", EnvVars: []string{"SOURCE_DATE_EPOCH"}, Usage: "image and file time, in `SECONDS` since the epoch"},
 			&cli.StringFlag{Name: "digest-file", Usage: "write \"DIGEST NAME\" lines to `FILE`"},
 			&cli.StringFlag{Name: "docker-host", EnvVars: []string{"DOCKER_HOST"}, Value: packer.DefaultDockerHost, Usage: "Docker daemon `ADDRESS` for docker-daemon: outputs (unix:///PATH)"},

@@ -30,7 +30,7 @@ oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE, FILE.tar.
 Exit status: 0 listed, 2 bad input, 3 no image for the platform, 4 registry or
 I/O failure.`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "platform", Value: "linux/" + runtime.GOARCH, Usage: "`OS/ARCH[/VARIANT]` to list, for a multi-platform image"},
+			&cli.StringFlag{Name: "platform", Value: "linux/" + runtime.GOARCH, DefaultText: "this machine's, linux/" + runtime.GOARCH, Usage: "`OS/ARCH[/VARIANT]` to list, for a multi-platform image"},
 			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
 			&cli.BoolFlag{Name: "json", Usage: "print the files as JSON on stdout"},
 		},

@@ -31,7 +31,8 @@ already provides is not added again, and a base whose glibc is too old is refuse
 Before writing, pack resolves the program inside the finished image and refuses
 an image that would not start. Arguments after -- become the default command.
 
-Flags go before PROGRAM. Destinations (-o, repeatable; the image is built once):
+Destinations (-o, repeatable; the image is built once); anything else is refused,
+and a push is only ever to a docker:// destination:
   oci:DIR[:TAG]                     OCI image layout (added to an existing one)
   oci-archive:FILE[:TAG]            tar of an OCI image layout
   docker-archive:FILE[:NAME:TAG]    docker save format

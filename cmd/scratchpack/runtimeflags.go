@@ -26,8 +26,9 @@ report on stderr says what and why (--no-runtime-extras leaves all of it out):
   a PyInstaller program                              the system libraries its embedded
                                                      ones need (kept with --no-runtime-extras)
 Every image also gets /tmp (mode 1777) and, if the base has none (and without
---no-runtime-extras), /etc/passwd and /etc/group with root and nonroot. Generated files have fixed content; copied
-ones come from --root (or this machine, for certificates and zones).
+--no-runtime-extras), /etc/passwd and /etc/group with root and nonroot.
+Generated files have fixed content; copied ones come from --root (or this
+machine, for certificates and zones).
 
 --trace runs PROGRAM once on this machine, under strace, with the arguments
 after -- and the image's environment, and adds every library and file it
