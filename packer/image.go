@@ -71,9 +71,16 @@ func makeImage(base v1.Image, layers []NewLayer, spec Spec, p v1.Platform) (v1.I
 		return nil, err
 	}
 	anns := map[string]string{
-		"org.opencontainers.image.created":   spec.Created.Format("2006-01-02T15:04:05Z"),
-		"org.opencontainers.image.title":     path.Base(spec.Dest),
-		"org.opencontainers.image.base.name": spec.Base.String(),
+		"org.opencontainers.image.created": spec.Created.Format("2006-01-02T15:04:05Z"),
+		"org.opencontainers.image.title":   path.Base(spec.Dest),
+	}
+	// A base's name goes in only where it means the same on every machine:
+	// a registry reference, or scratch. A file or layout path would make
+	// the same base bytes in two places give two image digests; its
+	// digest says which base it was.
+	switch spec.Base.Transport {
+	case Scratch, Registry:
+		anns["org.opencontainers.image.base.name"] = spec.Base.String()
 	}
 	if spec.Base.Transport != Scratch {
 		if d, err := base.Digest(); err == nil {

@@ -131,3 +131,20 @@ func oldGlibcBase(t *testing.T) string {
 	testenv.WriteOCILayout(t, testenv.ImageFromRootfs(t, rootfs), layout, "old")
 	return layout
 }
+
+// TestPackBaseFromAnywhere: the same base bytes read from two files give
+// the same image: no local path goes into it, only the base's digest.
+func TestPackBaseFromAnywhere(t *testing.T) {
+	prog := testenv.Fixture(t, "hello-cc")
+	base := testenv.BusyboxGlibcImage(t)
+	var digests []string
+	for _, dir := range []string{t.TempDir(), t.TempDir()} {
+		archive := filepath.Join(dir, "base.tar")
+		testenv.WriteOCIArchive(t, base, archive, "glibc")
+		digests = append(digests, strings.TrimSpace(mustRun(t, nil, "pack", "--base", "oci-archive:"+archive,
+			"-o", "oci:"+filepath.Join(dir, "out"), prog)))
+	}
+	if digests[0] != digests[1] {
+		t.Errorf("one base from two files gave two images: %s and %s", digests[0], digests[1])
+	}
+}
