@@ -79,8 +79,9 @@ run in its image, 4 registry, daemon or I/O failure, 130 interrupted.`,
 type buildResult struct {
 	Name       string   `json:"name"`
 	Digest     string   `json:"digest"`
-	References []string `json:"references"` // pinned by digest where the transport can be
-	Size       int64    `json:"size"`       // bytes a registry stores: manifests, configs, distinct layers
+	ImageID    string   `json:"image_id,omitempty"` // of a single image: what Docker calls it
+	References []string `json:"references"`         // pinned by digest where the transport can be
+	Size       int64    `json:"size"`               // bytes a registry stores: manifests, configs, distinct layers
 	Platforms  []string `json:"platforms"`
 	SBOM       []string `json:"sbom"`
 	Error      string   `json:"error,omitempty"`
@@ -227,6 +228,7 @@ func buildImage(ctx context.Context, t *config.Target, work string, created time
 			return fail(err)
 		}
 		r.Size = storedSize(nil, results)
+		r.ImageID = imageID(res.Image)
 	}
 	r.Digest = digest.String()
 	r.References = references(t.Outputs, digest)

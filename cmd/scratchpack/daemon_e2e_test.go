@@ -13,9 +13,17 @@ func TestPackDockerDaemon(t *testing.T) {
 	prog := testenv.Fixture(t, "hello-cc")
 	d := testenv.Dockerd(t)
 	env := []string{"DOCKER_HOST=" + d.Host}
-	digest := strings.TrimSpace(mustRun(t, env, "pack", "-o", "docker-daemon:scratchpack/hello-cc:e2e", "-t", "second", prog))
-	if !strings.HasPrefix(digest, "sha256:") {
-		t.Fatalf("pack printed %q", digest)
+	id := strings.TrimSpace(mustRun(t, env, "pack", "-o", "docker-daemon:scratchpack/hello-cc:e2e", "-t", "second", prog))
+	if !strings.HasPrefix(id, "sha256:") {
+		t.Fatalf("pack printed %q", id)
+	}
+	// For a daemon alone, stdout is the image ID, which Docker knows the image by.
+	if out, err := d.Docker(t, "run", "--rm", "--network", "none", id); err != nil || out != "hello from C++\n" {
+		t.Errorf("docker run %s (what pack printed): %q %v", id, out, err)
+	}
+	res, _ := packJSONOut(t, env, "-o", "docker-daemon:scratchpack/hello-cc:json", prog)
+	if out, err := d.Docker(t, "image", "inspect", "--format", "{{.Id}}", "scratchpack/hello-cc:json"); err != nil || strings.TrimSpace(out) != res.ImageID {
+		t.Errorf("docker's image ID %q (%v), pack --json's image_id %q", out, err, res.ImageID)
 	}
 	for _, ref := range []string{"scratchpack/hello-cc:e2e", "scratchpack/hello-cc:second"} {
 		out, err := d.Docker(t, "run", "--rm", "--network", "none", ref)

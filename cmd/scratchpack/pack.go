@@ -60,7 +60,8 @@ sysroot (--sysroot OS/ARCH=DIR); the result is one OCI image index, written to
 oci:, oci-archive: or docker:// (docker archives and FILE.tar hold single images).
 Arguments (after --) are the default command of every platform's image.
 
-The image digest is printed on stdout. The same inputs always give the same
+The image digest is printed on stdout (with only docker-daemon: destinations, the
+image ID, which docker run takes; --json gives both). The same inputs always give the same
 digest: times come from SOURCE_DATE_EPOCH (else 1970-01-01), files are owned 0:0
 with fixed modes (0755 or 0644, never setuid, setgid or sticky).
 
@@ -166,7 +167,7 @@ func runPack(c *cli.Context) error {
 		return classify(err)
 	}
 	for _, d := range dsts {
-		fmt.Fprintf(c.App.ErrWriter, "wrote %s\n", d)
+		fmt.Fprintln(c.App.ErrWriter, wroteLine(d, res.Image))
 	}
 	if f := c.String("sbom"); f != "" {
 		files, err := writeSBOMs(c.Context, sbomJob{name: imageName(spec, dsts), file: f, results: []*packer.Result{res}, dsts: dsts, created: spec.Created}, opts...)
@@ -182,6 +183,10 @@ func runPack(c *cli.Context) error {
 	}
 	if c.Bool("json") {
 		return json.NewEncoder(c.App.Writer).Encode(packJSON(res, digest, dsts))
+	}
+	if onlyDaemons(dsts) {
+		fmt.Fprintln(c.App.Writer, imageID(res.Image))
+		return nil
 	}
 	fmt.Fprintln(c.App.Writer, digest)
 	return nil

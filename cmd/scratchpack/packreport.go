@@ -46,6 +46,7 @@ func printPackReport(w io.Writer, res *packer.Result) {
 // packResult is pack --json.
 type packResult struct {
 	Digest       string              `json:"digest"`
+	ImageID      string              `json:"image_id"` // the config's digest: what Docker calls the image ID
 	Destinations []string            `json:"destinations,omitempty"`
 	References   []string            `json:"references,omitempty"` // the destinations, pinned by digest where they can be
 	Platform     string              `json:"platform"`
@@ -61,7 +62,7 @@ type packResult struct {
 }
 
 func packJSON(res *packer.Result, digest v1.Hash, dsts []packer.Ref) packResult {
-	out := packResult{Digest: digest.String(), Size: res.Files.Size(), Files: []string{}, FromBase: res.FromBase, Sysroot: res.Sysroot, Needs: res.Needs, Trace: res.Trace}
+	out := packResult{Digest: digest.String(), ImageID: imageID(res.Image), Size: res.Files.Size(), Files: []string{}, FromBase: res.FromBase, Sysroot: res.Sysroot, Needs: res.Needs, Trace: res.Trace}
 	if out.Needs == nil {
 		out.Needs = []packer.NeedStatus{}
 	}
@@ -94,4 +95,33 @@ func packJSON(res *packer.Result, digest v1.Hash, dsts []packer.Ref) packResult 
 		}
 	}
 	return out
+}
+
+// imageID is what Docker calls an image: its config's digest.
+func imageID(img v1.Image) string {
+	h, err := img.ConfigName()
+	if err != nil {
+		return ""
+	}
+	return h.String()
+}
+
+// onlyDaemons reports whether every destination is a Docker daemon: then
+// the image ID, which docker run takes, is more use on stdout than the
+// manifest digest, which no daemon knows the image by.
+func onlyDaemons(dsts []packer.Ref) bool {
+	for _, d := range dsts {
+		if d.Transport != packer.DockerDaemon {
+			return false
+		}
+	}
+	return len(dsts) > 0
+}
+
+// wroteLine is the report line for a destination written.
+func wroteLine(d packer.Ref, img v1.Image) string {
+	if d.Transport == packer.DockerDaemon {
+		return fmt.Sprintf("wrote %s (image ID %s)", d, imageID(img))
+	}
+	return "wrote " + d.String()
 }
