@@ -119,7 +119,7 @@ func checkDest(a mutate.Appendable, d Ref) error {
 			return fmt.Errorf("%w: a docker-daemon: destination needs NAME[:TAG]", ErrBadRef)
 		}
 		if isIndex {
-			return fmt.Errorf("%w: a Docker daemon loads single images, not an index: write one platform, or push the index with docker://", ErrBadRef)
+			return fmt.Errorf("%w: a Docker daemon loads single images, not an index: choose one platform, or push the index with docker://", ErrBadRef)
 		}
 		return nil
 	case Scratch:
@@ -133,7 +133,7 @@ func checkDest(a mutate.Appendable, d Ref) error {
 	}
 	if d.Transport == DockerArchive || d.Transport == Tarball {
 		if isIndex {
-			return fmt.Errorf("%w: a %s holds single images, not an index: write one platform, or use oci-archive:", ErrBadRef, d.Transport)
+			return fmt.Errorf("%w: a %s holds single images, not an index: choose one platform, or use oci-archive:", ErrBadRef, d.Transport)
 		}
 		if _, ok := d.Name.(name.Tag); d.Name != nil && !ok {
 			return fmt.Errorf("%w: %s: a %s names its image NAME:TAG, not by digest", ErrBadRef, d.Name, d.Transport)

@@ -122,3 +122,14 @@ func Copy(ctx context.Context, src Ref, dsts []Ref, opts ...Option) (v1.Hash, er
 	}
 	return Write(ctx, a.(v1.Image), dsts, opts...)
 }
+
+// CopyPlatform is Copy of one platform's image of src, as LoadBase picks
+// it: what a destination that holds single images (a docker archive, a
+// Docker daemon) can take from a multi-platform image.
+func CopyPlatform(ctx context.Context, src Ref, p v1.Platform, dsts []Ref, opts ...Option) (v1.Hash, error) {
+	img, err := LoadBase(ctx, src, p, opts...)
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	return Write(ctx, img, dsts, opts...)
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/urfave/cli/v2"
 
 	"github.com/scratchpack/scratchpack/packer"
@@ -25,10 +26,15 @@ Reading a base from oci-archive:, oci: or docker-archive: opens no network
 connection at all. Destinations: oci:DIR[:TAG], oci-archive:FILE[:TAG], and, for
 single-platform images, docker-archive:FILE[:NAME:TAG] and docker://REF. The
 digest of what was saved (an index for a multi-platform image) goes to stdout.
+--platform OS/ARCH[/VARIANT] saves that platform's image alone, which is what
+docker-archive: and docker-daemon: destinations take from a multi-platform image:
+
+  scratchpack pull --platform linux/arm64 busybox:glibc -o docker-archive:bb-arm64.tar
 
 Exit status: 0 saved, 2 bad input, 4 registry or I/O failure, 130 interrupted.`,
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the image to `DEST`; repeatable"},
+			&cli.StringFlag{Name: "platform", Usage: "save only the image for `OS/ARCH[/VARIANT]` (default: every platform)"},
 			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
 		},
 		Action: func(c *cli.Context) error {
@@ -54,7 +60,16 @@ Exit status: 0 saved, 2 bad input, 4 registry or I/O failure, 130 interrupted.`,
 				}
 				dsts = append(dsts, r)
 			}
-			digest, err := packer.Copy(c.Context, src, dsts, writeOptions(c)...)
+			var digest v1.Hash
+			if p := c.String("platform"); p != "" {
+				platform, perr := v1.ParsePlatform(p)
+				if perr != nil {
+					return withCode(exitBadInput, fmt.Errorf("--platform %q: %w", p, perr))
+				}
+				digest, err = packer.CopyPlatform(c.Context, src, *platform, dsts, writeOptions(c)...)
+			} else {
+				digest, err = packer.Copy(c.Context, src, dsts, writeOptions(c)...)
+			}
 			if err != nil {
 				return classify(err)
 			}

@@ -144,3 +144,25 @@ func TestPullThenPackAirGapped(t *testing.T) {
 		t.Errorf("the image packed without a network printed %q, exit %d", out, code)
 	}
 }
+
+// TestPullPlatform: pull --platform saves one platform's image of an index,
+// which docker archives need; without it, a docker archive is refused with
+// what to do.
+func TestPullPlatform(t *testing.T) {
+	reg := testenv.Registry(t)
+	ref := multiPlatformBase(t, reg)
+	dir := t.TempDir()
+	_, errOut, code := run(t, nil, "pull", ref, "-o", "docker-archive:"+filepath.Join(dir, "all.tar"))
+	if code != exitBadInput || !strings.Contains(errOut, "choose one platform") {
+		t.Errorf("pull of an index to a docker archive: exit %d, stderr %q; want %d and a way out", code, errOut, exitBadInput)
+	}
+	archive := filepath.Join(dir, "arm64.tar")
+	mustRun(t, nil, "pull", "--platform", "linux/arm64", ref, "-o", "docker-archive:"+archive+":bb:arm64")
+	out := mustRun(t, nil, "ls", "--platform", "linux/arm64", "docker-archive:"+archive)
+	if !strings.Contains(out, "/bin/busybox") {
+		t.Errorf("ls of the saved arm64 image:\n%s", out)
+	}
+	if _, errOut, code := run(t, nil, "ls", "docker-archive:"+archive); code != exitWontRun || !strings.Contains(errOut, "arm64") {
+		t.Errorf("the saved image is not (only) arm64: ls for amd64 gave exit %d, %s", code, errOut)
+	}
+}
