@@ -36,6 +36,10 @@ sources=()
 for f in /etc/apt/sources.list.d/*.sources; do [[ -f $f ]] && sources+=("$f"); done
 mmdebstrap --quiet --variant=apt --include="$base_packages" bookworm "$root" "${sources[@]}"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# The machine's own trust store: where a network reaches the Go module proxy through a
+# TLS-inspecting proxy, a fresh machine of that network trusts its CA, and so must the root.
+cp -a /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/" 2>/dev/null || true
+cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
 goroot=$(go env GOROOT)
 log "copying Go from $goroot"
 mkdir -p "$root/usr/local"
