@@ -45,6 +45,7 @@ FIXTURES := \
 	$(BIN)/hello-go \
 	$(BIN)/hello-cgo \
 	$(BIN)/exit3 \
+	$(BIN)/app \
 	$(BIN)/getpwnam \
 	$(BIN)/dlopen \
 	$(BIN)/rpath/bin/greet \
@@ -179,6 +180,10 @@ $(BIN)/getpwnam: $(SRC)/getpwnam.c Makefile | $(BIN)
 	$(CC) $(CFLAGS) $(PREFIX_MAP) -o $@ $<
 
 $(BIN)/dlopen: $(SRC)/dlopen.c Makefile | $(BIN)
+	$(CC) $(CFLAGS) $(PREFIX_MAP) -o $@ $< -ldl
+
+# app is README's ./app: --version, --selftest (dlopens libm), exit 2 on other arguments.
+$(BIN)/app: $(SRC)/app.c Makefile | $(BIN)
 	$(CC) $(CFLAGS) $(PREFIX_MAP) -o $@ $< -ldl
 
 # C++: --no-as-needed keeps libm and libgcc_s in DT_NEEDED even where the toolchain

@@ -25,6 +25,7 @@ packages=(
 	time jq # make bench: peak memory (GNU time), reading hyperfine's and pack's JSON
 	# run-time data files pack bundles (CA certificates, time zones); unshare -n for the air-gapped test
 	ca-certificates tzdata util-linux
+	libsqlite3-0 # README's pack --include-lib libsqlite3.so.0 example, which make test runs
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }
