@@ -132,6 +132,14 @@ func (u *unpacker) layer(l v1.Layer) error {
 	return nil
 }
 
+// whiteoutTarget is the name a whiteout entry's base name .wh.NAME
+// removes; ok is false for ".wh.." and ".wh...", which name the directory
+// itself or its parent, and so no file a layer below could have put there.
+func whiteoutTarget(base string) (string, bool) {
+	name := strings.TrimPrefix(base, whiteoutPrefix)
+	return name, name != "" && name != "." && name != ".."
+}
+
 // entryName turns a tar name into a clean relative name; ok is false if the
 // name climbs out of the root (an absolute name is taken as relative).
 func entryName(name string) (string, bool) {
@@ -163,6 +171,10 @@ func (u *unpacker) entry(r io.Reader, h *tar.Header) error {
 		return u.opaque(parent)
 	}
 	if strings.HasPrefix(base, whiteoutPrefix) {
+		if _, ok := whiteoutTarget(base); !ok {
+			u.o.skipped(h.Name, "a whiteout of . or .. names no file")
+			return nil
+		}
 		parent, err := u.resolve(dir, false)
 		if err != nil {
 			return nil // no directory there: nothing to remove
