@@ -107,7 +107,7 @@ func runBuild(c *cli.Context) error {
 	if jobs < 1 {
 		return withCode(exitBadInput, fmt.Errorf("--jobs %d: want 1 or more", jobs))
 	}
-	work, err := os.MkdirTemp("", "scratchpack-")
+	work, err := workDir("scratchpack-")
 	if err != nil {
 		return withCode(exitRegistry, err)
 	}

@@ -117,6 +117,11 @@ func runRun(c *cli.Context) error {
 	if err != nil {
 		return withCode(exitRunFailed, err)
 	}
+	tmp, err := tempDir()
+	if err != nil {
+		return withCode(exitRunFailed, err)
+	}
+	opts = append(opts, runner.WithWorkDir(tmp))
 	var popts []packer.Option
 	if c.Bool("insecure") {
 		popts = append(popts, packer.WithInsecure())
