@@ -129,7 +129,7 @@ func runPack(c *cli.Context) error {
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}
-	work, err := os.MkdirTemp("", "scratchpack-")
+	work, err := workDir("scratchpack-")
 	if err != nil {
 		return withCode(exitRegistry, err)
 	}
@@ -348,7 +348,7 @@ func classify(err error) error {
 		return withCode(exitWontRun, err)
 	case errors.As(err, &fe), errors.As(err, &se), errors.Is(err, packer.ErrDuplicatePlatform), errors.Is(err, elfdeps.ErrNotELF), errors.Is(err, elfdeps.ErrCorrupt), errors.Is(err, elfdeps.ErrScript),
 		errors.Is(err, fs.ErrNotExist), errors.Is(err, elfdeps.ErrNotRegular), errors.Is(err, packer.ErrBadRef), errors.As(err, &ce),
-		errors.Is(err, packer.ErrRefusedAdd), errors.Is(err, packer.ErrShadowsInterpreter):
+		errors.Is(err, packer.ErrRefusedAdd), errors.Is(err, packer.ErrShadowsInterpreter), errors.Is(err, packer.ErrConflict):
 		return withCode(exitBadInput, err)
 	case errors.Is(err, context.Canceled):
 		return withCode(exitInterrupt, errInterrupted)
