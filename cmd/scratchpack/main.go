@@ -13,7 +13,8 @@ import (
 
 func main() {
 	packer.Version = moduleVersion()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGHUP (a closed terminal, a dropped SSH session) stops work as SIGTERM does.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	err := runApp(ctx, newApp(os.Stdout, os.Stderr), os.Args)
 	stop()
 	os.Exit(exitCode(err, os.Stderr))

@@ -141,7 +141,7 @@ func runRun(c *cli.Context) error {
 	// Signals go to the program (runner forwards them), not to the
 	// context: the context main made ends at the first ^C.
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 	opts = append(opts, runner.WithSignals(sigs))
 	res, err := runner.Run(context.WithoutCancel(c.Context), img, opts...)
