@@ -47,7 +47,7 @@ func newWorkspace(parent string) (*workspace, error) {
 // unpack writes the image's file system into the root.
 func (w *workspace) unpack(ctx context.Context, img v1.Image, owners bool, warn func(string)) error {
 	opts := []packer.UnpackOption{packer.WithSkipped(func(name, why string) {
-		warn(fmt.Sprintf("layer entry %s not unpacked: %s", name, why))
+		warn(fmt.Sprintf("layer entry %q not unpacked: %s", name, why))
 	})}
 	if owners {
 		opts = append(opts, packer.WithOwnership())
