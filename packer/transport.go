@@ -196,6 +196,7 @@ type options struct {
 	cache      *Cache           // nil: no cache
 	jobs       int              // parallel uploads; 0 means remote's default
 	now        func() time.Time // the clock, for the cache's racy-file check
+	force      bool             // replace regular files that are not image archives
 }
 
 func makeOptions(opts ...Option) (*options, error) {

@@ -114,6 +114,7 @@ Exit status: 0 written, 2 bad input, 3 the program would not run in the image
 			&cli.StringFlag{Name: "docker-host", EnvVars: []string{"DOCKER_HOST"}, Value: packer.DefaultDockerHost, Usage: "Docker daemon `ADDRESS` for docker-daemon: destinations (unix:///PATH)"},
 			&cli.StringFlag{Name: "digest-file", Usage: "also write the image digest to `FILE`"},
 			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
+			forceFlag(),
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON on stdout instead of the digest"},
 		}, append(append(runtimeFlags(), smokeFlags()...), layerFlags()...)...),
 		Action: runPack,
@@ -145,6 +146,9 @@ func runPack(c *cli.Context) error {
 		return withCode(exitRegistry, err)
 	}
 	opts = append(opts, writeOptions(c)...)
+	if err := packer.CheckOutputs(dsts, opts...); err != nil {
+		return classify(err)
+	}
 	if index {
 		return runPackIndex(c, specs, dsts, work, opts)
 	}
@@ -339,9 +343,15 @@ func classify(err error) error {
 	var ce config.Errors
 	var ee *exitError
 	var se *packer.SysrootError
+	var re *packer.RefusedError
 	switch {
 	case errors.As(err, &ee):
 		return err
+	case errors.As(err, &re):
+		if re.Forcible {
+			err = fmt.Errorf("%w (--force replaces it)", err)
+		}
+		return withCode(exitBadInput, err)
 	case errors.Is(err, packer.ErrDaemon):
 		return withCode(exitRegistry, err)
 	case errors.As(err, &wr), errors.As(err, &pe):
@@ -362,10 +372,18 @@ func writeOptions(c *cli.Context) []packer.Option {
 	if c.Bool("insecure") {
 		opts = append(opts, packer.WithInsecure())
 	}
+	if c.Bool("force") {
+		opts = append(opts, packer.WithForce())
+	}
 	if h := c.String("docker-host"); h != "" {
 		opts = append(opts, packer.WithDockerHost(h))
 	}
 	return opts
+}
+
+// forceFlag lets pack, pull and build replace a file that is not an image archive.
+func forceFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "force", Usage: "replace an output FILE that is not an image archive (never a device, fifo, socket, link or directory)"}
 }
 
 // imageName names an image in its SBOM: the repository of its first
