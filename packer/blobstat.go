@@ -16,13 +16,16 @@ import (
 // clean" entries show.)
 var blobMtime = time.Unix(1, 0)
 
-// blobStat is what a cache entry records of its blob. Not the ctime: linking
-// the blob into an OCI layout, and removing the layout, change it.
+// blobStat is what a cache entry records of its blob. The ctime too, which
+// no tool can set back: a blob written and then given its old mtime again
+// (touch -d) differs in it, and is read and checked. (Blobs are no longer
+// linked into outputs, whose linking and removal changed it.)
 type blobStat struct {
 	Dev   uint64 `json:"dev"`
 	Ino   uint64 `json:"ino"`
 	Size  int64  `json:"size"`
 	Mtime int64  `json:"mtime_ns"`
+	Ctime int64  `json:"ctime_ns"`
 }
 
 func statBlob(name string) (blobStat, error) {
@@ -30,5 +33,6 @@ func statBlob(name string) (blobStat, error) {
 	if err := unix.Stat(name, &st); err != nil {
 		return blobStat{}, fmt.Errorf("cache blob: %w", err)
 	}
-	return blobStat{Dev: uint64(st.Dev), Ino: st.Ino, Size: st.Size, Mtime: time.Unix(st.Mtim.Unix()).UnixNano()}, nil
+	return blobStat{Dev: uint64(st.Dev), Ino: st.Ino, Size: st.Size, Mtime: time.Unix(st.Mtim.Unix()).UnixNano(),
+		Ctime: time.Unix(st.Ctim.Unix()).UnixNano()}, nil
 }

@@ -114,7 +114,7 @@ func (c *Cache) get(key string) (*fileLayer, error) {
 		return nil, fmt.Errorf("%w: %s: bad compression %q or digest %q", ErrCacheCorrupt, c.entryPath(key), e.Compression, e.Digest)
 	}
 	l := &fileLayer{path: c.blobPath(e.Digest), digest: e.Digest, diffID: e.DiffID, size: e.Size, tarSize: e.TarSize,
-		compression: comp, cached: true}
+		compression: comp, cached: true, cache: c, key: key}
 	st, err := statBlob(l.path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCacheCorrupt, err)
@@ -162,17 +162,20 @@ func (c *Cache) checkBlob(l *fileLayer) (blobStat, error) {
 	return after, nil
 }
 
-// put moves the blob of l (written in c.tmpDir()) into the cache and records
-// it under key; l then points at the blob in the cache.
+// put moves the blob of l (written in c.tmpDir()) into the cache, read-only,
+// and records it under key; l then points at the blob in the cache.
 func (c *Cache) put(key string, l *fileLayer) error {
 	blob := c.blobPath(l.digest)
+	if err := os.Chmod(l.path, 0o444); err != nil {
+		return err
+	}
 	if err := os.Chtimes(l.path, blobMtime, blobMtime); err != nil {
 		return err
 	}
 	if err := os.Rename(l.path, blob); err != nil {
 		return err
 	}
-	l.path = blob
+	l.path, l.cache, l.key, l.fresh = blob, c, key, true
 	e := cacheEntry{Digest: l.digest, DiffID: l.diffID, Size: l.size, TarSize: l.tarSize, Compression: l.compression.String()}
 	// The blob was just written and hashed on the way; another process may
 	// have renamed its own copy over it since, which stat tells.
@@ -193,6 +196,9 @@ func (c *Cache) record(key string, e cacheEntry) error {
 		return err
 	}
 	_, err = f.Write(append(raw, '\n'))
+	if err == nil {
+		err = f.Chmod(0o444)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -203,6 +209,13 @@ func (c *Cache) record(key string, e cacheEntry) error {
 		os.Remove(f.Name())
 	}
 	return err
+}
+
+// drop removes l's entry, and its blob, found damaged after get trusted
+// it: the next use writes the layer again.
+func (c *Cache) drop(l *fileLayer) {
+	_ = os.Remove(c.entryPath(l.key))
+	_ = os.Remove(l.path)
 }
 
 // tmpDir is where layers are written before put renames them into the cache.

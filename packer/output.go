@@ -261,7 +261,8 @@ func commitLayout(ctx context.Context, staging layout.Path, items []item, dir st
 }
 
 // moveBlobs moves every file of the layout src but index.json into the layout
-// dst, keeping those dst has with the same size.
+// dst, keeping those dst has whole: with the same size and, for a blob, the
+// digest that is its name (a blob damaged in dst is replaced, not reused).
 func moveBlobs(src, dst string) error {
 	return filepath.WalkDir(src, func(p string, de fs.DirEntry, err error) error {
 		if err != nil || de.IsDir() || p == filepath.Join(src, "index.json") {
@@ -273,7 +274,7 @@ func moveBlobs(src, dst string) error {
 		}
 		to := filepath.Join(dst, rel)
 		if have, err := os.Stat(to); err == nil {
-			if want, err := de.Info(); err == nil && want.Size() == have.Size() {
+			if want, err := de.Info(); err == nil && want.Size() == have.Size() && wholeBlob(to, rel) {
 				return nil
 			}
 		}
@@ -433,4 +434,15 @@ func push(ctx context.Context, a mutate.Appendable, d Ref, o *options) error {
 		err = remote.Write(n, a.(v1.Image), ropts...)
 	}
 	return o.registryError(n, err)
+}
+
+// wholeBlob reports whether the file p, at rel in a layout, is what its name
+// says: blobs/sha256/HEX must hash to HEX. Other files are taken as they are.
+func wholeBlob(p, rel string) bool {
+	dir, hexName := filepath.Split(filepath.ToSlash(rel))
+	if dir != "blobs/sha256/" {
+		return true
+	}
+	got, err := fileDigest(p)
+	return err == nil && got == hexName
 }

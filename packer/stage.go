@@ -81,7 +81,9 @@ func stage(s *staged, o *options) error {
 		return err
 	}
 	for _, it := range s.items {
-		linkBlobs(dir, it.a)
+		if err := placeBlobs(dir, it.a); err != nil {
+			return err
+		}
 		if idx, ok := it.a.(v1.ImageIndex); ok {
 			err = lp.WriteIndex(idx)
 		} else {
