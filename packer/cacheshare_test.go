@@ -1,7 +1,6 @@
 package packer
 
 import (
-	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
@@ -106,93 +105,89 @@ func TestCacheSharesNoInode(t *testing.T) {
 	}
 }
 
-// TestCacheFlippedByteNeverReachesOutput: a cache blob whose bytes rotted
-// with its size, times and inode as recorded (so that it is trusted
-// without being read) reaches no output: each write fails naming it, and
-// leaves nothing; the entry is dropped, and the next build writes the
-// layer again.
-func TestCacheFlippedByteNeverReachesOutput(t *testing.T) {
-	set, _ := testFiles(t)
-	c := openTestCache(t)
-	_, first := cachedImage(t, set, c)
-	rot := func() {
-		t.Helper()
-		b, err := os.ReadFile(first.path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b[len(b)/2] ^= 0x40
-		writeInPlace(t, first.path, b)
-		if err := os.Chtimes(first.path, blobMtime, blobMtime); err != nil {
-			t.Fatal(err)
-		}
-		// As if the disk had changed the bytes: the entry records the stat
-		// the blob has now.
-		entries, _ := filepath.Glob(filepath.Join(c.Dir(), "layers", "*.json"))
-		for _, e := range entries {
-			raw, err := os.ReadFile(e)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var ce cacheEntry
-			if err := json.Unmarshal(raw, &ce); err != nil {
-				t.Fatal(err)
-			}
-			st, err := statBlob(first.path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ce.Blob = &st
-			raw, _ = json.Marshal(ce)
-			writeInPlace(t, e, raw)
-		}
+// flipInPlace changes one byte of the cache blob of l in place and gives it
+// back its mode and mtime, as a careless tool (or touch -d) would: only the
+// ctime, which no tool can set, tells.
+func flipInPlace(t *testing.T, l *fileLayer) {
+	t.Helper()
+	b, err := os.ReadFile(l.path)
+	if err != nil {
+		t.Fatal(err)
 	}
+	b[len(b)/2] ^= 0x40
+	writeInPlace(t, l.path, b)
+	if err := os.Chmod(l.path, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(l.path, blobMtime, blobMtime); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCacheFlippedByteNeverReachesOutput: a byte flipped in a cache blob
+// (size, mode and mtime kept) reaches no output of any kind. Flipped before
+// a build, it is found (the ctime differs, so the blob is read) and the
+// layer written again; flipped after the build took the layer and before
+// the write, the write fails naming it, leaves nothing, and drops the entry.
+func TestCacheFlippedByteNeverReachesOutput(t *testing.T) {
+	set, want := testFiles(t)
+	c := openTestCache(t)
 	for _, prefix := range []string{"oci:", "oci-archive:", "docker-archive:", ""} {
-		t.Run(prefix, func(t *testing.T) {
-			rot()
-			l, rebuilt := cached(t, set, LayerOptions{}, c)
-			if !l.cached || rebuilt != nil {
-				t.Fatalf("the rotted blob was not trusted (cached %v, rebuilt %v): the test does not test what it means to", l.cached, rebuilt)
+		t.Run(prefix+"before the build", func(t *testing.T) {
+			_, l := cachedImage(t, set, c)
+			flipInPlace(t, l)
+			again, rebuilt := cached(t, set, LayerOptions{}, c)
+			if again.cached || !errors.Is(rebuilt, ErrCacheCorrupt) {
+				t.Fatalf("cached %v, rebuilt %v: want the layer written again", again.cached, rebuilt)
 			}
-			img, err := mutate.AppendLayers(empty.Image, l)
-			if err != nil {
-				t.Fatal(err)
-			}
+			checkLayer(t, again, Gzip, want)
+			writeAndCheck(t, again, prefix)
+		})
+		t.Run(prefix+"between build and write", func(t *testing.T) {
+			img, l := cachedImage(t, set, c)
+			flipInPlace(t, l)
 			out := filepath.Join(t.TempDir(), "out.tar")
-			_, err = Write(bg, img, []Ref{mustParse(t, prefix+out)})
-			if !errors.Is(err, ErrCacheCorrupt) || !strings.Contains(err.Error(), first.path) {
-				t.Fatalf("Write from a rotted cache blob: %v; want ErrCacheCorrupt naming %s", err, first.path)
+			_, err := Write(bg, img, []Ref{mustParse(t, prefix+out)})
+			if !errors.Is(err, ErrCacheCorrupt) || !strings.Contains(err.Error(), l.path) {
+				t.Fatalf("Write of a cache blob changed since the build: %v; want ErrCacheCorrupt naming %s", err, l.path)
 			}
 			if _, err := os.Lstat(out); !errors.Is(err, fs.ErrNotExist) {
 				t.Errorf("the failed write left %s (%v)", out, err)
 			}
-			l, rebuilt = cached(t, set, LayerOptions{}, c)
-			if l.cached {
-				t.Fatalf("the rotted entry is still used (rebuilt %v)", rebuilt)
+			again, rebuilt := cached(t, set, LayerOptions{}, c)
+			if again.cached {
+				t.Fatalf("the entry is still used (rebuilt %v)", rebuilt)
 			}
-			img, err = mutate.AppendLayers(empty.Image, l)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := Write(bg, img, []Ref{mustParse(t, prefix+out)}); err != nil {
-				t.Fatal(err)
-			}
-			var got v1.Image
-			switch prefix {
-			case "oci:":
-				err = validLayout(t, out)
-			case "oci-archive:":
-				got, err = LoadBase(bg, mustParse(t, "oci-archive:"+out), amd64)
-			default:
-				got, err = tarball.ImageFromPath(out, nil)
-			}
-			if err == nil && got != nil {
-				err = validate.Image(got)
-			}
-			if err != nil {
-				t.Errorf("after the rebuild, %s: %v", out, err)
-			}
-			cachedImage(t, set, c) // the entry is back
+			writeAndCheck(t, again, prefix)
 		})
+	}
+}
+
+// writeAndCheck writes an image of l to a new destination of the kind
+// prefix names, and validates what was written.
+func writeAndCheck(t *testing.T, l v1.Layer, prefix string) {
+	t.Helper()
+	img, err := mutate.AppendLayers(empty.Image, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out.tar")
+	if _, err := Write(bg, img, []Ref{mustParse(t, prefix+out)}); err != nil {
+		t.Fatal(err)
+	}
+	var got v1.Image
+	switch prefix {
+	case "oci:":
+		err = validLayout(t, out)
+	case "oci-archive:":
+		got, err = LoadBase(bg, mustParse(t, "oci-archive:"+out), amd64)
+	default:
+		got, err = tarball.ImageFromPath(out, nil)
+	}
+	if err == nil && got != nil {
+		err = validate.Image(got)
+	}
+	if err != nil {
+		t.Errorf("%s%s: %v", prefix, out, err)
 	}
 }

@@ -183,11 +183,11 @@ type fileLayer struct {
 	compression Compression
 	cached      bool // taken from the cache rather than written
 	// cache and key are set when path is a blob of the cache: then it is
-	// never linked into an output, and unless fresh (written and hashed by
-	// this process) it is read through checked.
+	// never linked into an output, and is read through a blobCheck.
 	cache *Cache
 	key   string
-	fresh bool
+	blob  *os.File // the cache blob, open: its inode is the one checked
+	stat  blobStat // of blob, as last checked or recorded
 }
 
 var _ v1.Layer = (*fileLayer)(nil)
@@ -196,17 +196,13 @@ func (l *fileLayer) Digest() (v1.Hash, error) { return l.digest, nil }
 func (l *fileLayer) DiffID() (v1.Hash, error) { return l.diffID, nil }
 func (l *fileLayer) Size() (int64, error)     { return l.size, nil }
 
-// Compressed returns the blob; a cache blob is checked as it is read (see
-// blobCheck), since the cache trusts it without reading it.
+// Compressed returns the blob; a cache blob fails at its end if it changed
+// after the cache checked it (see blobCheck).
 func (l *fileLayer) Compressed() (io.ReadCloser, error) {
-	f, err := os.Open(l.path)
-	if err != nil || l.cache == nil || l.fresh {
-		return f, err
+	if l.cache == nil {
+		return os.Open(l.path)
 	}
-	return struct {
-		io.Reader
-		io.Closer
-	}{l.checked(f), f}, nil
+	return &blobCheck{r: io.NewSectionReader(l.blob, 0, l.size+1), l: l}, nil
 }
 func (l *fileLayer) MediaType() (types.MediaType, error) {
 	return l.compression.MediaType(), nil

@@ -1,8 +1,6 @@
 package packer
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -16,13 +14,12 @@ import (
 
 // placeBlobs puts into the OCI layout dir the blobs of a's layers that are
 // files already, so that the layout's writer, which skips blobs present
-// with the right size, does not copy them. A blob written for this image
-// (in the work directory) is hard-linked: nothing else holds it. A cache
-// blob never is: an output sharing its inode would carry any later damage
-// of either into the other. It is cloned where the file system can
-// (FICLONE: btrfs, XFS), and the clone read and checked, since the cache
-// trusts its blobs without reading them; elsewhere it is left for the
-// layout's writer to copy, through the check of fileLayer.Compressed.
+// with the right size, does not copy them through user space. A blob
+// written for this image (in the work directory) is hard-linked: nothing
+// else holds it. A cache blob never is: an output sharing its inode would
+// carry any later damage of either into the other. It is cloned where the
+// file system can (FICLONE: btrfs, XFS), else copied by the kernel
+// (copy_file_range), and its stat checked afterwards (see blobCheck).
 func placeBlobs(dir string, a mutate.Appendable) error {
 	var layers []v1.Layer
 	collectLayers(a, &layers, 0)
@@ -39,89 +36,107 @@ func placeBlobs(dir string, a mutate.Appendable) error {
 			_ = os.Link(fl.path, to) // where it cannot, the writer copies
 			continue
 		}
-		if err := cloneChecked(fl, to); err != nil {
+		if err := copyBlob(fl, to); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// cloneChecked clones the cache blob of l to the file to, if the file
-// system can, and checks the clone's digest; a clone that does not match
-// drops the cache entry and fails with ErrCacheCorrupt.
-func cloneChecked(l *fileLayer, to string) error {
+// copyBlob clones or copies the cache blob of l to the file to, and fails
+// with ErrCacheCorrupt (dropping the entry) if the blob is not as the cache
+// recorded it once copied.
+func copyBlob(l *fileLayer, to string) error {
 	tmp, err := createTemp(to)
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	err = cloneFile(l.path, tmp)
+	n, err := cloneOrCopy(tmp, l.blob, l.size)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return nil // no reflinks here: the layout's writer copies, checking
-	}
-	f, err := os.Open(tmp.Name())
-	if err != nil {
 		return err
 	}
-	defer f.Close()
-	if _, err := io.Copy(io.Discard, l.checked(f)); err != nil {
+	if err := l.checkStat(n); err != nil {
 		return err
 	}
 	return os.Rename(tmp.Name(), to)
 }
 
-// cloneFile makes dst share src's extents (FICLONE): a copy that costs no
-// space and no copying, on file systems with reflinks.
-func cloneFile(src string, dst *os.File) error {
-	s, err := os.Open(src)
-	if err != nil {
-		return err
+// cloneOrCopy makes dst, an empty file, a copy of the size bytes of src:
+// sharing its extents (FICLONE) where the file system can, else copied by
+// the kernel (copy_file_range), else through a buffer. It reads src at
+// explicit offsets, so that others may read it at once.
+func cloneOrCopy(dst, src *os.File, size int64) (int64, error) {
+	if unix.IoctlFileClone(int(dst.Fd()), int(src.Fd())) == nil {
+		fi, err := dst.Stat()
+		if err != nil {
+			return 0, err
+		}
+		return fi.Size(), nil
 	}
-	defer s.Close()
-	return unix.IoctlFileClone(int(dst.Fd()), int(s.Fd()))
+	var off, n int64
+	for n < size+1 {
+		c, err := unix.CopyFileRange(int(src.Fd()), &off, int(dst.Fd()), nil, int(size+1-n), 0)
+		if err != nil {
+			if n > 0 {
+				return n, err
+			}
+			// Not supported here: through a buffer.
+			return io.Copy(dst, io.NewSectionReader(src, 0, size+1))
+		}
+		if c == 0 {
+			break
+		}
+		n += int64(c)
+	}
+	return n, nil
 }
 
-// blobCheck is a reader of a cache blob that fails at its end unless what
-// was read has the size and digest the cache recorded; it then drops the
-// entry, so that the next use writes the layer again.
+// blobCheck reads a cache blob and fails at its end unless the blob is
+// still as the cache recorded it (see checkStat).
 type blobCheck struct {
 	r    io.Reader
 	l    *fileLayer
-	h    interface{ Sum([]byte) []byte }
-	w    io.Writer
 	n    int64
 	done bool
 }
 
-// checked returns r, the bytes of l's cache blob, as a reader that checks
-// them (see blobCheck).
-func (l *fileLayer) checked(r io.Reader) io.Reader {
-	h := sha256.New()
-	return &blobCheck{r: r, l: l, h: h, w: h}
-}
-
 func (b *blobCheck) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
-	b.w.Write(p[:n])
 	b.n += int64(n)
-	if b.n > b.l.size {
-		return n, b.corrupt(fmt.Sprintf("more than the %d bytes recorded", b.l.size))
-	}
 	if errors.Is(err, io.EOF) && !b.done {
 		b.done = true
-		if got := hex.EncodeToString(b.h.Sum(nil)); b.n != b.l.size || got != b.l.digest.Hex {
-			return n, b.corrupt(fmt.Sprintf("%d bytes with digest sha256:%s, not the %d bytes of %s recorded", b.n, got, b.l.size, b.l.digest))
+		if cerr := b.l.checkStat(b.n); cerr != nil {
+			return n, cerr
 		}
 	}
 	return n, err
 }
 
-func (b *blobCheck) corrupt(what string) error {
-	b.l.cache.drop(b.l)
-	return fmt.Errorf("%w: %s holds %s: its entry was dropped, and the next pack writes the layer again", ErrCacheCorrupt, b.l.path, what)
+// Close does nothing: the blob stays open in the layer.
+func (b *blobCheck) Close() error { return nil }
+
+// checkStat fails with ErrCacheCorrupt, and drops l's cache entry, unless
+// l's cache blob, of which n bytes were read, still has the size, inode,
+// mode, mtime and ctime the cache checked or recorded: any write to it
+// since (even one that set the mtime back) changes its ctime (see
+// unchangedSince). The bytes are not
+// hashed again: that would cost a cached pack of node (a 40 MB blob)
+// some 100 ms.
+func (l *fileLayer) checkStat(n int64) error {
+	now, err := fstatBlob(l.blob)
+	if err != nil {
+		return err
+	}
+	if n == l.size && now.unchangedSince(l.stat) {
+		return nil
+	}
+	l.cache.drop(l)
+	return fmt.Errorf("%w: %s changed after it was checked (%d bytes read of %d): its entry was dropped, and the next pack writes the layer again",
+		ErrCacheCorrupt, l.path, n, l.size)
 }
 
 // collectLayers appends the layers of an image, or of every image of an
