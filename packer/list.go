@@ -81,10 +81,13 @@ func listLayer(files map[string]*Listing, l v1.Layer, i int, d v1.Hash) error {
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
-			return nil
+			// Read to the end, so that a layer whose bytes do not match
+			// its digest or diff_id fails instead of being listed.
+			_, err = io.Copy(io.Discard, rc)
+			return err
 		}
 		if err != nil {
-			return err
+			return blobFault(rc, err)
 		}
 		p := path.Clean("/" + h.Name)
 		dir, base := path.Dir(p), path.Base(p)

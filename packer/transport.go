@@ -197,11 +197,12 @@ type options struct {
 	jobs       int              // parallel uploads; 0 means remote's default
 	now        func() time.Time // the clock, for the cache's racy-file check
 	force      bool             // replace regular files that are not image archives
+	maxUnpack  int64            // bytes one layer may unpack to
 }
 
 func makeOptions(opts ...Option) (*options, error) {
 	o := &options{keychain: authn.DefaultKeychain, transport: remote.DefaultTransport, dockerHost: DefaultDockerHost,
-		retry: DefaultRetryBackoff, now: time.Now}
+		retry: DefaultRetryBackoff, now: time.Now, maxUnpack: DefaultMaxUnpack}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
 			return nil, err

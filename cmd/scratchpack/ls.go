@@ -35,6 +35,7 @@ I/O failure.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "platform", Value: "linux/" + runtime.GOARCH, Usage: "`OS/ARCH[/VARIANT]` to list, for a multi-platform image"},
 			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
+			maxUnpackFlag(),
 			&cli.BoolFlag{Name: "json", Usage: "print the files as JSON on stdout"},
 		},
 		Action: runLs,

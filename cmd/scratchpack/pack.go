@@ -115,6 +115,7 @@ Exit status: 0 written, 2 bad input, 3 the program would not run in the image
 			&cli.StringFlag{Name: "digest-file", Usage: "also write the image digest to `FILE`"},
 			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
 			forceFlag(),
+			maxUnpackFlag(),
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON on stdout instead of the digest"},
 		}, append(append(runtimeFlags(), smokeFlags()...), layerFlags()...)...),
 		Action: runPack,
@@ -352,6 +353,8 @@ func classify(err error) error {
 			err = fmt.Errorf("%w (--force replaces it)", err)
 		}
 		return withCode(exitBadInput, err)
+	case errors.Is(err, packer.ErrUnpackLimit):
+		return withCode(exitRegistry, fmt.Errorf("%w (--max-unpack SIZE raises it)", err))
 	case errors.Is(err, packer.ErrDaemon):
 		return withCode(exitRegistry, err)
 	case errors.As(err, &wr), errors.As(err, &pe):
@@ -375,6 +378,7 @@ func writeOptions(c *cli.Context) []packer.Option {
 	if c.Bool("force") {
 		opts = append(opts, packer.WithForce())
 	}
+	opts = append(opts, maxUnpackOptions(c)...)
 	if h := c.String("docker-host"); h != "" {
 		opts = append(opts, packer.WithDockerHost(h))
 	}

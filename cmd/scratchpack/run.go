@@ -66,6 +66,7 @@ program could not be executed, 127 if it was not found, 128+N if signal N ended 
 			&cli.StringFlag{Name: "platform", Usage: "`OS/ARCH[/VARIANT]` of the image to run (default: this machine's)"},
 			&cli.StringFlag{Name: "entrypoint", Usage: "replace the image's entrypoint with `COMMAND`: a JSON array or words (drops its command too)"},
 			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
+			maxUnpackFlag(),
 		},
 		Action: runRun,
 	}
@@ -122,7 +123,7 @@ func runRun(c *cli.Context) error {
 		return withCode(exitRunFailed, err)
 	}
 	opts = append(opts, runner.WithWorkDir(tmp))
-	var popts []packer.Option
+	popts := maxUnpackOptions(c)
 	if c.Bool("insecure") {
 		popts = append(popts, packer.WithInsecure())
 	}
