@@ -111,7 +111,7 @@ func loadRemote(ctx context.Context, ref Ref, p v1.Platform, o *options) (v1.Ima
 	if err != nil {
 		return nil, err
 	}
-	desc, err := remote.Get(n, o.remote(ctx)...)
+	desc, err := remote.Get(n, o.remote(ctx, n.Context().Registry)...)
 	if err != nil {
 		return nil, o.registryError(n, err)
 	}

@@ -398,7 +398,7 @@ func tag(ctx context.Context, a mutate.Appendable, t name.Tag, o *options) error
 	if !ok {
 		return fmt.Errorf("%T has no manifest to tag", a)
 	}
-	return o.registryError(n, remote.Tag(n.(name.Tag), tg, o.remote(ctx)...))
+	return o.registryError(n, remote.Tag(n.(name.Tag), tg, o.remote(ctx, n.Context().Registry)...))
 }
 
 // push writes a to the registry d, forwarding progress to WithProgress's
@@ -408,7 +408,7 @@ func push(ctx context.Context, a mutate.Appendable, d Ref, o *options) error {
 	if err != nil {
 		return err
 	}
-	ropts := o.remote(ctx)
+	ropts := o.remote(ctx, n.Context().Registry)
 	if o.progress != nil {
 		ch, stop, done := make(chan v1.Update), make(chan struct{}), make(chan struct{})
 		go func() {

@@ -49,7 +49,7 @@ func loadAll(ctx context.Context, ref Ref, o *options) (mutate.Appendable, error
 		if err != nil {
 			return nil, err
 		}
-		desc, err := remote.Get(n, o.remote(ctx)...)
+		desc, err := remote.Get(n, o.remote(ctx, n.Context().Registry)...)
 		if err != nil {
 			return nil, o.registryError(n, err)
 		}

@@ -116,6 +116,7 @@ Exit status: 0 written, 2 bad input, 3 the program would not run in the image
 			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
 			forceFlag(),
 			maxUnpackFlag(),
+			timeoutFlag(),
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON on stdout instead of the digest"},
 		}, append(append(runtimeFlags(), smokeFlags()...), layerFlags()...)...),
 		Action: runPack,
@@ -379,10 +380,25 @@ func writeOptions(c *cli.Context) []packer.Option {
 		opts = append(opts, packer.WithForce())
 	}
 	opts = append(opts, maxUnpackOptions(c)...)
+	if d := c.Duration("timeout"); d > 0 {
+		opts = append(opts, packer.WithTimeout(d))
+	}
 	if h := c.String("docker-host"); h != "" {
 		opts = append(opts, packer.WithDockerHost(h))
 	}
 	return opts
+}
+
+// timeoutFlag bounds how long a registry may keep a command waiting.
+func timeoutFlag() cli.Flag {
+	return &cli.DurationFlag{Name: "timeout", Value: packer.DefaultTimeout,
+		Usage: "give up on a registry that keeps scratchpack waiting this long (`DURATION`): to connect, to answer, or between two pieces of a transfer",
+		Action: func(_ *cli.Context, d time.Duration) error {
+			if d <= 0 {
+				return withCode(exitBadInput, fmt.Errorf("--timeout %v: want a positive duration, such as 30s or 2m", d))
+			}
+			return nil
+		}}
 }
 
 // forceFlag lets pack, pull and build replace a file that is not an image archive.

@@ -67,6 +67,7 @@ program could not be executed, 127 if it was not found, 128+N if signal N ended 
 			&cli.StringFlag{Name: "entrypoint", Usage: "replace the image's entrypoint with `COMMAND`: a JSON array or words (drops its command too)"},
 			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
 			maxUnpackFlag(),
+			timeoutFlag(),
 		},
 		Action: runRun,
 	}
@@ -123,7 +124,7 @@ func runRun(c *cli.Context) error {
 		return withCode(exitRunFailed, err)
 	}
 	opts = append(opts, runner.WithWorkDir(tmp))
-	popts := maxUnpackOptions(c)
+	popts := append(maxUnpackOptions(c), packer.WithTimeout(c.Duration("timeout")))
 	if c.Bool("insecure") {
 		popts = append(popts, packer.WithInsecure())
 	}
