@@ -25,6 +25,7 @@ packages=(
 	time jq # make bench: peak memory (GNU time), reading hyperfine's and pack's JSON
 	# run-time data files pack bundles (CA certificates, time zones); unshare -n for the air-gapped test
 	ca-certificates tzdata util-linux
+	xfsprogs # an XFS file system with reflinks, for the cache's FICLONE copies (packer/reflink_test.go)
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }
