@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -66,6 +67,11 @@ type verifiedImage struct {
 	v1.Image
 	name      string
 	maxUnpack int64
+	config    struct {
+		once sync.Once
+		raw  []byte
+		err  error
+	}
 }
 
 // verifyImage wraps img (read from name) so that every blob of it is
@@ -81,7 +87,13 @@ func verifyImage(img v1.Image, name string, o *options) (v1.Image, error) {
 	return &verifiedImage{Image: img, name: name, maxUnpack: o.maxUnpack}, nil
 }
 
+// RawConfigFile is the config, checked against its digest once.
 func (i *verifiedImage) RawConfigFile() ([]byte, error) {
+	i.config.once.Do(func() { i.config.raw, i.config.err = i.readConfig() })
+	return i.config.raw, i.config.err
+}
+
+func (i *verifiedImage) readConfig() ([]byte, error) {
 	m, err := i.Manifest()
 	if err != nil {
 		return nil, err
