@@ -132,3 +132,38 @@ func TestBuildThreeImagesOneArchive(t *testing.T) {
 		runTool(t, sk, "inspect", "docker-archive:"+dock+":app:"+r.Name)
 	}
 }
+
+// TestSBOMThroughLinksAndDevices: --sbom and build's --digest-file written
+// to a device (as /dev/stdout is) or a symbolic link write through it, and
+// never rename a regular file over it.
+func TestSBOMThroughLinksAndDevices(t *testing.T) {
+	hello := testenv.Fixture(t, "hello-c")
+	dir := t.TempDir()
+	target := filepath.Join(dir, "target.json")
+	if err := os.WriteFile(target, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link.json")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, nil, "pack", "--sbom", link, "-o", "oci:"+filepath.Join(dir, "out"), hello)
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("%s is no longer a symbolic link: %v %v", link, fi.Mode(), err)
+	}
+	if b, err := os.ReadFile(target); err != nil || !strings.Contains(string(b), "spdxVersion") {
+		t.Errorf("the SBOM did not reach %s through the link: %v", target, err)
+	}
+	if os.Geteuid() != 0 {
+		return
+	}
+	null := filepath.Join(dir, "null")
+	if err := unix.Mknod(null, unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, nil, "pack", "--sbom", null, "-o", "oci:"+filepath.Join(dir, "out2"), hello)
+	var st unix.Stat_t
+	if err := unix.Lstat(null, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR {
+		t.Errorf("%s is no longer a character device (mode %o, %v)", null, st.Mode, err)
+	}
+}
