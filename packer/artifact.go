@@ -106,7 +106,7 @@ func Attach(ctx context.Context, art v1.Image, dsts []Ref, opts ...Option) (v1.H
 		if err != nil {
 			return h, err
 		}
-		if err := remote.Write(n, art, o.remote(ctx)...); err != nil {
+		if err := remote.Write(n, art, o.remote(ctx, n.Context().Registry)...); err != nil {
 			return h, fmt.Errorf("attaching %s to %s: %w", h, d, o.registryError(n, err))
 		}
 	}
@@ -128,7 +128,7 @@ func Referrers(ctx context.Context, ref Ref, digest v1.Hash, opts ...Option) ([]
 	if err != nil {
 		return nil, err
 	}
-	idx, err := remote.Referrers(n.(name.Digest), o.remote(ctx)...)
+	idx, err := remote.Referrers(n.(name.Digest), o.remote(ctx, n.Context().Registry)...)
 	if err != nil {
 		return nil, o.registryError(n, err)
 	}

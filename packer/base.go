@@ -4,19 +4,20 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -53,6 +54,9 @@ func LoadBase(ctx context.Context, ref Ref, p v1.Platform, opts ...Option) (v1.I
 		return nil, err
 	}
 	img, err := loadBase(ctx, ref, p, o)
+	if err == nil && ref.Transport != Scratch {
+		img, err = verifyImage(img, ref.String(), o)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading image %s: %w", ref, err)
 	}
@@ -107,7 +111,7 @@ func loadRemote(ctx context.Context, ref Ref, p v1.Platform, o *options) (v1.Ima
 	if err != nil {
 		return nil, err
 	}
-	desc, err := remote.Get(n, o.remote(ctx)...)
+	desc, err := remote.Get(n, o.remote(ctx, n.Context().Registry)...)
 	if err != nil {
 		return nil, o.registryError(n, err)
 	}
@@ -138,7 +142,7 @@ func loadDockerArchive(path string, n name.Reference, p v1.Platform) (v1.Image, 
 		}
 		tag = &t
 	}
-	if _, err := os.Stat(path); err != nil {
+	if err := checkDockerArchive(path); err != nil {
 		return nil, err
 	}
 	img, err := tarball.Image(func() (io.ReadCloser, error) { return os.Open(path) }, tag)
@@ -281,9 +285,13 @@ func containerdName(t name.Tag) string {
 }
 
 // archive is an uncompressed tar of an OCI layout, read in place: its
-// regular files are found once, then read through sections of the file.
+// regular files are found once, then read through sections of the file; or
+// (with dir set) the layout directory path itself. Manifests, indexes and
+// configs are read with caps (MaxManifestSize, MaxConfigSize), whatever
+// size the files are.
 type archive struct {
 	path  string
+	dir   bool
 	files map[string][2]int64 // clean name → offset, size
 }
 
@@ -315,6 +323,9 @@ func openArchive(file string) (*archive, error) {
 }
 
 func (a *archive) open(name string) (io.ReadCloser, error) {
+	if a.dir {
+		return os.Open(filepath.Join(a.path, filepath.FromSlash(name)))
+	}
 	s, ok := a.files[name]
 	if !ok {
 		return nil, fmt.Errorf("%s has no %s: %w", a.path, name, fs.ErrNotExist)
@@ -333,19 +344,32 @@ func (a *archive) blob(h v1.Hash) (io.ReadCloser, error) {
 	return a.open("blobs/" + h.Algorithm + "/" + h.Hex)
 }
 
-// read returns the whole of a small blob (a manifest, index or config), checked against h.
-func (a *archive) read(h v1.Hash) ([]byte, error) {
+// read returns the whole of a small blob (a manifest, index or config, of
+// at most max bytes), checked against h.
+func (a *archive) read(h v1.Hash, what string, max int64) ([]byte, error) {
 	rc, err := a.blob(h)
 	if err != nil {
 		return nil, err
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(rc)
+	b, err := readCapped(rc, max, fmt.Sprintf("%s %s in %s", what, h, a.path))
 	if err != nil {
 		return nil, err
 	}
 	if got, _, err := v1.SHA256(bytes.NewReader(b)); err != nil || got != h {
-		return nil, fmt.Errorf("%s: blob %s is corrupt (its digest is %s)", a.path, h, got)
+		return nil, fmt.Errorf("%w: %s: blob %s is corrupt (its digest is %s)", ErrCorruptBlob, a.path, h, got)
+	}
+	return b, nil
+}
+
+// readCapped reads all of r, failing with ErrTooLarge past max bytes.
+func readCapped(r io.Reader, max int64, what string) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("%w: the %s is larger than the %d bytes scratchpack reads", ErrTooLarge, what, max)
 	}
 	return b, nil
 }
@@ -357,7 +381,7 @@ func (a *archive) index() (v1.ImageIndex, error) {
 		return nil, err
 	}
 	defer rc.Close()
-	raw, err := io.ReadAll(rc)
+	raw, err := readCapped(rc, MaxManifestSize, "index.json of "+a.path)
 	if err != nil {
 		return nil, err
 	}
@@ -389,7 +413,7 @@ func (x *archiveIndex) IndexManifest() (*v1.IndexManifest, error) {
 }
 
 func (x *archiveIndex) Image(h v1.Hash) (v1.Image, error) {
-	raw, err := x.a.read(h)
+	raw, err := x.a.read(h, "manifest", MaxManifestSize)
 	if err != nil {
 		return nil, err
 	}
@@ -401,7 +425,7 @@ func (x *archiveIndex) Image(h v1.Hash) (v1.Image, error) {
 }
 
 func (x *archiveIndex) ImageIndex(h v1.Hash) (v1.ImageIndex, error) {
-	raw, err := x.a.read(h)
+	raw, err := x.a.read(h, "index", MaxManifestSize)
 	if err != nil {
 		return nil, err
 	}
@@ -415,8 +439,10 @@ type archiveImage struct {
 	m   *v1.Manifest
 }
 
-func (i *archiveImage) RawManifest() ([]byte, error)   { return i.raw, nil }
-func (i *archiveImage) RawConfigFile() ([]byte, error) { return i.a.read(i.m.Config.Digest) }
+func (i *archiveImage) RawManifest() ([]byte, error) { return i.raw, nil }
+func (i *archiveImage) RawConfigFile() ([]byte, error) {
+	return i.a.read(i.m.Config.Digest, "config", MaxConfigSize)
+}
 
 func (i *archiveImage) MediaType() (types.MediaType, error) {
 	if i.m.MediaType != "" {
@@ -445,15 +471,15 @@ func (l *archiveLayer) Size() (int64, error)                { return l.d.Size, n
 func (l *archiveLayer) MediaType() (types.MediaType, error) { return l.d.MediaType, nil }
 func (l *archiveLayer) Compressed() (io.ReadCloser, error)  { return l.a.blob(l.d.Digest) }
 
-// layoutIndex is the top index of the OCI image layout in dir.
+// layoutIndex is the top index of the OCI image layout in dir, read as an
+// archive is (with caps), not through ggcr's layout package, which reads
+// manifests and configs whole.
 func layoutIndex(dir string) (v1.ImageIndex, error) {
-	lp, err := layout.FromPath(dir)
+	idx, err := (&archive{path: dir, dir: true}).index()
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s is not an OCI image layout (no index.json); check the path: %w", dir, err)
-	} else if err != nil {
-		return nil, err
 	}
-	return lp.ImageIndex()
+	return idx, err
 }
 
 // errDockerTar means a FILE.tar holds no OCI index: a `docker save` from
@@ -482,4 +508,33 @@ func openArchiveRef(ref Ref) (root v1.ImageIndex, key, val string, err error) {
 		key, val = annotationContainerdName, containerdName(t)
 	}
 	return root, key, val, nil
+}
+
+// checkDockerArchive refuses a `docker save` archive whose manifest.json or
+// configs are larger than scratchpack reads (ggcr's tarball package reads
+// them whole), from the sizes in its tar headers.
+func checkDockerArchive(file string) error {
+	a, err := openArchive(file)
+	if err != nil {
+		return err
+	}
+	rc, err := a.open("manifest.json")
+	if err != nil {
+		return nil // not one: tarball.Image says so
+	}
+	defer rc.Close()
+	raw, err := readCapped(rc, MaxManifestSize, "manifest.json of "+file)
+	if err != nil {
+		return err
+	}
+	var m tarball.Manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil // tarball.Image says what is wrong
+	}
+	for _, d := range m {
+		if f, ok := a.files[strings.TrimPrefix(path.Clean("/"+d.Config), "/")]; ok && f[1] > MaxConfigSize {
+			return fmt.Errorf("%w: the config %s in %s is %d bytes, more than the %d scratchpack reads", ErrTooLarge, d.Config, file, f[1], MaxConfigSize)
+		}
+	}
+	return nil
 }

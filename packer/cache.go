@@ -13,6 +13,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sys/unix"
 )
 
 // Cache keeps layer blobs between runs, so that a layer made of the same
@@ -115,70 +116,95 @@ func (c *Cache) get(key string) (*fileLayer, error) {
 	}
 	l := &fileLayer{path: c.blobPath(e.Digest), digest: e.Digest, diffID: e.DiffID, size: e.Size, tarSize: e.TarSize,
 		compression: comp, cached: true}
-	st, err := statBlob(l.path)
-	if err != nil {
+	if err := c.pin(l, key); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCacheCorrupt, err)
 	}
-	if e.Blob != nil && *e.Blob == st && st.Size == e.Size {
+	if e.Blob != nil && *e.Blob == l.stat && l.stat.Size == e.Size {
 		return l, nil
 	}
-	if st, err = c.checkBlob(l); err != nil {
+	if err := c.checkBlob(l); err != nil {
+		l.blob.Close()
 		return nil, err
 	}
-	e.Blob = &st
+	e.Blob = &l.stat
 	_ = c.record(key, e) // if it fails, the next use checks the blob again
 	return l, nil
 }
 
-// checkBlob hashes the blob of l and fails unless it has l's size and
-// digest. It first sets the blob's mtime to blobMtime, and returns the
-// blob's stat if nothing changed it while it was read.
-func (c *Cache) checkBlob(l *fileLayer) (blobStat, error) {
-	if err := os.Chtimes(l.path, blobMtime, blobMtime); err != nil {
-		return blobStat{}, fmt.Errorf("%w: %w", ErrCacheCorrupt, err)
-	}
-	before, err := statBlob(l.path)
-	if err != nil {
-		return blobStat{}, fmt.Errorf("%w: %w", ErrCacheCorrupt, err)
-	}
+// pin opens l's cache blob and keeps it open in l, with its stat: l reads
+// that inode from then on, whatever is later renamed over its name.
+func (c *Cache) pin(l *fileLayer, key string) error {
 	f, err := os.Open(l.path)
 	if err != nil {
-		return blobStat{}, fmt.Errorf("%w: %w", ErrCacheCorrupt, err)
+		return err
 	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return blobStat{}, fmt.Errorf("%w: reading %s: %w", ErrCacheCorrupt, l.path, err)
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		f.Close()
+		return err
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); n != l.size || got != l.digest.Hex {
-		return blobStat{}, fmt.Errorf("%w: %s has %d bytes with digest sha256:%s, the entry says %d bytes, %s",
-			ErrCacheCorrupt, l.path, n, got, l.size, l.digest)
-	}
-	after, err := statBlob(l.path)
-	if err != nil || after != before {
-		return blobStat{}, fmt.Errorf("%w: %s changed while it was checked", ErrCacheCorrupt, l.path)
-	}
-	return after, nil
+	l.cache, l.key, l.blob, l.stat = c, key, f, statOf(&st)
+	return nil
 }
 
-// put moves the blob of l (written in c.tmpDir()) into the cache and records
-// it under key; l then points at the blob in the cache.
+// checkBlob hashes the pinned blob of l and fails unless it has l's size
+// and digest. It first makes the blob read-only with the mtime blobMtime
+// (unless it is already: that would change its ctime, which other
+// processes reading it compare), and sets l.stat to the blob's stat if
+// nothing changed it while it was read.
+func (c *Cache) checkBlob(l *fileLayer) error {
+	fd := int(l.blob.Fd())
+	var err error
+	if l.stat.Mode&0o222 != 0 {
+		err = unix.Fchmod(fd, 0o444)
+	}
+	if err == nil && l.stat.Mtime != blobMtime.UnixNano() {
+		err = unix.Futimes(fd, []unix.Timeval{unix.NsecToTimeval(blobMtime.UnixNano()), unix.NsecToTimeval(blobMtime.UnixNano())})
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrCacheCorrupt, l.path, err)
+	}
+	before, err := fstatBlob(l.blob)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrCacheCorrupt, err)
+	}
+	h := sha256.New()
+	n, err := io.Copy(h, io.NewSectionReader(l.blob, 0, 1<<62))
+	if err != nil {
+		return fmt.Errorf("%w: reading %s: %w", ErrCacheCorrupt, l.path, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); n != l.size || got != l.digest.Hex {
+		return fmt.Errorf("%w: %s has %d bytes with digest sha256:%s, the entry says %d bytes, %s",
+			ErrCacheCorrupt, l.path, n, got, l.size, l.digest)
+	}
+	after, err := fstatBlob(l.blob)
+	if err != nil || !after.unchangedSince(before) {
+		return fmt.Errorf("%w: %s changed while it was checked", ErrCacheCorrupt, l.path)
+	}
+	l.stat = after
+	return nil
+}
+
+// put moves the blob of l (written in c.tmpDir()) into the cache, read-only,
+// and records it under key; l then points at the blob in the cache.
 func (c *Cache) put(key string, l *fileLayer) error {
 	blob := c.blobPath(l.digest)
+	if err := os.Chmod(l.path, 0o444); err != nil {
+		return err
+	}
 	if err := os.Chtimes(l.path, blobMtime, blobMtime); err != nil {
 		return err
 	}
 	if err := os.Rename(l.path, blob); err != nil {
 		return err
 	}
-	l.path = blob
-	e := cacheEntry{Digest: l.digest, DiffID: l.diffID, Size: l.size, TarSize: l.tarSize, Compression: l.compression.String()}
 	// The blob was just written and hashed on the way; another process may
 	// have renamed its own copy over it since, which stat tells.
-	if st, err := statBlob(blob); err == nil {
-		e.Blob = &st
+	l.path = blob
+	if err := c.pin(l, key); err != nil {
+		return err
 	}
+	e := cacheEntry{Digest: l.digest, DiffID: l.diffID, Size: l.size, TarSize: l.tarSize, Compression: l.compression.String(), Blob: &l.stat}
 	return c.record(key, e)
 }
 
@@ -193,6 +219,9 @@ func (c *Cache) record(key string, e cacheEntry) error {
 		return err
 	}
 	_, err = f.Write(append(raw, '\n'))
+	if err == nil {
+		err = f.Chmod(0o444)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -203,6 +232,15 @@ func (c *Cache) record(key string, e cacheEntry) error {
 		os.Remove(f.Name())
 	}
 	return err
+}
+
+// drop removes l's entry, and its blob, found damaged after get trusted
+// it: the next use writes the layer again.
+func (c *Cache) drop(l *fileLayer) {
+	_ = os.Remove(c.entryPath(l.key))
+	if st, err := statBlob(l.path); err == nil && st.Dev == l.stat.Dev && st.Ino == l.stat.Ino {
+		_ = os.Remove(l.path) // not a good blob another process renamed there since
+	}
 }
 
 // tmpDir is where layers are written before put renames them into the cache.

@@ -238,6 +238,9 @@ func TestCacheCorruption(t *testing.T) {
 // disk or a careless tool would.
 func writeInPlace(t *testing.T, name string, b []byte) {
 	t.Helper()
+	if err := os.Chmod(name, 0o644); err != nil { // cache files are read-only
+		t.Fatal(err)
+	}
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_TRUNC, 0)
 	if err != nil {
 		t.Fatal(err)

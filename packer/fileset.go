@@ -1,6 +1,7 @@
 package packer
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -41,6 +42,17 @@ type FileSet struct {
 // NewFileSet returns an empty set.
 func NewFileSet() *FileSet { return &FileSet{entries: map[string]*Entry{}} }
 
+// ErrConflict is wrapped when two files are asked for at one path of the
+// image, or a file where a directory must be: the inputs contradict each
+// other (two --add destinations, an --add over the program).
+var ErrConflict = errors.New("conflicting files")
+
+// conflictError is a conflict described in full; it is ErrConflict.
+type conflictError string
+
+func (e conflictError) Error() string        { return string(e) }
+func (e conflictError) Is(target error) bool { return target == ErrConflict }
+
 // Add puts e into the set, with its parent directories. Adding the same path
 // twice is fine if both agree; otherwise it is an error naming both.
 func (s *FileSet) Add(e Entry) error {
@@ -63,14 +75,14 @@ func (s *FileSet) Add(e Entry) error {
 			}
 			return nil
 		}
-		return fmt.Errorf("%s would hold two different files: %s and %s", p, old.describe(), e.describe())
+		return conflictError(fmt.Sprintf("%s would hold two different files: %s and %s", p, old.describe(), e.describe()))
 	}
 	for dir := path.Dir(p); dir != "/"; dir = path.Dir(dir) {
 		if old, ok := s.entries[dir]; ok {
 			if old.Type == TypeDir {
 				break
 			}
-			return fmt.Errorf("%s is a %s, and %s needs it to be a directory", dir, old.describe(), p)
+			return conflictError(fmt.Sprintf("%s is a %s, and %s needs it to be a directory", dir, old.describe(), p))
 		}
 		s.entries[dir] = &Entry{Path: dir, Type: TypeDir, Mode: 0o755}
 	}

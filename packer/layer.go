@@ -182,33 +182,43 @@ type fileLayer struct {
 	tarSize     int64
 	compression Compression
 	cached      bool // taken from the cache rather than written
+	// cache and key are set when path is a blob of the cache: then it is
+	// never linked into an output, and is read through a blobCheck.
+	cache *Cache
+	key   string
+	blob  *os.File // the cache blob, open: its inode is the one checked
+	stat  blobStat // of blob, as last checked or recorded
 }
 
 var _ v1.Layer = (*fileLayer)(nil)
 
-func (l *fileLayer) Digest() (v1.Hash, error)           { return l.digest, nil }
-func (l *fileLayer) DiffID() (v1.Hash, error)           { return l.diffID, nil }
-func (l *fileLayer) Size() (int64, error)               { return l.size, nil }
-func (l *fileLayer) Compressed() (io.ReadCloser, error) { return os.Open(l.path) }
+func (l *fileLayer) Digest() (v1.Hash, error) { return l.digest, nil }
+func (l *fileLayer) DiffID() (v1.Hash, error) { return l.diffID, nil }
+func (l *fileLayer) Size() (int64, error)     { return l.size, nil }
+
+// Compressed returns the blob; a cache blob fails at its end if it changed
+// after the cache checked it (see blobCheck).
+func (l *fileLayer) Compressed() (io.ReadCloser, error) {
+	if l.cache == nil {
+		return os.Open(l.path)
+	}
+	return &blobCheck{r: io.NewSectionReader(l.blob, 0, l.size+1), l: l}, nil
+}
 func (l *fileLayer) MediaType() (types.MediaType, error) {
 	return l.compression.MediaType(), nil
 }
 
 // Uncompressed returns the layer's tar, decompressing the blob.
 func (l *fileLayer) Uncompressed() (io.ReadCloser, error) {
-	f, err := os.Open(l.path)
+	rc, err := l.Compressed()
 	if err != nil {
 		return nil, err
 	}
-	return l.compression.decompressor(f)
+	return l.compression.decompressor(rc)
 }
 
 // UncompressedSize is the size of the layer's tar.
 func (l *fileLayer) UncompressedSize() int64 { return l.tarSize }
-
-// blobFile is the file holding the blob, which a layout destination can link
-// instead of copying.
-func (l *fileLayer) blobFile() string { return l.path }
 
 // hashWriter counts and hashes what passes through it.
 type hashWriter struct {

@@ -1,40 +1,142 @@
 package packer
 
 import (
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"golang.org/x/sys/unix"
 )
 
-// blobFiler is a layer whose blob is a whole file (fileLayer).
-type blobFiler interface {
-	blobFile() string
-}
-
-// linkBlobs hard-links into the OCI layout dir the blobs of a's layers that
-// are files already (written by WriteLayer, or in the cache), so that
-// layout's writer, which skips blobs present with the right size, does not
-// copy them. Where a link cannot be made (another file system) the writer
-// copies, as it would have.
-func linkBlobs(dir string, a mutate.Appendable) {
+// placeBlobs puts into the OCI layout dir the blobs of a's layers that are
+// files already, so that the layout's writer, which skips blobs present
+// with the right size, does not copy them through user space. A blob
+// written for this image (in the work directory) is hard-linked: nothing
+// else holds it. A cache blob never is: an output sharing its inode would
+// carry any later damage of either into the other. It is cloned where the
+// file system can (FICLONE: btrfs, XFS), else copied by the kernel
+// (copy_file_range), and its stat checked afterwards (see blobCheck).
+func placeBlobs(dir string, a mutate.Appendable) error {
 	var layers []v1.Layer
 	collectLayers(a, &layers, 0)
 	for _, l := range layers {
-		bf, ok := l.(blobFiler)
+		fl, ok := l.(*fileLayer)
 		if !ok {
 			continue
 		}
-		h, err := l.Digest()
-		if err != nil {
+		to := filepath.Join(dir, "blobs", fl.digest.Algorithm, fl.digest.Hex)
+		if err := os.MkdirAll(filepath.Dir(to), 0o777); err != nil {
+			return err
+		}
+		if fl.cache == nil {
+			_ = os.Link(fl.path, to) // where it cannot, the writer copies
 			continue
 		}
-		to := filepath.Join(dir, "blobs", h.Algorithm, h.Hex)
-		if os.MkdirAll(filepath.Dir(to), 0o777) == nil {
-			_ = os.Link(bf.blobFile(), to)
+		if err := copyBlob(fl, to); err != nil {
+			return err
 		}
 	}
+	return nil
+}
+
+// copyBlob clones or copies the cache blob of l to the file to, and fails
+// with ErrCacheCorrupt (dropping the entry) if the blob is not as the cache
+// recorded it once copied.
+func copyBlob(l *fileLayer, to string) error {
+	tmp, err := createTemp(to)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	n, err := cloneOrCopy(tmp, l.blob, l.size)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := l.checkStat(n); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), to)
+}
+
+// cloneOrCopy makes dst, an empty file, a copy of the size bytes of src:
+// sharing its extents (FICLONE) where the file system can, else copied by
+// the kernel (copy_file_range), else through a buffer. It reads src at
+// explicit offsets, so that others may read it at once.
+func cloneOrCopy(dst, src *os.File, size int64) (int64, error) {
+	if unix.IoctlFileClone(int(dst.Fd()), int(src.Fd())) == nil {
+		fi, err := dst.Stat()
+		if err != nil {
+			return 0, err
+		}
+		return fi.Size(), nil
+	}
+	var off, n int64
+	for n < size+1 {
+		c, err := unix.CopyFileRange(int(src.Fd()), &off, int(dst.Fd()), nil, int(size+1-n), 0)
+		if err != nil {
+			if n > 0 {
+				return n, err
+			}
+			// Not supported here: through a buffer.
+			return io.Copy(dst, io.NewSectionReader(src, 0, size+1))
+		}
+		if c == 0 {
+			break
+		}
+		n += int64(c)
+	}
+	return n, nil
+}
+
+// blobCheck reads a cache blob and fails at its end unless the blob is
+// still as the cache recorded it (see checkStat).
+type blobCheck struct {
+	r    io.Reader
+	l    *fileLayer
+	n    int64
+	done bool
+}
+
+func (b *blobCheck) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	if errors.Is(err, io.EOF) && !b.done {
+		b.done = true
+		if cerr := b.l.checkStat(b.n); cerr != nil {
+			return n, cerr
+		}
+	}
+	return n, err
+}
+
+// Close does nothing: the blob stays open in the layer.
+func (b *blobCheck) Close() error { return nil }
+
+// checkStat fails with ErrCacheCorrupt, and drops l's cache entry, unless
+// l's cache blob, of which n bytes were read, still has the size, inode,
+// mode, mtime and ctime the cache checked or recorded: any write to it
+// since (even one that set the mtime back) changes its ctime (see
+// unchangedSince). The bytes are not
+// hashed again: that would cost a cached pack of node (a 40 MB blob)
+// some 100 ms.
+func (l *fileLayer) checkStat(n int64) error {
+	now, err := fstatBlob(l.blob)
+	if err != nil {
+		return err
+	}
+	if n == l.size && now.unchangedSince(l.stat) {
+		return nil
+	}
+	l.cache.drop(l)
+	return fmt.Errorf("%w: %s changed after it was checked (%d bytes read of %d): its entry was dropped, and the next pack writes the layer again",
+		ErrCacheCorrupt, l.path, n, l.size)
 }
 
 // collectLayers appends the layers of an image, or of every image of an

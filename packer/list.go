@@ -81,23 +81,30 @@ func listLayer(files map[string]*Listing, l v1.Layer, i int, d v1.Hash) error {
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
-			return nil
+			// Read to the end, so that a layer whose bytes do not match
+			// its digest or diff_id fails instead of being listed.
+			_, err = io.Copy(io.Discard, rc)
+			return err
 		}
 		if err != nil {
-			return err
+			return blobFault(rc, err)
 		}
 		p := path.Clean("/" + h.Name)
 		dir, base := path.Dir(p), path.Base(p)
 		switch {
-		case base == ".wh..wh..opq":
+		case base == whiteoutOpaque:
 			for k, f := range files {
 				if f.Layer < i && strings.HasPrefix(k, strings.TrimSuffix(dir, "/")+"/") {
 					delete(files, k)
 				}
 			}
 			continue
-		case strings.HasPrefix(base, ".wh."):
-			gone := path.Join(dir, strings.TrimPrefix(base, ".wh."))
+		case strings.HasPrefix(base, whiteoutPrefix):
+			name, ok := whiteoutTarget(base)
+			if !ok {
+				continue // ".wh.." and ".wh...": no file
+			}
+			gone := path.Join(dir, name)
 			for k := range files {
 				if k == gone || strings.HasPrefix(k, gone+"/") {
 					delete(files, k)

@@ -74,3 +74,26 @@ func TestListImage(t *testing.T) {
 		t.Errorf("ListImage (-want +got):\n%s", diff)
 	}
 }
+
+// TestListWhiteoutOfDot: a whiteout ".wh.." names no file; it removes
+// neither its directory nor anything in it.
+func TestListWhiteoutOfDot(t *testing.T) {
+	reg := func(n string) tar.Header { return tar.Header{Name: n, Typeflag: tar.TypeReg, Size: 1, Mode: 0o644} }
+	img, err := mutate.AppendLayers(testImage(t, amd64, 1), tarLayer(t, reg("d/x"), reg("y")), tarLayer(t, reg("d/.wh.."), reg("d/.wh..."), reg(".wh..")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ListImage(bg, img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, f := range got {
+		if f.Layer >= 2 {
+			paths = append(paths, f.Path)
+		}
+	}
+	if diff := cmp.Diff([]string{"/d/x", "/y"}, paths); diff != "" {
+		t.Errorf("listing (-want +got):\n%s", diff)
+	}
+}

@@ -3,7 +3,6 @@ package packer
 import (
 	"archive/tar"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,11 +15,9 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 // Write writes img to every destination in dsts and returns its manifest
@@ -34,44 +31,70 @@ import (
 // descriptor with the same TAG; blobs no longer referenced stay, as skopeo
 // leaves them.
 func Write(ctx context.Context, img v1.Image, dsts []Ref, opts ...Option) (v1.Hash, error) {
-	return write(ctx, img, dsts, opts)
+	return writeOne(ctx, img, dsts, opts)
 }
 
 // WriteIndex is Write for a multi-platform index. Docker archives and FILE.tar
 // hold single images, so they are refused.
 func WriteIndex(ctx context.Context, idx v1.ImageIndex, dsts []Ref, opts ...Option) (v1.Hash, error) {
-	return write(ctx, idx, dsts, opts)
+	return writeOne(ctx, idx, dsts, opts)
 }
 
-// staged is a local destination written under a temporary name.
-type staged struct {
-	dst    Ref
-	tmp    string // removed when write returns, renamed or not
-	commit func(context.Context) error
-}
-
-// write writes a, a v1.Image or a v1.ImageIndex.
-func write(ctx context.Context, a mutate.Appendable, dsts []Ref, opts []Option) (v1.Hash, error) {
-	o, err := makeOptions(opts...)
+func writeOne(ctx context.Context, a mutate.Appendable, dsts []Ref, opts []Option) (v1.Hash, error) {
+	hs, err := write(ctx, []Output{{Image: a, Dests: dsts}}, opts)
 	if err != nil {
 		return v1.Hash{}, err
+	}
+	return hs[0], nil
+}
+
+// Output is one image or index, and where WriteAll puts it.
+type Output struct {
+	Image mutate.Appendable // a v1.Image or a v1.ImageIndex
+	Dests []Ref
+}
+
+// WriteAll writes each output's image or index to its destinations, as
+// Write does, all at once: every image and tag that goes to one archive is
+// written into it together (an OCI archive gets one index entry per tag,
+// a docker archive one RepoTags entry), where writing them one by one would
+// leave only the last. It returns the digest of each output's image.
+func WriteAll(ctx context.Context, outs []Output, opts ...Option) ([]v1.Hash, error) {
+	return write(ctx, outs, opts)
+}
+
+// write writes outs; each Image is a v1.Image or a v1.ImageIndex.
+func write(ctx context.Context, outs []Output, opts []Option) ([]v1.Hash, error) {
+	o, err := makeOptions(opts...)
+	if err != nil {
+		return nil, err
 	}
 	if o.progress != nil {
 		defer close(o.progress)
 	}
-	if len(dsts) == 0 {
-		return v1.Hash{}, errors.New("writing image: no destination")
-	}
-	h, err := a.Digest()
-	if err != nil {
-		return v1.Hash{}, fmt.Errorf("writing image: %w", err)
-	}
-	for _, d := range dsts {
-		if err := checkDest(a, d); err != nil {
-			return v1.Hash{}, fmt.Errorf("writing %s: %w", d, err)
+	hs := make([]v1.Hash, len(outs))
+	for i, out := range outs {
+		if len(out.Dests) == 0 {
+			return nil, errors.New("writing image: no destination")
+		}
+		if hs[i], err = out.Image.Digest(); err != nil {
+			return nil, fmt.Errorf("writing image: %w", err)
+		}
+		for _, d := range out.Dests {
+			if err := checkDest(out.Image, d); err != nil {
+				return nil, fmt.Errorf("writing %s: %w", d, err)
+			}
 		}
 	}
-	var all []*staged
+	all, err := groupLocal(outs)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range all {
+		if err := checkOutput(s.path, s.transport, o.force); err != nil {
+			return nil, fmt.Errorf("writing %s: %w", s, err)
+		}
+	}
 	defer func() {
 		for _, s := range all {
 			if s.tmp != "" {
@@ -79,31 +102,28 @@ func write(ctx context.Context, a mutate.Appendable, dsts []Ref, opts []Option) 
 			}
 		}
 	}()
-	for _, d := range dsts {
-		if d.Transport == Registry || d.Transport == DockerDaemon {
-			continue
-		}
-		s := &staged{dst: d}
-		all = append(all, s)
-		if err := stage(s, a); err != nil {
-			return v1.Hash{}, fmt.Errorf("writing %s: %w", d, err)
+	for _, s := range all {
+		if err := stage(s, o); err != nil {
+			return nil, fmt.Errorf("writing %s: %w", s, err)
 		}
 		if err := ctx.Err(); err != nil {
-			return v1.Hash{}, err
+			return nil, err
 		}
 	}
-	if err := pushAll(ctx, a, dsts, o); err != nil {
-		return v1.Hash{}, err
+	for _, out := range outs {
+		if err := pushAll(ctx, out.Image, out.Dests, o); err != nil {
+			return nil, err
+		}
 	}
 	for _, s := range all {
 		if err := ctx.Err(); err != nil {
-			return v1.Hash{}, err
+			return nil, err
 		}
 		if err := s.commit(ctx); err != nil {
-			return v1.Hash{}, fmt.Errorf("writing %s: %w", s.dst, err)
+			return nil, fmt.Errorf("writing %s: %w", s, err)
 		}
 	}
-	return h, nil
+	return hs, nil
 }
 
 func checkDest(a mutate.Appendable, d Ref) error {
@@ -140,74 +160,6 @@ func checkDest(a mutate.Appendable, d Ref) error {
 		}
 	}
 	return nil
-}
-
-// stage writes a to a temporary name beside s.dst and sets s.commit.
-func stage(s *staged, a mutate.Appendable) error {
-	file := filepath.Clean(s.dst.Path)
-	if s.dst.Transport == DockerArchive {
-		f, err := createTemp(file)
-		if err != nil {
-			return err
-		}
-		s.tmp = f.Name()
-		s.commit = func(context.Context) error { return os.Rename(f.Name(), file) }
-		return closeFile(f, tarball.Write(s.dst.Name, a.(v1.Image), writeback(f)))
-	}
-	dir, err := mkdirTemp(file)
-	if err != nil {
-		return err
-	}
-	if s.dst.Transport == OCI {
-		s.tmp = dir
-	} else {
-		defer os.RemoveAll(dir)
-	}
-	lp, err := layout.Write(dir, empty.Index)
-	if err != nil {
-		return err
-	}
-	linkBlobs(dir, a)
-	if idx, ok := a.(v1.ImageIndex); ok {
-		err = lp.WriteIndex(idx)
-	} else {
-		err = lp.WriteImage(a.(v1.Image))
-	}
-	if err != nil {
-		return err
-	}
-	if s.dst.Transport == OCI {
-		s.commit = func(ctx context.Context) error { return commitLayout(ctx, lp, a, file, s.dst.Tag) }
-		return nil
-	}
-
-	// An archive: the staged layout, with a docker manifest.json for FILE.tar, in one tar.
-	ann := map[string]string{}
-	if s.dst.Tag != "" {
-		ann[annotationRefName] = s.dst.Tag
-	}
-	extra := map[string][]byte{}
-	if s.dst.Transport == Tarball {
-		if t, ok := s.dst.Name.(name.Tag); ok {
-			ann[annotationContainerdName] = containerdName(t)
-			if s.dst.Tag == "" {
-				ann[annotationRefName] = t.TagStr()
-			}
-		}
-		if extra["manifest.json"], err = dockerManifest(a.(v1.Image), s.dst.Name); err != nil {
-			return err
-		}
-	}
-	if err := replace(lp, a, ann); err != nil {
-		return err
-	}
-	f, err := createTemp(file)
-	if err != nil {
-		return err
-	}
-	s.tmp = f.Name()
-	s.commit = func(context.Context) error { return os.Rename(f.Name(), file) }
-	return closeFile(f, tarLayout(writeback(f), dir, extra))
 }
 
 // closeFile closes f, a file just written, and returns err or the close's
@@ -252,13 +204,25 @@ func replace(lp layout.Path, a mutate.Appendable, ann map[string]string) error {
 
 // commitLayout makes the staged layout the layout dir, or adds it to dir if
 // dir exists: blobs are content-addressed and moved in first, then index.json
-// is replaced in one rename, all under an exclusive lock on dir.
-func commitLayout(ctx context.Context, staging layout.Path, a mutate.Appendable, dir, tag string) error {
-	ann := map[string]string{}
-	if tag != "" {
-		ann[annotationRefName] = tag
+// is replaced in one rename, all under an exclusive lock on dir. Each item
+// replaces the descriptor with its tag.
+func commitLayout(ctx context.Context, staging layout.Path, items []item, dir string, force bool) error {
+	annotate := func() error {
+		for _, it := range items {
+			ann := map[string]string{}
+			if it.dst.Tag != "" {
+				ann[annotationRefName] = it.dst.Tag
+			}
+			if err := replace(staging, it.a, ann); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	if err := replace(staging, a, ann); err != nil {
+	if err := annotate(); err != nil {
+		return err
+	}
+	if err := checkOutput(dir, OCI, force); err != nil {
 		return err
 	}
 	err := os.Rename(string(staging), dir) // refused if dir exists, even empty
@@ -276,7 +240,7 @@ func commitLayout(ctx context.Context, staging layout.Path, a mutate.Appendable,
 	case err == nil:
 		err = os.WriteFile(filepath.Join(string(staging), "index.json"), raw, 0o666)
 		if err == nil {
-			err = replace(staging, a, ann)
+			err = annotate()
 		}
 	case errors.Is(err, fs.ErrNotExist):
 		if entries, rerr := os.ReadDir(dir); rerr != nil || len(entries) > 0 {
@@ -297,7 +261,8 @@ func commitLayout(ctx context.Context, staging layout.Path, a mutate.Appendable,
 }
 
 // moveBlobs moves every file of the layout src but index.json into the layout
-// dst, keeping those dst has with the same size.
+// dst, keeping those dst has whole: with the same size and, for a blob, the
+// digest that is its name (a blob damaged in dst is replaced, not reused).
 func moveBlobs(src, dst string) error {
 	return filepath.WalkDir(src, func(p string, de fs.DirEntry, err error) error {
 		if err != nil || de.IsDir() || p == filepath.Join(src, "index.json") {
@@ -309,7 +274,7 @@ func moveBlobs(src, dst string) error {
 		}
 		to := filepath.Join(dst, rel)
 		if have, err := os.Stat(to); err == nil {
-			if want, err := de.Info(); err == nil && want.Size() == have.Size() {
+			if want, err := de.Info(); err == nil && want.Size() == have.Size() && wholeBlob(to, rel) {
 				return nil
 			}
 		}
@@ -318,28 +283,6 @@ func moveBlobs(src, dst string) error {
 		}
 		return os.Rename(p, to)
 	})
-}
-
-// dockerManifest is the manifest.json with which `docker load` reads an OCI
-// layout, as written by `docker save` since Docker 25.
-func dockerManifest(img v1.Image, n name.Reference) ([]byte, error) {
-	m, err := img.Manifest()
-	if err != nil {
-		return nil, err
-	}
-	blob := func(h v1.Hash) string { return "blobs/" + h.Algorithm + "/" + h.Hex }
-	d := tarball.Descriptor{Config: blob(m.Config.Digest)}
-	for _, l := range m.Layers {
-		d.Layers = append(d.Layers, blob(l.Digest))
-	}
-	if t, ok := n.(name.Tag); ok {
-		s := t.String()
-		if t.TagStr() == name.DefaultTag && !strings.HasSuffix(s, ":"+name.DefaultTag) {
-			s += ":" + name.DefaultTag // docker load needs an explicit tag
-		}
-		d.RepoTags = []string{s}
-	}
-	return json.Marshal(tarball.Manifest{d})
 }
 
 // tarLayout writes the files under dir, and extra, as a reproducible tar:
@@ -455,7 +398,7 @@ func tag(ctx context.Context, a mutate.Appendable, t name.Tag, o *options) error
 	if !ok {
 		return fmt.Errorf("%T has no manifest to tag", a)
 	}
-	return o.registryError(n, remote.Tag(n.(name.Tag), tg, o.remote(ctx)...))
+	return o.registryError(n, remote.Tag(n.(name.Tag), tg, o.remote(ctx, n.Context().Registry)...))
 }
 
 // push writes a to the registry d, forwarding progress to WithProgress's
@@ -465,7 +408,7 @@ func push(ctx context.Context, a mutate.Appendable, d Ref, o *options) error {
 	if err != nil {
 		return err
 	}
-	ropts := o.remote(ctx)
+	ropts := o.remote(ctx, n.Context().Registry)
 	if o.progress != nil {
 		ch, stop, done := make(chan v1.Update), make(chan struct{}), make(chan struct{})
 		go func() {
@@ -491,4 +434,15 @@ func push(ctx context.Context, a mutate.Appendable, d Ref, o *options) error {
 		err = remote.Write(n, a.(v1.Image), ropts...)
 	}
 	return o.registryError(n, err)
+}
+
+// wholeBlob reports whether the file p, at rel in a layout, is what its name
+// says: blobs/sha256/HEX must hash to HEX. Other files are taken as they are.
+func wholeBlob(p, rel string) bool {
+	dir, hexName := filepath.Split(filepath.ToSlash(rel))
+	if dir != "blobs/sha256/" {
+		return true
+	}
+	got, err := fileDigest(p)
+	return err == nil && got == hexName
 }

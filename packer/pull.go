@@ -26,6 +26,14 @@ func Load(ctx context.Context, ref Ref, opts ...Option) (mutate.Appendable, erro
 		return nil, err
 	}
 	a, err := loadAll(ctx, ref, o)
+	if err == nil {
+		switch x := a.(type) {
+		case v1.ImageIndex:
+			a = newVerifiedIndex(x, ref.String(), o)
+		case v1.Image:
+			a, err = verifyImage(x, ref.String(), o)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", ref, err)
 	}
@@ -39,7 +47,7 @@ func loadAll(ctx context.Context, ref Ref, o *options) (mutate.Appendable, error
 		if err != nil {
 			return nil, err
 		}
-		desc, err := remote.Get(n, o.remote(ctx)...)
+		desc, err := remote.Get(n, o.remote(ctx, n.Context().Registry)...)
 		if err != nil {
 			return nil, o.registryError(n, err)
 		}
@@ -73,6 +81,9 @@ func loadDockerTar(ref Ref) (v1.Image, error) {
 	var tag *name.Tag
 	if t, ok := ref.Name.(name.Tag); ok {
 		tag = &t
+	}
+	if err := checkDockerArchive(ref.Path); err != nil {
+		return nil, err
 	}
 	img, err := tarball.ImageFromPath(ref.Path, tag)
 	if err != nil {

@@ -148,13 +148,13 @@ func TestPushRegistryFaults(t *testing.T) {
 				return fault{status: 500}
 			}
 			return fault{}
-		}, "kept failing (4 tries)", 0},
+		}, "kept failing (4 of ", 0}, // 4 PUTs of the manifest, of all requests
 		{"uploads always dropped", func(r *http.Request, kind string, _ int) fault {
 			if (kind == "PATCH upload" || kind == "PUT upload") && r.ContentLength != 0 {
 				return fault{drop: true}
 			}
 			return fault{}
-		}, "kept dropping (4 tries)", 0},
+		}, "kept dropping (", 0},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

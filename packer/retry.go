@@ -27,7 +27,8 @@ const maxRetryAfter = 30 * time.Second
 // failures (dropped connections, 408, 429 and 5xx answers); Steps is the
 // number of tries in all, so Steps 1 never retries. The default is
 // DefaultRetryBackoff. A Retry-After on a 429 or 503 is honoured first (up to
-// 30s), for requests that can be sent again.
+// 30s for one answer and 30s in all for one operation), for requests that
+// can be sent again.
 func WithRetryBackoff(b remote.Backoff) Option {
 	return func(o *options) error {
 		if b.Steps < 1 || b.Duration < 0 || b.Factor < 0 {
@@ -35,41 +36,6 @@ func WithRetryBackoff(b remote.Backoff) Option {
 		}
 		o.retry = b
 		return nil
-	}
-}
-
-// retryAfterTransport sends a request again when the registry answers 429 or
-// 503 with a Retry-After of at most maxRetryAfter, waiting as asked, up to
-// three times. Requests whose body cannot be replayed are not resent here (go-
-// containerregistry's own retries, with the backoff, redo the whole upload).
-type retryAfterTransport struct{ next http.RoundTripper }
-
-func (t retryAfterTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	for try := 0; ; try++ {
-		resp, err := t.next.RoundTrip(req)
-		if err != nil || try == 3 || (resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable) {
-			return resp, err
-		}
-		wait, ok := retryAfter(resp.Header.Get("Retry-After"))
-		if !ok || (req.Body != nil && req.Body != http.NoBody && req.GetBody == nil) {
-			return resp, nil
-		}
-		if req.GetBody != nil {
-			body, err := req.GetBody()
-			if err != nil {
-				return resp, nil
-			}
-			req = req.Clone(req.Context())
-			req.Body = body
-		}
-		resp.Body.Close()
-		timer := time.NewTimer(wait)
-		select {
-		case <-req.Context().Done():
-			timer.Stop()
-			return nil, req.Context().Err()
-		case <-timer.C:
-		}
 	}
 }
 

@@ -222,11 +222,17 @@ type options struct {
 	cache      *Cache           // nil: no cache
 	jobs       int              // parallel uploads; 0 means remote's default
 	now        func() time.Time // the clock, for the cache's racy-file check
+	force      bool             // replace regular files that are not image archives
+	maxUnpack  int64            // bytes one layer may unpack to
+	timeout    time.Duration    // how long a registry may keep us waiting
+	// retryAfterCap bounds Retry-After waits (0: maxRetryAfterTotal).
+	retryAfterCap time.Duration
+	stats         *registryStats
 }
 
 func makeOptions(opts ...Option) (*options, error) {
-	o := &options{keychain: authn.DefaultKeychain, transport: remote.DefaultTransport, dockerHost: DefaultDockerHost,
-		retry: DefaultRetryBackoff, now: time.Now}
+	o := &options{keychain: authn.DefaultKeychain, dockerHost: DefaultDockerHost,
+		retry: DefaultRetryBackoff, now: time.Now, maxUnpack: DefaultMaxUnpack, timeout: DefaultTimeout, stats: &registryStats{}}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
 			return nil, err
@@ -291,10 +297,10 @@ func (o *options) reference(n name.Reference) (name.Reference, error) {
 	return name.ParseReference(n.String(), name.Insecure)
 }
 
-func (o *options) remote(ctx context.Context) []remote.Option {
+func (o *options) remote(ctx context.Context, reg name.Registry) []remote.Option {
 	opts := []remote.Option{
 		remote.WithAuthFromKeychain(o.keychain),
-		remote.WithTransport(retryAfterTransport{o.transport}),
+		remote.WithTransport(o.registryTransport(reg)),
 		remote.WithContext(ctx),
 		remote.WithRetryBackoff(o.retry),
 		remote.WithRetryStatusCodes(retryStatusCodes...),
@@ -321,13 +327,13 @@ func (o *options) registryError(n name.Reference, err error) error {
 	var te *transport.Error
 	if !errors.As(err, &te) {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
-			return fmt.Errorf("%w; the connection to %s kept dropping (%d tries): try again later", err, reg, o.retry.Steps)
+			return fmt.Errorf("%w; the connection to %s kept dropping (%s): try again later", err, reg, o.stats.describe(o.waitCap()))
 		}
 		return err
 	}
 	switch {
 	case te.StatusCode == http.StatusTooManyRequests || te.StatusCode >= 500:
-		return fmt.Errorf("%w; %s kept failing (%d tries): try again later", err, reg, o.retry.Steps)
+		return fmt.Errorf("%w; %s kept failing (%s): try again later", err, reg, o.stats.describe(o.waitCap()))
 	case te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden ||
 		hasCode(te, transport.UnauthorizedErrorCode, transport.DeniedErrorCode):
 		return fmt.Errorf("%w: %s: %w; %s", ErrUnauthorized, reg, err, o.credentialSource(n.Context().Registry))

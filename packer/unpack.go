@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sys/unix"
 )
 
 // The whiteout names of the OCI image spec (layer.md, "Whiteouts").
@@ -81,7 +83,7 @@ func UnpackContext(ctx context.Context, img v1.Image, dir string, opts ...Unpack
 	if err != nil {
 		return fmt.Errorf("reading the image's layers: %w", err)
 	}
-	u := &unpacker{ctx: ctx, root: root, o: o}
+	u := &unpacker{ctx: ctx, root: root, o: o, dir: dir, room: freeSpace(dir)}
 	for i, l := range layers {
 		if err := u.layer(l); err != nil {
 			d, _ := l.Digest()
@@ -99,6 +101,32 @@ type unpacker struct {
 	// written holds the real paths (relative to the root) that the current
 	// layer wrote, which its own whiteouts and opaque markers keep.
 	written map[string]bool
+	dir     string
+	room    int64 // bytes that may still be written (see freeSpace)
+}
+
+// freeSpace is how much of the free space of dir's file system an unpack
+// may fill: all but a twentieth, so that a gzip bomb stops before the disk
+// is full, not when it is. Where statfs fails, no limit.
+func freeSpace(dir string) int64 {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return math.MaxInt64
+	}
+	free := int64(st.Bavail) * st.Bsize
+	return free - free/20
+}
+
+// spend takes n bytes of room for an entry, failing with ErrTooLarge when
+// there is not that much.
+func (u *unpacker) spend(n int64) error {
+	const entry = 512 // what an inode and a directory entry cost, roughly
+	n += entry
+	if n > u.room {
+		return fmt.Errorf("%w: the image needs more room than the %d bytes free in %s: free some there, or unpack elsewhere", ErrTooLarge, u.room, u.dir)
+	}
+	u.room -= n
+	return nil
 }
 
 func (u *unpacker) layer(l v1.Layer) error {
@@ -118,10 +146,10 @@ func (u *unpacker) layer(l v1.Layer) error {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("reading the layer: %w", err)
+			return fmt.Errorf("reading the layer: %w", blobFault(rc, err))
 		}
 		if err := u.entry(tr, h); err != nil {
-			return fmt.Errorf("%s: %w", h.Name, err)
+			return fmt.Errorf("%q: %w", h.Name, blobFault(rc, err))
 		}
 	}
 	// Read to the end, so that a layer whose bytes do not match its digest
@@ -130,6 +158,14 @@ func (u *unpacker) layer(l v1.Layer) error {
 		return fmt.Errorf("verifying the layer: %w", err)
 	}
 	return nil
+}
+
+// whiteoutTarget is the name a whiteout entry's base name .wh.NAME
+// removes; ok is false for ".wh.." and ".wh...", which name the directory
+// itself or its parent, and so no file a layer below could have put there.
+func whiteoutTarget(base string) (string, bool) {
+	name := strings.TrimPrefix(base, whiteoutPrefix)
+	return name, name != "" && name != "." && name != ".."
 }
 
 // entryName turns a tar name into a clean relative name; ok is false if the
@@ -163,6 +199,10 @@ func (u *unpacker) entry(r io.Reader, h *tar.Header) error {
 		return u.opaque(parent)
 	}
 	if strings.HasPrefix(base, whiteoutPrefix) {
+		if _, ok := whiteoutTarget(base); !ok {
+			u.o.skipped(h.Name, "a whiteout of . or .. names no file")
+			return nil
+		}
 		parent, err := u.resolve(dir, false)
 		if err != nil {
 			return nil // no directory there: nothing to remove
@@ -218,6 +258,13 @@ func (u *unpacker) entry(r io.Reader, h *tar.Header) error {
 		}
 	}
 	u.written[target] = true
+	size := int64(0)
+	if h.Typeflag == tar.TypeReg {
+		size = h.Size
+	}
+	if err := u.spend(size); err != nil {
+		return err
+	}
 	switch h.Typeflag {
 	case tar.TypeDir:
 		if err := u.root.Mkdir(target, 0o700); err != nil {

@@ -161,6 +161,19 @@ func TestUnpack(t *testing.T) {
 			skipped: []string{"loop/x"},
 		},
 		{
+			// ".wh.." names "." and ".wh..." names "..": no file, so nothing to
+			// remove; the directory they are in, and the root, stay.
+			name: "whiteouts of . and .. are skipped",
+			layers: [][]ent{
+				{file("d/x", "1", 0o644), file("y", "1", 0o644)},
+				{whiteout("d/.wh.."), whiteout("d/.wh..."), whiteout(".wh.."), whiteout(".wh..."), file("d/z", "2", 0o644)},
+			},
+			want: map[string]string{
+				"d": "dir 0755", "d/x": "file 0644 1", "d/z": "file 0644 2", "y": "file 0644 1",
+			},
+			skipped: []string{"d/.wh..", "d/.wh...", ".wh..", ".wh..."},
+		},
+		{
 			name:    "devices are skipped",
 			layers:  [][]ent{{{name: "dev/null", typ: tar.TypeChar, mode: 0o666}, dir("dev", 0o755)}},
 			want:    map[string]string{"dev": "dir 0755"},

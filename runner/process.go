@@ -48,7 +48,11 @@ func newProcess(cfg v1.Config, o *options, root *elfdeps.Root) (*process, error)
 	if len(argv) == 0 || argv[0] == "" {
 		return nil, fmt.Errorf("%w: the image has no entrypoint or command; give one after --", ErrNoCommand)
 	}
-	p := &process{Args: argv, Env: append([]string{}, cfg.Env...), Cwd: "/", Hostname: hostname}
+	env, err := imageEnv(cfg.Env)
+	if err != nil {
+		return nil, err
+	}
+	p := &process{Args: argv, Env: env, Cwd: "/", Hostname: hostname}
 	if cfg.WorkingDir != "" {
 		p.Cwd = path.Clean("/" + cfg.WorkingDir)
 	}
@@ -64,6 +68,34 @@ func newProcess(cfg v1.Config, o *options, root *elfdeps.Root) (*process, error)
 		p.Env = append(p.Env, "HOME="+u.home)
 	}
 	return p, nil
+}
+
+// ErrBadConfig is wrapped when the image's configuration cannot be run as
+// it is: an environment entry that is not NAME=VALUE, a working directory
+// that is not a directory. Nothing was started.
+var ErrBadConfig = errors.New("the image's configuration cannot be run")
+
+// imageEnv is the environment of the image's configuration, checked as
+// runc checks it (NAME=VALUE, no NUL byte), with each name once: where a
+// name is set twice the last value counts, in the place of the first, as
+// docker run and runc (which sets them in order) have it.
+func imageEnv(env []string) ([]string, error) {
+	out := make([]string, 0, len(env))
+	at := map[string]int{}
+	for _, kv := range env {
+		k, _, ok := strings.Cut(kv, "=")
+		if !ok || k == "" || strings.ContainsRune(kv, 0) {
+			return nil, fmt.Errorf("%w: its environment entry %q is not NAME=VALUE (or holds a NUL byte), which no runtime accepts: "+
+				"rebuild the image without it", ErrBadConfig, kv)
+		}
+		if i, seen := at[k]; seen {
+			out[i] = kv
+			continue
+		}
+		at[k] = len(out)
+		out = append(out, kv)
+	}
+	return out, nil
 }
 
 func hasEnv(env []string, key string) bool {

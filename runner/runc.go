@@ -153,14 +153,28 @@ func runcFailure(log string) string {
 	return msg
 }
 
-// startCode is the exit code for a program that could not start: 127 when
-// something was not found, 126 when it could not be executed (as the shell
-// and docker run report them).
+// startCode is the exit code for runc's failure msg: 127 when the program
+// was not found, 126 when it could not be executed (as the shell and docker
+// run report them), and 125 when runc failed before it came to the program
+// (an environment, a working directory or a mount it refused).
 func startCode(msg string) int {
-	if strings.Contains(msg, "no such file or directory") || strings.Contains(msg, "executable file not found") {
-		return 127
+	// runc says `exec: "PROG": ...` or `exec PROG: ...` of the program.
+	i := strings.Index(msg, "exec: ")
+	if i < 0 {
+		i = strings.Index(msg, "exec /")
 	}
-	return 126
+	isExec := i >= 0
+	execErr := ""
+	if isExec {
+		execErr = msg[i:]
+	}
+	switch {
+	case strings.Contains(msg, "executable file not found"), isExec && strings.Contains(execErr, "no such file or directory"):
+		return 127
+	case isExec:
+		return 126
+	}
+	return 125
 }
 
 func filterEnv(env []string, prefixes ...string) []string {

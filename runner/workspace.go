@@ -47,7 +47,7 @@ func newWorkspace(parent string) (*workspace, error) {
 // unpack writes the image's file system into the root.
 func (w *workspace) unpack(ctx context.Context, img v1.Image, owners bool, warn func(string)) error {
 	opts := []packer.UnpackOption{packer.WithSkipped(func(name, why string) {
-		warn(fmt.Sprintf("layer entry %s not unpacked: %s", name, why))
+		warn(fmt.Sprintf("layer entry %q not unpacked: %s", name, why))
 	})}
 	if owners {
 		opts = append(opts, packer.WithOwnership())
@@ -84,7 +84,8 @@ func (w *workspace) prepare(p *process) error {
 	for _, d := range []struct {
 		path string
 		mode fs.FileMode
-	}{{"/tmp", 0o777 | fs.ModeSticky}, {p.Cwd, 0o755}} {
+		what string
+	}{{"/tmp", 0o777 | fs.ModeSticky, "/tmp"}, {p.Cwd, 0o755, "working directory " + p.Cwd}} {
 		real, err := w.root().ResolveExisting(d.path)
 		if err != nil {
 			return fmt.Errorf("the image's %s: %w", d.path, err)
@@ -93,8 +94,10 @@ func (w *workspace) prepare(p *process) error {
 		if rel == "" {
 			continue
 		}
-		if _, err := r.Stat(rel); err == nil {
+		if fi, err := r.Stat(rel); err == nil && fi.IsDir() {
 			continue
+		} else if err == nil {
+			return fmt.Errorf("%w: its %s is not a directory", ErrBadConfig, d.what)
 		}
 		if err := r.MkdirAll(rel, 0o755); err != nil {
 			return fmt.Errorf("making the image's %s: %w", d.path, err)

@@ -26,6 +26,7 @@ packages=(
 	# run-time data files pack bundles (CA certificates, time zones); unshare -n for the air-gapped test
 	ca-certificates tzdata util-linux
 	libsqlite3-0 # README's pack --include-lib libsqlite3.so.0 example, which make test runs
+	xfsprogs # an XFS file system with reflinks, for the cache's FICLONE copies (packer/reflink_test.go)
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sync/errgroup"
 
@@ -69,6 +71,9 @@ run in its image, 4 registry, daemon or I/O failure, 130 interrupted.`,
 			&cli.StringFlag{Name: "digest-file", Usage: "write \"DIGEST NAME\" lines to `FILE`"},
 			&cli.StringFlag{Name: "docker-host", EnvVars: []string{"DOCKER_HOST"}, Value: packer.DefaultDockerHost, Usage: "Docker daemon `ADDRESS` for docker-daemon: outputs (unix:///PATH)"},
 			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
+			forceFlag(),
+			maxUnpackFlag(),
+			timeoutFlag(),
 			&cli.BoolFlag{Name: "json", Usage: "print the results as JSON on stdout"},
 		}, cacheFlags()...),
 		Action: runBuild,
@@ -86,6 +91,7 @@ type buildResult struct {
 	SBOM       []string `json:"sbom"`
 	Error      string   `json:"error,omitempty"`
 	err        error
+	deferred   *packer.Output // its outputs to archives other images also go to, written together
 }
 
 func runBuild(c *cli.Context) error {
@@ -108,7 +114,7 @@ func runBuild(c *cli.Context) error {
 	if jobs < 1 {
 		return withCode(exitBadInput, fmt.Errorf("--jobs %d: want 1 or more", jobs))
 	}
-	work, err := os.MkdirTemp("", "scratchpack-")
+	work, err := workDir("scratchpack-")
 	if err != nil {
 		return withCode(exitRegistry, err)
 	}
@@ -127,28 +133,40 @@ func runBuild(c *cli.Context) error {
 		opts = append(opts, cache) // shared by the images built at once: the libs layer is made once
 	}
 	results := make([]*buildResult, len(images))
+	shared := sharedFiles(images)
 	var mu sync.Mutex // one image's report at a time on stderr
+	report := func(r *buildResult) {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.err != nil {
+			fmt.Fprintf(c.App.ErrWriter, "%s: FAILED: %v\n", r.Name, r.err)
+			return
+		}
+		fmt.Fprintf(c.App.ErrWriter, "%s: %s  %s  %s\n  %s\n", r.Name, r.Digest, strings.Join(r.Platforms, ","), sizeOf(r.Size),
+			strings.Join(r.References, "\n  "))
+		for _, s := range r.SBOM {
+			fmt.Fprintf(c.App.ErrWriter, "  SBOM %s\n", s)
+		}
+	}
 	var g errgroup.Group
 	g.SetLimit(jobs)
 	for i, im := range images {
 		g.Go(func() error {
-			r := buildImage(c.Context, im.Target, work, created, opts)
+			r := buildImage(c.Context, im.Target, work, created, opts, shared)
 			results[i] = r
-			mu.Lock()
-			defer mu.Unlock()
-			if r.err != nil {
-				fmt.Fprintf(c.App.ErrWriter, "%s: FAILED: %v\n", r.Name, r.err)
-			} else {
-				fmt.Fprintf(c.App.ErrWriter, "%s: %s  %s  %s\n  %s\n", r.Name, r.Digest, strings.Join(r.Platforms, ","), sizeOf(r.Size),
-					strings.Join(r.References, "\n  "))
-				for _, s := range r.SBOM {
-					fmt.Fprintf(c.App.ErrWriter, "  SBOM %s\n", s)
-				}
+			if r.err != nil || r.deferred == nil {
+				report(r)
 			}
 			return nil // the others go on
 		})
 	}
 	_ = g.Wait()
+	writeShared(c.Context, results, opts)
+	for _, r := range results {
+		if r.deferred != nil {
+			report(r)
+		}
+	}
 
 	var first error
 	failed := 0
@@ -187,8 +205,54 @@ func runBuild(c *cli.Context) error {
 	return nil
 }
 
-// buildImage builds, writes and describes one image of the configuration.
-func buildImage(ctx context.Context, t *config.Target, work string, created time.Time, opts []packer.Option) *buildResult {
+// sharedFiles are the archive files that more than one image is written
+// to: each must be written once, with all of them (layouts are added to
+// under a lock, and need not be).
+func sharedFiles(images []*config.Image) map[string]bool {
+	users := map[string]int{}
+	for _, im := range images {
+		seen := map[string]bool{}
+		for _, d := range im.Target.Outputs {
+			switch d.Transport {
+			case packer.OCIArchive, packer.DockerArchive, packer.Tarball:
+				if p := filepath.Clean(d.Path); !seen[p] {
+					seen[p] = true
+					users[p]++
+				}
+			}
+		}
+	}
+	shared := map[string]bool{}
+	for p, n := range users {
+		shared[p] = n > 1
+	}
+	return shared
+}
+
+// writeShared writes the deferred outputs of the images that were built,
+// together; if that fails, each of those images failed.
+func writeShared(ctx context.Context, results []*buildResult, opts []packer.Option) {
+	var outs []packer.Output
+	var rs []*buildResult
+	for _, r := range results {
+		if r.deferred != nil && r.err == nil {
+			outs = append(outs, *r.deferred)
+			rs = append(rs, r)
+		}
+	}
+	if len(outs) == 0 {
+		return
+	}
+	if _, err := packer.WriteAll(ctx, outs, opts...); err != nil {
+		for _, r := range rs {
+			r.err, r.Error = err, err.Error()
+		}
+	}
+}
+
+// buildImage builds, writes and describes one image of the configuration;
+// its outputs to shared files are left in deferred, for writeShared.
+func buildImage(ctx context.Context, t *config.Target, work string, created time.Time, opts []packer.Option, shared map[string]bool) *buildResult {
 	r := &buildResult{Name: t.Name, References: []string{}, Platforms: []string{}, SBOM: []string{}}
 	fail := func(err error) *buildResult {
 		r.err, r.Error = err, err.Error()
@@ -214,7 +278,7 @@ func buildImage(ctx context.Context, t *config.Target, work string, created time
 			return fail(err)
 		}
 		results = ir.Results
-		if digest, err = packer.WriteIndex(ctx, ir.Index, t.Outputs, opts...); err != nil {
+		if digest, err = writeNow(ctx, r, ir.Index, t.Outputs, shared, opts); err != nil {
 			return fail(err)
 		}
 		r.Size = storedSize(ir.Index, results)
@@ -224,7 +288,7 @@ func buildImage(ctx context.Context, t *config.Target, work string, created time
 			return fail(err)
 		}
 		results = []*packer.Result{res}
-		if digest, err = packer.Write(ctx, res.Image, t.Outputs, opts...); err != nil {
+		if digest, err = writeNow(ctx, r, res.Image, t.Outputs, shared, opts); err != nil {
 			return fail(err)
 		}
 		r.Size = storedSize(nil, results)
@@ -244,6 +308,30 @@ func buildImage(ctx context.Context, t *config.Target, work string, created time
 		}
 	}
 	return r
+}
+
+// writeNow writes a to those of dsts no other image goes to, and leaves the
+// others in r.deferred; it returns a's digest.
+func writeNow(ctx context.Context, r *buildResult, a mutate.Appendable, dsts []packer.Ref, shared map[string]bool, opts []packer.Option) (v1.Hash, error) {
+	var now, later []packer.Ref
+	for _, d := range dsts {
+		if d.Path != "" && shared[filepath.Clean(d.Path)] {
+			later = append(later, d)
+		} else {
+			now = append(now, d)
+		}
+	}
+	if len(later) > 0 {
+		r.deferred = &packer.Output{Image: a, Dests: later}
+	}
+	if len(now) == 0 {
+		return a.Digest()
+	}
+	hs, err := packer.WriteAll(ctx, []packer.Output{{Image: a, Dests: now}}, opts...)
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	return hs[0], nil
 }
 
 // references names what was written, pinned by digest where the transport

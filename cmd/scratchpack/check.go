@@ -72,7 +72,7 @@ func runCheck(c *cli.Context) error {
 	if base.Transport == packer.Tarball {
 		base.Transport = packer.OCIArchive
 	}
-	work, err := os.MkdirTemp("", "scratchpack-check-")
+	work, err := workDir("scratchpack-check-")
 	if err != nil {
 		return withCode(checkCantTell, err)
 	}

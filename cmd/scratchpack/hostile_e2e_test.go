@@ -124,17 +124,33 @@ func TestPackAddRefusals(t *testing.T) {
 	if err := os.WriteFile(fake, []byte("#!/bin/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct{ name, add, want string }{
-		{"symlink to /etc/shadow", shadowLink + ":/etc/app/config.yaml", "does not follow links"},
-		{"device", "/dev/null:/dev/null", "only files, directories and links"},
-		{"fifo", fifo + ":/fifo", "only files, directories and links"},
-		{"over the interpreter", fake + ":/lib64/ld-linux-x86-64.so.2", "interpreter"},
-		{"over the file behind the interpreter", fake + ":/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", "interpreter"},
+	other := filepath.Join(dir, "other")
+	if err := os.WriteFile(other, []byte("other\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		adds []string
+		want string
+	}{
+		{"symlink to /etc/shadow", []string{shadowLink + ":/etc/app/config.yaml"}, "does not follow links"},
+		{"device", []string{"/dev/null:/dev/null"}, "only files, directories and links"},
+		{"fifo", []string{fifo + ":/fifo"}, "only files, directories and links"},
+		{"over the interpreter", []string{fake + ":/lib64/ld-linux-x86-64.so.2"}, "interpreter"},
+		{"over the file behind the interpreter", []string{fake + ":/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"}, "interpreter"},
+		// Conflicts are bad input too (exit 2), not I/O failures.
+		{"two files at one path", []string{fake + ":/etc/app.conf", other + ":/etc/app.conf"}, "two different files"},
+		{"a file where a directory must be", []string{fake + ":/etc/app", other + ":/etc/app/conf"}, "needs it to be a directory"},
+		{"over the program", []string{other + ":/app/hello-c"}, "two different files"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "img.tar")
-			errOut, code, _ := runBounded(t, time.Minute, "pack", "--add", tc.add, "-o", "oci-archive:"+out, hello)
+			args := []string{"pack"}
+			for _, a := range tc.adds {
+				args = append(args, "--add", a)
+			}
+			errOut, code, _ := runBounded(t, time.Minute, append(args, "-o", "oci-archive:"+out, hello)...)
 			if code != exitBadInput || !strings.Contains(errOut, tc.want) {
 				t.Fatalf("exit %d, want %d with %q:\n%s", code, exitBadInput, tc.want, errOut)
 			}

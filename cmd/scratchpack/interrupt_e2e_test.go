@@ -21,7 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 )
 
-// TestPackInterrupted sends SIGINT or SIGTERM to pack at random points and
+// TestPackInterrupted sends SIGINT, SIGTERM or SIGHUP to pack at random points and
 // checks each time that the destination is as it was, or complete: an
 // oci-archive that did not exist is absent or readable by skopeo, a FILE.tar
 // that existed is byte for byte the old one or a valid new image, and an oci:
@@ -115,7 +115,7 @@ func TestPackInterrupted(t *testing.T) {
 					old, _ = os.ReadFile(f)
 				}
 				before := listDir(t, dir)
-				sig := []syscall.Signal{syscall.SIGINT, syscall.SIGTERM}[i%2]
+				sig := []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP}[i%3]
 				delay := time.Duration(rng.Int63n(int64(full) * 6 / 5))
 				tmp := t.TempDir()
 				cmd := exec.Command(bin, "pack", "-o", o, hello)

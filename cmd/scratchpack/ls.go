@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io/fs"
 	"runtime"
+	"strconv"
+	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/urfave/cli/v2"
@@ -32,6 +35,8 @@ I/O failure.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "platform", Value: "linux/" + runtime.GOARCH, DefaultText: "this machine's, linux/" + runtime.GOARCH, Usage: "`OS/ARCH[/VARIANT]` to list, for a multi-platform image"},
 			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
+			maxUnpackFlag(),
+			timeoutFlag(),
 			&cli.BoolFlag{Name: "json", Usage: "print the files as JSON on stdout"},
 		},
 		Action: runLs,
@@ -79,12 +84,12 @@ func runLs(c *cli.Context) error {
 	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', tabwriter.AlignRight)
 	var total int64
 	for _, f := range files {
-		name := f.Path
+		name := printable(f.Path)
 		switch f.Type {
 		case packer.TypeSymlink:
-			name += " -> " + f.Target
+			name += " -> " + printable(f.Target)
 		case packer.TypeHardlink:
-			name += " link to " + f.Target
+			name += " link to " + printable(f.Target)
 		}
 		fmt.Fprintf(tw, "%s\t%d:%d\t%d\tlayer %d\t  %s\n", modeString(f), f.UID, f.GID, f.Size, f.Layer, name)
 		if f.Type == packer.TypeFile {
@@ -132,4 +137,15 @@ func modeString(f packer.Listing) string {
 		s[9] = map[bool]byte{true: 't', false: 'T'}[s[9] == 'x']
 	}
 	return string(s)
+}
+
+// printable is s as it is when every character of it prints as itself, else
+// quoted with Go's escapes (%q): a name from an image with a newline, a
+// terminal escape sequence or a bidirectional override must neither forge a
+// line of the listing nor reach the terminal.
+func printable(s string) string {
+	if !utf8.ValidString(s) || strings.HasPrefix(s, `"`) || strings.IndexFunc(s, func(r rune) bool { return !strconv.IsPrint(r) }) >= 0 {
+		return strconv.Quote(s)
+	}
+	return s
 }

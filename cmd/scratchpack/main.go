@@ -13,7 +13,8 @@ import (
 
 func main() {
 	packer.Version = moduleVersion()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGHUP (a closed terminal, a dropped SSH session) stops work as SIGTERM does.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	// A reader that stops early (scratchpack ls | head) makes writes to
 	// stdout fail with EPIPE, which outputErr takes as the end of the
 	// output, instead of killing scratchpack with SIGPIPE.

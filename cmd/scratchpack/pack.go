@@ -116,6 +116,9 @@ Exit status: 0 written, 2 bad input, 3 the program would not run in the image
 			&cli.StringFlag{Name: "docker-host", EnvVars: []string{"DOCKER_HOST"}, Value: packer.DefaultDockerHost, Usage: "Docker daemon `ADDRESS` for docker-daemon: destinations (unix:///PATH)"},
 			&cli.StringFlag{Name: "digest-file", Usage: "also write the image digest to `FILE`"},
 			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
+			forceFlag(),
+			maxUnpackFlag(),
+			timeoutFlag(),
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON on stdout instead of the digest"},
 		}, append(append(runtimeFlags(), smokeFlags()...), layerFlags()...)...),
 		Action: runPack,
@@ -131,7 +134,7 @@ func runPack(c *cli.Context) error {
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}
-	work, err := os.MkdirTemp("", "scratchpack-")
+	work, err := workDir("scratchpack-")
 	if err != nil {
 		return withCode(exitRegistry, err)
 	}
@@ -147,6 +150,9 @@ func runPack(c *cli.Context) error {
 		return withCode(exitRegistry, err)
 	}
 	opts = append(opts, writeOptions(c)...)
+	if err := packer.CheckOutputs(dsts, opts...); err != nil {
+		return classify(err)
+	}
 	if index {
 		return runPackIndex(c, specs, dsts, work, opts)
 	}
@@ -345,17 +351,25 @@ func classify(err error) error {
 	var ce config.Errors
 	var ee *exitError
 	var se *packer.SysrootError
+	var re *packer.RefusedError
 	switch {
 	case errors.As(err, &ee):
 		return err
+	case errors.As(err, &re):
+		if re.Forcible {
+			err = fmt.Errorf("%w (--force replaces it)", err)
+		}
+		return withCode(exitBadInput, err)
+	case errors.Is(err, packer.ErrUnpackLimit):
+		return withCode(exitRegistry, fmt.Errorf("%w (--max-unpack SIZE raises it)", err))
 	case errors.Is(err, packer.ErrDaemon):
 		return withCode(exitRegistry, err)
 	case errors.As(err, &wr), errors.As(err, &pe):
 		return withCode(exitWontRun, err)
 	case errors.As(err, &fe), errors.As(err, &se), errors.Is(err, packer.ErrDuplicatePlatform), errors.Is(err, elfdeps.ErrNotELF), errors.Is(err, elfdeps.ErrCorrupt), errors.Is(err, elfdeps.ErrScript),
 		errors.Is(err, fs.ErrNotExist), errors.Is(err, elfdeps.ErrNotRegular), errors.Is(err, packer.ErrBadRef), errors.As(err, &ce),
-		errors.Is(err, packer.ErrRefusedAdd), errors.Is(err, packer.ErrShadowsInterpreter), errors.Is(err, packer.ErrUnsupported),
-		errors.Is(err, packer.ErrAmbiguous):
+		errors.Is(err, packer.ErrRefusedAdd), errors.Is(err, packer.ErrShadowsInterpreter), errors.Is(err, packer.ErrConflict),
+		errors.Is(err, packer.ErrUnsupported), errors.Is(err, packer.ErrAmbiguous):
 		return withCode(exitBadInput, err)
 	case errors.Is(err, context.Canceled):
 		return withCode(exitInterrupt, errInterrupted)
@@ -369,10 +383,34 @@ func writeOptions(c *cli.Context) []packer.Option {
 	if c.Bool("insecure") {
 		opts = append(opts, packer.WithInsecure())
 	}
+	if c.Bool("force") {
+		opts = append(opts, packer.WithForce())
+	}
+	opts = append(opts, maxUnpackOptions(c)...)
+	if d := c.Duration("timeout"); d > 0 {
+		opts = append(opts, packer.WithTimeout(d))
+	}
 	if h := c.String("docker-host"); h != "" {
 		opts = append(opts, packer.WithDockerHost(h))
 	}
 	return opts
+}
+
+// timeoutFlag bounds how long a registry may keep a command waiting.
+func timeoutFlag() cli.Flag {
+	return &cli.DurationFlag{Name: "timeout", Value: packer.DefaultTimeout,
+		Usage: "give up on a registry that keeps scratchpack waiting this long (`DURATION`): to connect, to answer, or between two pieces of a transfer",
+		Action: func(_ *cli.Context, d time.Duration) error {
+			if d <= 0 {
+				return withCode(exitBadInput, fmt.Errorf("--timeout %v: want a positive duration, such as 30s or 2m", d))
+			}
+			return nil
+		}}
+}
+
+// forceFlag lets pack, pull and build replace a file that is not an image archive.
+func forceFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "force", Usage: "replace an output FILE that is not an image archive (never a device, fifo, socket, link or directory)"}
 }
 
 // imageName names an image in its SBOM: the repository of its first

@@ -101,6 +101,13 @@ func cacheOption(c *cli.Context) (packer.Option, error) {
 		if err != nil {
 			return nil, fmt.Errorf("finding the cache directory: %w; give one with --cache DIR, or pack with --no-cache", err)
 		}
+		// A system user's HOME (/nonexistent) is not made for a cache.
+		if home := os.Getenv("HOME"); os.Getenv("XDG_CACHE_HOME") == "" && home != "" {
+			if _, err := os.Stat(home); err != nil {
+				fmt.Fprintf(c.App.ErrWriter, "no layer cache: HOME=%s does not exist (give --cache DIR to keep layers between runs)\n", home)
+				return nil, nil
+			}
+		}
 		dir = filepath.Join(base, "scratchpack")
 	}
 	cache, err := packer.OpenCache(dir)

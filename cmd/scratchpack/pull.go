@@ -36,6 +36,8 @@ Exit status: 0 saved, 2 bad input, 4 registry or I/O failure, 130 interrupted.`,
 			&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the image to `DEST`; repeatable"},
 			&cli.StringFlag{Name: "platform", Usage: "save only the image for `OS/ARCH[/VARIANT]` (default: every platform)"},
 			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
+			forceFlag(),
+			timeoutFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			args, outputs := operands(c), c.StringSlice("output")

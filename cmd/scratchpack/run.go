@@ -66,6 +66,8 @@ program could not be executed, 127 if it was not found, 128+N if signal N ended 
 			&cli.StringFlag{Name: "platform", Usage: "`OS/ARCH[/VARIANT]` of the image to run (default: this machine's)"},
 			&cli.StringFlag{Name: "entrypoint", Usage: "replace the image's entrypoint with `COMMAND`: a JSON array or words (drops its command too)"},
 			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
+			maxUnpackFlag(),
+			timeoutFlag(),
 		},
 		Action: runRun,
 	}
@@ -117,7 +119,12 @@ func runRun(c *cli.Context) error {
 	if err != nil {
 		return withCode(exitRunFailed, err)
 	}
-	var popts []packer.Option
+	tmp, err := tempDir()
+	if err != nil {
+		return withCode(exitRunFailed, err)
+	}
+	opts = append(opts, runner.WithWorkDir(tmp))
+	popts := append(maxUnpackOptions(c), packer.WithTimeout(c.Duration("timeout")))
 	if c.Bool("insecure") {
 		popts = append(popts, packer.WithInsecure())
 	}
@@ -136,7 +143,7 @@ func runRun(c *cli.Context) error {
 	// Signals go to the program (runner forwards them), not to the
 	// context: the context main made ends at the first ^C.
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 	opts = append(opts, runner.WithSignals(sigs))
 	res, err := runner.Run(context.WithoutCancel(c.Context), img, opts...)

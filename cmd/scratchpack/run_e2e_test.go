@@ -338,7 +338,8 @@ func TestRunSources(t *testing.T) {
 	}
 }
 
-// TestRunInterrupt sends scratchpack run the signals of a ^C and of kill:
+// TestRunInterrupt sends scratchpack run the signals of a ^C, of kill and
+// of a closed terminal:
 // the first goes to the program, a second kills it, and the temporary root
 // is gone either way.
 func TestRunInterrupt(t *testing.T) {
@@ -348,7 +349,9 @@ func TestRunInterrupt(t *testing.T) {
 	layout := filepath.Join(t.TempDir(), "layout")
 	testenv.WriteOCILayout(t, testenv.BusyboxGlibcImage(t), layout, "bb")
 	spyPath, _ := runcSpy(t)
-	loop := `echo ready; while :; do busybox sleep 0.05; done`
+	// The loop ends by itself after a minute, so that a scratchpack that
+	// dies without stopping it leaves nothing running for long.
+	loop := `echo ready; i=0; while [ $i -lt 1200 ]; do busybox sleep 0.05; i=$((i+1)); done`
 	for _, rt := range []struct{ name, path string }{{"runc", spyPath}, {"builtin", noRunc(t)}} {
 		for _, tc := range []struct {
 			name   string
@@ -361,6 +364,8 @@ func TestRunInterrupt(t *testing.T) {
 			// As PID 1, sh leaves SIGTERM at its default, which the kernel
 			// does not apply to PID 1: the second signal kills it.
 			{"TERM twice", loop, []syscall.Signal{syscall.SIGTERM, syscall.SIGTERM}, 137},
+			// A closed terminal or a dropped SSH session: the same as SIGTERM.
+			{"HUP twice", loop, []syscall.Signal{syscall.SIGHUP, syscall.SIGHUP}, 137},
 		} {
 			t.Run(rt.name+"/"+tc.name, func(t *testing.T) {
 				tmp := t.TempDir()

@@ -162,8 +162,13 @@ func platformFile(file, platform string) string {
 }
 
 // writeFileAtomic writes data to file through a temporary file beside it,
-// creating the directory if needed.
+// creating the directory if needed. A file that exists and is not a
+// regular file (a device such as /dev/stdout, a fifo, a symbolic link) is
+// written through, as a shell's > does, never renamed over.
 func writeFileAtomic(file string, data []byte) error {
+	if fi, err := os.Lstat(file); err == nil && !fi.Mode().IsRegular() {
+		return os.WriteFile(file, data, 0o644)
+	}
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		return err
 	}
