@@ -187,12 +187,8 @@ func elfPlatform(rep *elfdeps.Report, want *v1.Platform) (v1.Platform, error) {
 // stays in Closure.Missing for the caller; any other missing name is an error.
 func hostClosure(spec Spec, rep *elfdeps.Report, extra ...elfdeps.Option) (*elfdeps.Closure, error) {
 	opts := []elfdeps.Option{elfdeps.WithLibraryPath(spec.LibraryPath...)}
-	abs, err := filepath.Abs(spec.Program)
-	if err != nil {
-		return nil, err
-	}
-	if rel, err := filepath.Rel(spec.Root, filepath.Dir(abs)); err == nil && (filepath.IsLocal(rel) || rel == ".") {
-		opts = append(opts, elfdeps.WithOrigin(path.Dir(spec.Dest), path.Join("/", filepath.ToSlash(rel))))
+	if dir, ok := OriginDir(spec.Root, spec.Program); ok {
+		opts = append(opts, elfdeps.WithOrigin(path.Dir(spec.Dest), dir))
 	}
 	c, err := elfdeps.Resolve(elfdeps.DirRoot(spec.Root), rep, append(opts, extra...)...)
 	if err != nil {

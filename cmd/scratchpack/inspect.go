@@ -146,8 +146,7 @@ func analyze(file string, sr *sysroots, libPath []string, ldso bool, env []strin
 		return nil, err
 	}
 	opts := []elfdeps.Option{elfdeps.WithLibraryPath(libPath...)}
-	if rel, err := filepath.Rel(root, filepath.Dir(abs)); err == nil && filepath.IsLocal(rel) || rel == "." {
-		dir := "/" + filepath.ToSlash(rel)
+	if dir, ok := packer.OriginDir(root, abs); ok {
 		opts = append(opts, elfdeps.WithOrigin(dir, dir))
 	}
 	var cl *elfdeps.Closure
