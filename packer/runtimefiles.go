@@ -83,6 +83,17 @@ func placeRuntime(set *FileSet, base fs.FS, p *runtimePlan, spec Spec, fromBase 
 			}
 		}
 	}
+	if e := set.Get("/etc/passwd"); e != nil && e.Source == "" && string(e.Data) == passwd {
+		for _, h := range homes {
+			if pl.baseHas(h.Path) {
+				continue
+			}
+			h.Why = "the home directories of /etc/passwd"
+			if err := pl.put(h); err != nil {
+				return err
+			}
+		}
+	}
 	p.notes = append(p.notes, pl.notes...)
 	return nil
 }
