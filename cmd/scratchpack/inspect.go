@@ -176,7 +176,12 @@ func analyze(file string, sr *sysroots, libPath []string, ldso bool, env []strin
 			return nil, err
 		}
 	}
-	needs, warns := elfdeps.RuntimeNeeds(elfdeps.DirRoot(root), rep, cl, elfdeps.WithEnv(env), elfdeps.WithEmbedded(embedded...))
+	nopts := []elfdeps.NeedsOption{elfdeps.WithEnv(env), elfdeps.WithEmbedded(embedded...)}
+	if f, err := os.Open(file); err == nil {
+		defer f.Close()
+		nopts = append(nopts, elfdeps.WithProgram(f))
+	}
+	needs, warns := elfdeps.RuntimeNeeds(elfdeps.DirRoot(root), rep, cl, nopts...)
 	rep.Warnings = append(rep.Warnings, warns...)
 	if needs == nil {
 		needs = []elfdeps.Need{}

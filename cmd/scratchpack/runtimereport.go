@@ -71,6 +71,11 @@ func printNeeds(w io.Writer, needs []packer.NeedStatus, notes []string) {
 		case n.Added:
 		case n.Kind == elfdeps.NeedDlopen:
 			fmt.Fprintf(w, "  note: it calls dlopen (%s): %s\n", n.Why, n.Symptom)
+		case n.Kind == elfdeps.NeedStdlib && n.Reason == packer.StdlibTraced:
+			fmt.Fprintf(w, "  note: %s: %s (%s)\n", n.Kind, n.Reason, n.Why)
+		case n.Kind == elfdeps.NeedStdlib:
+			fmt.Fprintf(w, "  NOT ADDED: %s (%s): %s\n    without it: %s\n    add what a run uses with --trace -- ARGS, or all of it with %s\n",
+				n.Kind, n.Reason, n.Why, n.Symptom, includeFlags(n.Files))
 		default:
 			fmt.Fprintf(w, "  not added: %s (%s): %s\n    without it: %s\n", n.Kind, n.Reason, n.Why, n.Symptom)
 		}
@@ -78,6 +83,18 @@ func printNeeds(w io.Writer, needs []packer.NeedStatus, notes []string) {
 	for _, note := range notes {
 		fmt.Fprintf(w, "  note: %s\n", note)
 	}
+}
+
+// includeFlags is the --include of each directory, or a placeholder.
+func includeFlags(dirs []string) string {
+	if len(dirs) == 0 {
+		return "--include DIR (its standard library directory)"
+	}
+	var out []string
+	for _, d := range dirs {
+		out = append(out, "--include "+d)
+	}
+	return strings.Join(out, " ")
 }
 
 // printNeedList prints run-time needs for inspect.
