@@ -88,7 +88,7 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	trace, traceLibs, traceFiles, err := traceAdditions(ctx, spec)
+	traced, err := traceAdditions(ctx, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -96,11 +96,11 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	plan, err := planRuntime(spec, rep, closure, py.embedded, append(py.libs, traceLibs...))
+	plan, err := planRuntime(spec, rep, closure, py.embedded, append(py.libs, traceLibs(traced)...))
 	if err != nil {
 		return nil, err
 	}
-	plan.include = traceFiles
+	plan.include, plan.includeDirs = traced.files, traced.dirs
 	closure = plan.closure
 	base, err := LoadBase(ctx, spec.Base, platform, opts...)
 	if err != nil {
@@ -111,7 +111,7 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 		return nil, err
 	}
 	set := NewFileSet()
-	res := &Result{Report: rep, Closure: closure, Files: set, Sysroot: spec.Root, Needs: plan.needs, Trace: trace}
+	res := &Result{Report: rep, Closure: closure, Files: set, Sysroot: spec.Root, Needs: plan.needs, Trace: traced.trace}
 	if res.FromBase, err = placeClosure(set, baseFS, closure, rep, spec); err != nil {
 		return nil, err
 	}

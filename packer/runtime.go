@@ -44,7 +44,10 @@ type runtimePlan struct {
 	closure *elfdeps.Closure // the host closure with the dlopen'd libraries
 	verify  []elfdeps.Option // WithDlopen of the libraries found, to check them in the image
 	include []string         // files of this machine to add at the same path (--trace)
-	notes   []string
+	// includeDirs are directories of this machine to make at the same path,
+	// empty but for what else goes in (--trace: directories the run listed).
+	includeDirs []string
+	notes       []string
 }
 
 // planRuntime works out the run-time needs of the program and resolves the

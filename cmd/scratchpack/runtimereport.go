@@ -135,12 +135,19 @@ func traceReport(c *cli.Context, spec packer.Spec) error {
 	for _, s := range []struct {
 		title string
 		list  []string
-	}{{"libraries", tr.Libraries}, {"files", tr.Files}, {"programs executed", tr.Programs}, {"left out (per machine, per run, or written by scratchpack)", tr.Skipped}} {
+	}{{"libraries", tr.Libraries}, {"files", tr.Files}, {"programs executed", tr.Programs}, {"directories (made empty, with the entries used)", tr.Directories},
+		{"found only with stat, access or readlink (never opened)", tr.StatOnly}} {
 		if len(s.list) > 0 {
 			fmt.Fprintf(w, "%s:\n", s.title)
 			for _, p := range s.list {
 				fmt.Fprintf(w, "  %s\n", p)
 			}
+		}
+	}
+	if len(tr.Skipped) > 0 {
+		fmt.Fprintln(w, "left out:")
+		for _, p := range tr.Skipped {
+			fmt.Fprintf(w, "  %s  (%s)\n", p, tr.LeftOut[p])
 		}
 	}
 	return nil
