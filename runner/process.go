@@ -48,7 +48,7 @@ func newProcess(cfg v1.Config, o *options, root *elfdeps.Root) (*process, error)
 	if len(argv) == 0 || argv[0] == "" {
 		return nil, fmt.Errorf("%w: the image has no entrypoint or command; give one after --", ErrNoCommand)
 	}
-	p := &process{Args: argv, Env: append([]string{}, cfg.Env...), Cwd: "/", Hostname: hostname}
+	p := &process{Args: argv, Env: setEnv(cfg.Env, o.env), Cwd: "/", Hostname: hostname}
 	if cfg.WorkingDir != "" {
 		p.Cwd = path.Clean("/" + cfg.WorkingDir)
 	}
@@ -64,6 +64,25 @@ func newProcess(cfg v1.Config, o *options, root *elfdeps.Root) (*process, error)
 		p.Env = append(p.Env, "HOME="+u.home)
 	}
 	return p, nil
+}
+
+// setEnv returns env with the variables of set put over it: a key already
+// there takes the new value in place, a new key goes at the end.
+func setEnv(env, set []string) []string {
+	out := append([]string{}, env...)
+	for _, kv := range set {
+		k, _, _ := strings.Cut(kv, "=")
+		replaced := false
+		for i, old := range out {
+			if ok, _, _ := strings.Cut(old, "="); ok == k {
+				out[i], replaced = kv, true
+			}
+		}
+		if !replaced {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 func hasEnv(env []string, key string) bool {
