@@ -57,11 +57,13 @@ type Trace struct {
 // never to an image.
 var traceSkipDirs = []string{"/proc", "/sys", "/dev", "/run", "/tmp", "/var/tmp"}
 
-// traceSkipFiles are made per machine, or written by scratchpack itself
-// (the user database, NSS configuration), or given by the container
-// runtime (resolv.conf, hostname): the machine's own never go in an image.
+// traceSkipFiles are made per machine (its time zone, its id), or written by
+// scratchpack itself (the user database, NSS configuration), or given by
+// the container runtime (resolv.conf, hostname): the machine's own never go
+// in an image, which is on UTC without /etc/localtime.
 var traceSkipFiles = map[string]bool{
 	"/etc/ld.so.cache": true, "/etc/ld.so.preload": true,
+	"/etc/localtime": true, "/etc/timezone": true, "/etc/machine-id": true, "/etc/adjtime": true, "/etc/mtab": true,
 	"/etc/passwd": true, "/etc/group": true, "/etc/shadow": true, "/etc/gshadow": true,
 	"/etc/nsswitch.conf": true, "/etc/hosts": true, "/etc/resolv.conf": true, "/etc/hostname": true,
 }

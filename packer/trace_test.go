@@ -75,7 +75,7 @@ func TestParseStrace(t *testing.T) {
 
 func TestTraceSkips(t *testing.T) {
 	for p, want := range map[string]bool{
-		"/proc/self/maps": true, "/dev/null": true, "/tmp/x": true, "/etc/ld.so.cache": true, "/etc/passwd": true,
+		"/proc/self/maps": true, "/dev/null": true, "/tmp/x": true, "/etc/ld.so.cache": true, "/etc/passwd": true, "/etc/localtime": true, "/etc/machine-id": true,
 		"/work/trace-1/cwd/f": true, "/usr/lib/x.so": false, "/etc/ssl/openssl.cnf": false, "/procfs": false,
 		"/home/u": true, "/home/u/.gnupg": true, "/home/u/.gnupg/pubring.kbx": true, "/home/u/project/data": false,
 		"/var/cache/sp/blobs/x": true, "/out/layout/index.json": true, "/out/layoutx": false,

@@ -31,6 +31,12 @@ func cause(host, again, img output) (string, string) {
 	if host.code == img.code && digits.ReplaceAllString(hostAll, "N") == digits.ReplaceAllString(imgAll, "N") {
 		return "numbers", detail // PIDs, times, sizes
 	}
+	if host.code == img.code && strings.ReplaceAll(hostAll, "Etc/UTC", "UTC") == imgAll {
+		return "timezone", detail // this machine's /etc/localtime, which images do not get
+	}
+	if strings.Contains(imgAll, "/root") && !strings.Contains(hostAll, "/root") {
+		return "home", detail // the state of this machine's home directory (~/.gnupg exists here)
+	}
 	for _, s := range []string{"No module named", "platform independent libraries", "Can't locate", "init.tcl", "cannot load such file"} {
 		if strings.Contains(imgAll, s) && !strings.Contains(hostAll, s) {
 			return "stdlib", detail
@@ -41,14 +47,14 @@ func cause(host, again, img output) (string, string) {
 			return "terminal", detail
 		}
 	}
+	for _, s := range []string{"/proc", "/sys/", "/dev/", "cgroup", "namespace", "capabilit", "Operation not permitted", "Permission denied"} {
+		if strings.Contains(imgAll, s) && !strings.Contains(hostAll, s) {
+			return "container", detail
+		}
+	}
 	for _, s := range []string{"No such file", "no such file", "not found", "cannot open", "Can't open", "can't open", "Cannot find", "cannot find", "unable to", "Unable to"} {
 		if strings.Contains(imgAll, s) && !strings.Contains(hostAll, s) {
 			return "missing", detail
-		}
-	}
-	for _, s := range []string{"/proc", "cgroup", "namespace", "capabilit", "Operation not permitted", "Permission denied"} {
-		if strings.Contains(imgAll, s) && !strings.Contains(hostAll, s) {
-			return "container", detail
 		}
 	}
 	return "other", detail

@@ -210,6 +210,34 @@ func summarize(rs []*result, candidates int, took time.Duration, o options) stri
 	sort.Strings(cs)
 	if len(cs) > 0 {
 		fmt.Fprintf(&b, "causes: %s\n", strings.Join(cs, ", "))
+		seen := map[string]bool{}
+		for c := range causes {
+			_, word, _ := strings.Cut(c, " ")
+			seen[word] = true
+		}
+		for _, l := range legend {
+			if seen[l[0]] {
+				fmt.Fprintf(&b, "  %-12s %s\n", l[0], l[1])
+			}
+		}
 	}
 	return b.String()
+}
+
+// legend says what each cause means, environment first.
+var legend = [][2]string{
+	{"varies", "environment: two runs here differ (PIDs, order of subprocesses)"},
+	{"numbers", "environment: only numbers differ (PIDs, times)"},
+	{"hostname", "environment: the host name (the container's is scratchpack)"},
+	{"timezone", "environment: this machine's /etc/localtime (an image is on UTC)"},
+	{"home", "environment: the state of this machine's home directory (~/.gnupg exists here)"},
+	{"terminal", "environment: a terminal here or there"},
+	{"container", "environment: what a container lacks or forbids (/sys, devices)"},
+	{"stdlib", "an interpreter's standard library: pack reports it (NOT ADDED: stdlib), --trace or --include adds it"},
+	{"needs-trace", "files or programs only a run shows (data files, plugins found with access, programs it runs): --trace makes it identical"},
+	{"missing", "a file the image lacks: to fix"},
+	{"start", "the image does not start: to fix"},
+	{"pack", "pack failed: to fix"},
+	{"timeout", "the image's run did not end"},
+	{"other", "not classified: look at it"},
 }

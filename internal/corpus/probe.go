@@ -145,6 +145,10 @@ func measure(ctx context.Context, o options, work, prog string) *result {
 	r.Defaults = packAndRun(ctx, o, work, prog, flagUsed, host, again, false)
 	if !o.noTrace {
 		r.Trace = packAndRun(ctx, o, work, prog, flagUsed, host, again, true)
+		// What a run of it uses, and only a run shows: --trace fixes it.
+		if d := r.Defaults; !d.Identical && r.Trace.Identical && (d.Cause == "missing" || d.Cause == "other" || d.Cause == "start") {
+			d.Cause = "needs-trace"
+		}
 	}
 	return r
 }
