@@ -3,7 +3,9 @@
 #   make build      bin/scratchpack
 #   make fixtures   compile testdata/src into testdata/bin (git-ignored)
 #   make test       install missing packages (as root), build, fixtures, go vet, go test
-#   make lint       gofmt, go vet, and the committed malformed ELF files match their generator
+#   make lint       gofmt, go vet, the committed malformed ELF files match their generator,
+#                   and docs/cli.md is what the CLI prints
+#   make docs       rewrite docs/cli.md from the CLI's --help
 #   make fuzz       run every fuzz target for FUZZTIME each (make test does it for 10s on CI)
 #   make demo       build and inspect a couple of fixtures
 #   make bench      time scratchpack against docker build, crane and the floors (minutes)
@@ -65,7 +67,7 @@ FIXTURES := \
 # A failed compile must not leave a half-written fixture that looks up to date.
 .DELETE_ON_ERROR:
 
-.PHONY: build deps fixtures test lint malformed demo bench clean fuzz corpus
+.PHONY: build deps fixtures test lint malformed demo bench clean fuzz docs corpus
 
 # The binary is static (nothing needs cgo, and the dynamic loader costs ~2 ms a start)
 # and leaves out urfave/cli's man and markdown writers (their init costs ~1 ms a start).
@@ -126,6 +128,12 @@ lint:
 	rc=$$?; rm -rf "$$tmp"; \
 	if [ $$rc -ne 0 ]; then echo "testdata/malformed is stale: run make malformed"; fi; \
 	exit $$rc
+	@# docs/cli.md must be what the CLI prints (make docs rewrites it).
+	$(GO) test -count=1 -run '^TestCLIReference$$' ./cmd/scratchpack
+
+# Rewrite the CLI reference, docs/cli.md, from every command's --help.
+docs:
+	$(GO) test -count=1 -run '^TestCLIReference$$' ./cmd/scratchpack -update
 
 # Regenerate the committed malformed ELF files (see testdata/malformed/README.md).
 malformed:

@@ -170,13 +170,10 @@ func target(im *Image, dir string) (*Target, Errors) {
 		errs = append(errs, &Error{Line: im.Line, Msg: fmt.Sprintf("image %s: no output: add output: [docker://REGISTRY/REPO:TAG, oci:DIR, ...]", im.Name)})
 	}
 	for _, o := range im.Output {
-		r, err := packer.ParseRef(o)
+		r, err := packer.ParseDest(o)
 		switch {
 		case err != nil:
 			bad("output", "%v", err)
-			continue
-		case r.Transport == packer.Scratch:
-			bad("output", "scratch is not a destination")
 			continue
 		case t.Index && (r.Transport == packer.DockerArchive || r.Transport == packer.Tarball || r.Transport == packer.DockerDaemon):
 			bad("output", "%s holds one image, and this one has platforms: push it (docker://) or write oci: or oci-archive:", o)

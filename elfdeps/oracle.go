@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"github.com/u-root/u-root/pkg/ldd"
@@ -47,5 +48,34 @@ func ResolveWithLoader(path string, rep *Report) (*Closure, error) {
 		}
 		c.Libraries = append(c.Libraries, lib)
 	}
+	attributeNeeds(rep, c)
 	return c, nil
+}
+
+// attributeNeeds fills in NeededBy, which the loader's flat list does not
+// give, from the DT_NEEDED entries of the program and of each library: a
+// library is needed by every object that names its soname (or file name).
+func attributeNeeds(rep *Report, c *Closure) {
+	index := map[string]int{}
+	needed := make([][]string, len(c.Libraries))
+	for i, l := range c.Libraries {
+		index[l.Soname], index[filepath.Base(l.RealPath)] = i, i
+		if r, err := InspectFile(l.RealPath); err == nil {
+			needed[i] = r.Needed
+			if r.Soname != "" {
+				index[r.Soname] = i
+			}
+		}
+	}
+	add := func(by string, names []string) {
+		for _, n := range names {
+			if i, ok := index[n]; ok && !slices.Contains(c.Libraries[i].NeededBy, by) {
+				c.Libraries[i].NeededBy = append(c.Libraries[i].NeededBy, by)
+			}
+		}
+	}
+	add(rep.Path, rep.Needed)
+	for i, l := range c.Libraries {
+		add(l.Path, needed[i])
+	}
 }

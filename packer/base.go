@@ -47,14 +47,14 @@ func LoadBase(ctx context.Context, ref Ref, p v1.Platform, opts ...Option) (v1.I
 		p.OS = "linux"
 	}
 	if p.Architecture == "" {
-		return nil, fmt.Errorf("reading base image %s: platform %s has no architecture", ref, p)
+		return nil, fmt.Errorf("reading image %s: platform %s has no architecture", ref, p)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	img, err := loadBase(ctx, ref, p, o)
 	if err != nil {
-		return nil, fmt.Errorf("reading base image %s: %w", ref, err)
+		return nil, fmt.Errorf("reading image %s: %w", ref, err)
 	}
 	return img, nil
 }
@@ -70,7 +70,7 @@ func loadBase(ctx context.Context, ref Ref, p v1.Platform, o *options) (v1.Image
 		if err != nil {
 			return nil, err
 		}
-		return fromRoot(root, annotationRefName, ref.Tag, p)
+		return fromRoot(root, annotationRefName, ref.Tag, ref.Digest, p)
 	case DockerArchive:
 		return loadDockerArchive(ref.Path, ref.Name, p)
 	case OCIArchive, Tarball:
@@ -80,7 +80,7 @@ func loadBase(ctx context.Context, ref Ref, p v1.Platform, o *options) (v1.Image
 		} else if err != nil {
 			return nil, err
 		}
-		return fromRoot(root, key, val, p)
+		return fromRoot(root, key, val, ref.Digest, p)
 	}
 	return nil, fmt.Errorf("%w: cannot read images from transport %v", ErrBadRef, ref.Transport)
 }
@@ -150,28 +150,14 @@ func loadDockerArchive(path string, n name.Reference, p v1.Platform) (v1.Image, 
 
 // fromRoot picks the image for p from the index.json of a layout or archive,
 // among the descriptors whose annotation key is val (all when val is empty).
-func fromRoot(root v1.ImageIndex, key, val string, p v1.Platform) (v1.Image, error) {
+func fromRoot(root v1.ImageIndex, key, val, digest string, p v1.Platform) (v1.Image, error) {
 	im, err := root.IndexManifest()
 	if err != nil {
 		return nil, err
 	}
-	descs := im.Manifests
-	var tags []string
-	for _, d := range descs {
-		if t := d.Annotations[annotationRefName]; t != "" && !slices.Contains(tags, t) {
-			tags = append(tags, t)
-		}
-	}
-	switch {
-	case val != "":
-		descs = slices.DeleteFunc(slices.Clone(descs), func(d v1.Descriptor) bool { return d.Annotations[key] != val })
-		if len(descs) == 0 {
-			return nil, fmt.Errorf("%w: nothing is tagged %q (tags: %s)", ErrNotFound, val, strings.Join(tags, ", "))
-		}
-	case len(descs) == 0:
-		return nil, fmt.Errorf("%w: it holds no images", ErrNotFound)
-	case len(tags) > 1:
-		return nil, fmt.Errorf("it holds several tagged images (%s): name one with a :TAG suffix", strings.Join(tags, ", "))
+	descs, err := selectDescs(im, key, val, digest)
+	if err != nil {
+		return nil, err
 	}
 	if len(descs) == 1 {
 		return pickDesc(root, descs[0], p, 0)

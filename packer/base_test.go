@@ -251,10 +251,34 @@ func TestLoadBaseLayoutAndArchives(t *testing.T) {
 			tc{name: loc + " tag b", ref: tag("b"), p: amd64, want: other},
 			tc{name: loc + " index", ref: tag("multi"), p: arm64, want: imgs["arm64"]},
 			tc{name: loc + " wrong platform", ref: tag("a"), p: arm64, wantErr: &PlatformError{}},
-			tc{name: loc + " missing tag", ref: tag("zzz"), p: amd64, wantErr: ErrNotFound, errText: "tags: a, b, multi"},
-			tc{name: loc + " ambiguous", ref: tag(""), p: amd64, errText: "several tagged images (a, b, multi)"},
+			tc{name: loc + " missing tag", ref: tag("zzz"), p: amd64, wantErr: ErrNotFound, errText: "tag a\n"},
+			tc{name: loc + " ambiguous", ref: tag(""), p: amd64, wantErr: ErrAmbiguous, errText: "tag multi"},
+		)
+		byDigest := func(h v1.Hash) Ref {
+			r := mustParse(t, loc+"@"+h.String())
+			if r.Digest != h.String() {
+				t.Fatalf("%s@%s parses as %+v", loc, h, r)
+			}
+			return r
+		}
+		tests = append(tests,
+			tc{name: loc + " digest of b", ref: byDigest(mustDigest(t, other)), p: amd64, want: other},
+			tc{name: loc + " digest of the index", ref: byDigest(mustDigest(t, idx)), p: arm64, want: imgs["arm64"]},
+			tc{name: loc + " missing digest", ref: byDigest(v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("0", 64)}), p: amd64,
+				wantErr: ErrNotFound, errText: "tag b"},
 		)
 	}
+	// Three untagged images of one platform (three packs to oci:DIR): which
+	// one is meant is for the user to say, not the oldest by default.
+	untagged := filepath.Join(t.TempDir(), "untagged")
+	if _, err := layout.Write(untagged, mutate.AppendManifests(empty.Index,
+		mutate.IndexAddendum{Add: img}, mutate.IndexAddendum{Add: other})); err != nil {
+		t.Fatal(err)
+	}
+	tests = append(tests,
+		tc{name: "untagged images", ref: mustParse(t, "oci:"+untagged), p: amd64, wantErr: ErrAmbiguous, errText: "@" + mustDigest(t, other).String()},
+		tc{name: "untagged image by digest", ref: mustParse(t, "oci:"+untagged+"@"+mustDigest(t, other).String()), p: amd64, want: other},
+	)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := load(t, tc.ref, tc.p)
@@ -266,6 +290,16 @@ func TestLoadBaseLayoutAndArchives(t *testing.T) {
 			}
 		})
 	}
+}
+
+// mustDigest is the digest of a.
+func mustDigest(t *testing.T, a interface{ Digest() (v1.Hash, error) }) v1.Hash {
+	t.Helper()
+	h, err := a.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
 
 // writeTar writes the layout dir as an uncompressed tar, names prefixed.
@@ -354,7 +388,7 @@ func TestLoadBaseErrors(t *testing.T) {
 		{"docker-archive:" + filepath.Join(dir, "absent.tar"), "no such file"},
 	} {
 		_, err := load(t, mustParse(t, tc.ref), amd64)
-		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "reading base image "+tc.ref) {
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "reading image "+tc.ref) {
 			t.Errorf("LoadBase(%s): error = %v, want one naming it and saying %q", tc.ref, err, tc.want)
 		}
 	}

@@ -61,6 +61,9 @@ func loadDaemon(ctx context.Context, img v1.Image, tags []name.Tag, host string)
 		DisableCompression: true,
 	}}
 	defer client.CloseIdleConnections()
+	if err := checkDaemonReads(ctx, client, host, img); err != nil {
+		return err
+	}
 
 	refs := map[name.Reference]v1.Image{}
 	for _, t := range tags {

@@ -110,3 +110,25 @@ func TestFamiliar(t *testing.T) {
 		}
 	}
 }
+
+func TestDaemonReadsZstd(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		v    daemonVersion
+		want bool
+	}{
+		{"Debian's Docker 20.10", daemonVersion{Version: "20.10.24+dfsg1", APIVersion: "1.41"}, false},
+		{"Docker 23.0", daemonVersion{Version: "23.0.0", APIVersion: "1.42"}, true},
+		{"Docker 28", daemonVersion{Version: "28.2.2", APIVersion: "1.50"}, true},
+		{"podman 4.3", daemonVersion{Version: "4.3.1", APIVersion: "1.41", Components: []struct {
+			Name    string `json:"Name"`
+			Version string `json:"Version"`
+		}{{Name: "Podman Engine", Version: "4.3.1"}}}, true},
+		{"unreadable", daemonVersion{APIVersion: "x"}, true},
+		{"API 1.9", daemonVersion{APIVersion: "1.9"}, false},
+	} {
+		if got := tc.v.readsZstd(); got != tc.want {
+			t.Errorf("%s: readsZstd() = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

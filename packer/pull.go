@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -54,7 +52,7 @@ func loadAll(ctx context.Context, ref Ref, o *options) (mutate.Appendable, error
 		if err != nil {
 			return nil, err
 		}
-		return tagged(root, annotationRefName, ref.Tag)
+		return tagged(root, annotationRefName, ref.Tag, ref.Digest)
 	case OCIArchive, Tarball:
 		root, key, val, err := openArchiveRef(ref)
 		if errors.Is(err, errDockerTar) {
@@ -62,7 +60,7 @@ func loadAll(ctx context.Context, ref Ref, o *options) (mutate.Appendable, error
 		} else if err != nil {
 			return nil, err
 		}
-		return tagged(root, key, val)
+		return tagged(root, key, val, ref.Digest)
 	case DockerArchive:
 		return loadDockerTar(ref)
 	case Scratch:
@@ -83,34 +81,23 @@ func loadDockerTar(ref Ref) (v1.Image, error) {
 	return img, nil
 }
 
-// tagged returns the image or index of root's descriptor whose annotation
-// key is val; with val empty, root must have one descriptor, or several of
-// images for distinct platforms (then root itself is the result).
-func tagged(root v1.ImageIndex, key, val string) (mutate.Appendable, error) {
+// tagged returns the image or index of root that the location names (see
+// selectDescs); when that is several images for distinct platforms, root
+// itself is the result.
+func tagged(root v1.ImageIndex, key, val, digest string) (mutate.Appendable, error) {
 	im, err := root.IndexManifest()
 	if err != nil {
 		return nil, err
 	}
-	descs := im.Manifests
-	if val != "" {
-		descs = slices.DeleteFunc(slices.Clone(descs), func(d v1.Descriptor) bool { return d.Annotations[key] != val })
+	descs, err := selectDescs(im, key, val, digest)
+	if err != nil {
+		return nil, err
 	}
-	switch {
-	case len(descs) == 0 && val != "":
-		var tags []string
-		for _, d := range im.Manifests {
-			if t := d.Annotations[annotationRefName]; t != "" {
-				tags = append(tags, t)
-			}
+	if len(descs) > 1 {
+		if val != "" {
+			return nil, fmt.Errorf("%w: %d images are tagged %q", ErrAmbiguous, len(descs), val)
 		}
-		return nil, fmt.Errorf("%w: nothing is tagged %q (tags: %s)", ErrNotFound, val, strings.Join(tags, ", "))
-	case len(descs) == 0:
-		return nil, fmt.Errorf("%w: it holds no images", ErrNotFound)
-	case len(descs) > 1:
-		if val == "" && slices.IndexFunc(descs, func(d v1.Descriptor) bool { return d.Platform == nil }) < 0 {
-			return root, nil
-		}
-		return nil, fmt.Errorf("it holds %d images: name one with a :TAG suffix", len(descs))
+		return root, nil
 	}
 	d := descs[0]
 	switch {

@@ -181,7 +181,11 @@ func forcedNeeds(needs []elfdeps.Need, rs RuntimeSpec) []elfdeps.Need {
 	for _, n := range needs {
 		has[n.Kind] = true
 	}
-	if rs.CACerts == On && !has[elfdeps.NeedCACerts] {
+	switch {
+	case has[elfdeps.NeedCACerts]:
+	case rs.CABundle != "" && rs.CACerts != Off:
+		needs = append(needs, elfdeps.Need{Kind: elfdeps.NeedCACerts, Why: "--ca-bundle", Files: []string{elfdeps.CABundlePath}})
+	case rs.CACerts == On:
 		needs = append(needs, elfdeps.Need{Kind: elfdeps.NeedCACerts, Why: "--ca-certs", Files: []string{elfdeps.CABundlePath}})
 	}
 	if rs.TZData == On && !has[elfdeps.NeedTZData] {

@@ -53,8 +53,8 @@ func (t Transport) String() string {
 // ErrBadRef is wrapped by every error of ParseRef.
 var ErrBadRef = errors.New("invalid image location")
 
-const refForms = "accepted forms: scratch, oci:DIR[:TAG], oci-archive:FILE[:TAG], " +
-	"docker-archive:FILE[:NAME:TAG], docker://NAME[:TAG|@DIGEST], docker-daemon:NAME[:TAG], FILE.tar, NAME[:TAG|@DIGEST]"
+const refForms = "accepted forms: scratch, oci:DIR[:TAG|@DIGEST], oci-archive:FILE[:TAG|@DIGEST], " +
+	"docker-archive:FILE[:NAME:TAG], docker://NAME[:TAG|@DIGEST], docker-daemon:NAME[:TAG], FILE.tar[@DIGEST], NAME[:TAG|@DIGEST]"
 
 // refName is the grammar of org.opencontainers.image.ref.name (image-spec annotations.md).
 var refName = sync.OnceValue(func() *regexp.Regexp {
@@ -73,6 +73,9 @@ type Ref struct {
 	// org.opencontainers.image.ref.name annotation for OCI, OCIArchive and
 	// Tarball, and "NAME:TAG" as written for DockerArchive.
 	Tag string
+	// Digest picks an image in a layout or archive by its manifest's
+	// digest ("oci:DIR@sha256:..."), where there is no Tag.
+	Digest string
 	// Name is the image name for Registry, and a name.Tag for DockerArchive,
 	// DockerDaemon and Tarball (ParseRef never sets it for Tarball; callers
 	// may, to record the name `docker load` gives the image).
@@ -113,12 +116,18 @@ func ParseRef(s string) (Ref, error) {
 		if !ok {
 			continue
 		}
+		r := Ref{Transport: t}
+		if t != DockerArchive {
+			rest, r.Digest = cutDigest(rest)
+		}
 		path, tag, _ := strings.Cut(rest, ":")
 		if path == "" {
 			return bad("%s: needs a path", t)
 		}
-		r := Ref{Transport: t, Path: path, Tag: tag}
+		r.Path, r.Tag = path, tag
 		switch {
+		case tag != "" && r.Digest != "":
+			return bad("name an image by :TAG or by @DIGEST, not both")
 		case tag == "":
 		case t == DockerArchive:
 			n, err := name.NewTag(tag)
@@ -131,8 +140,8 @@ func ParseRef(s string) (Ref, error) {
 		}
 		return r, nil
 	}
-	if strings.HasSuffix(s, ".tar") && !strings.Contains(s, "://") {
-		return Ref{Transport: Tarball, Path: s}, nil
+	if path, digest := cutDigest(s); strings.HasSuffix(path, ".tar") && !strings.Contains(path, "://") {
+		return Ref{Transport: Tarball, Path: path, Digest: digest}, nil
 	}
 	if t, _, ok := strings.Cut(s, ":"); ok && contains(unsupported, t) {
 		return bad("the %s: transport is not supported", t)
@@ -142,6 +151,18 @@ func ParseRef(s string) (Ref, error) {
 		return bad("%v", err)
 	}
 	return Ref{Transport: Registry, Name: n}, nil
+}
+
+// cutDigest takes a trailing "@sha256:HEX" off a layout or archive location.
+func cutDigest(s string) (rest, digest string) {
+	i := strings.LastIndex(s, "@sha256:")
+	if i < 0 {
+		return s, ""
+	}
+	if _, err := v1.NewHash(s[i+1:]); err != nil {
+		return s, ""
+	}
+	return s[:i], s[i+1:]
 }
 
 func contains(list []string, s string) bool {
@@ -165,6 +186,9 @@ func (r Ref) String() string {
 		}
 		return "docker://" + r.Name.String()
 	case Tarball:
+		if r.Digest != "" {
+			return r.Path + "@" + r.Digest
+		}
 		return r.Path
 	case DockerDaemon:
 		if r.Name == nil {
@@ -173,7 +197,9 @@ func (r Ref) String() string {
 		return "docker-daemon:" + r.Name.String()
 	case OCI, OCIArchive, DockerArchive:
 		s := r.Transport.String() + ":" + r.Path
-		if r.Tag != "" {
+		if r.Digest != "" {
+			s += "@" + r.Digest
+		} else if r.Tag != "" {
 			s += ":" + r.Tag
 		} else if r.Transport == DockerArchive && r.Name != nil {
 			s += ":" + r.Name.String()

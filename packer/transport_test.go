@@ -13,11 +13,12 @@ import (
 type flatRef struct {
 	Transport      Transport
 	Path, Tag      string
+	Digest         string
 	Name, FullName string
 }
 
 func flatten(r Ref) flatRef {
-	f := flatRef{Transport: r.Transport, Path: r.Path, Tag: r.Tag}
+	f := flatRef{Transport: r.Transport, Path: r.Path, Tag: r.Tag, Digest: r.Digest}
 	if r.Name != nil {
 		f.Name, f.FullName = r.Name.String(), r.Name.Name()
 	}
@@ -76,6 +77,10 @@ func TestParseRef(t *testing.T) {
 			},
 		},
 		{name: "tar file", in: "out/app.tar", want: flatRef{Transport: Tarball, Path: "out/app.tar"}},
+		{name: "oci digest", in: "oci:out@sha256:" + strings.Repeat("b", 64), want: flatRef{Transport: OCI, Path: "out", Digest: "sha256:" + strings.Repeat("b", 64)}},
+		{name: "oci-archive digest", in: "oci-archive:a.tar@sha256:" + strings.Repeat("b", 64), want: flatRef{Transport: OCIArchive, Path: "a.tar", Digest: "sha256:" + strings.Repeat("b", 64)}},
+		{name: "tar file digest", in: "a.tar@sha256:" + strings.Repeat("b", 64), want: flatRef{Transport: Tarball, Path: "a.tar", Digest: "sha256:" + strings.Repeat("b", 64)}},
+		{name: "oci @ in a path", in: "oci:a@b:t", want: flatRef{Transport: OCI, Path: "a@b", Tag: "t"}},
 
 		{name: "empty", in: "", wantErr: "empty"},
 		{name: "oci without path", in: "oci:", wantErr: "needs a path"},
@@ -87,6 +92,7 @@ func TestParseRef(t *testing.T) {
 		{name: "unsupported transport", in: "containers-storage:/x", wantErr: "containers-storage: transport is not supported"},
 		{name: "dir transport", in: "dir:/tmp/x", wantErr: "dir: transport is not supported"},
 		{name: "garbage", in: "a b", wantErr: "accepted forms"},
+		{name: "oci tag and digest", in: "oci:out:v1@sha256:" + strings.Repeat("b", 64), wantErr: "not both"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -95,7 +101,7 @@ func TestParseRef(t *testing.T) {
 				if !errors.Is(err, ErrBadRef) || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("ParseRef(%q) error = %v, want ErrBadRef containing %q", tc.in, err, tc.wantErr)
 				}
-				if !strings.Contains(err.Error(), "accepted forms: scratch, oci:DIR[:TAG]") {
+				if !strings.Contains(err.Error(), "accepted forms: scratch, oci:DIR[:TAG") {
 					t.Errorf("error %q does not show the accepted forms", err)
 				}
 				return
@@ -166,5 +172,34 @@ func TestOptionErrors(t *testing.T) {
 		if _, err := makeOptions(opt); err == nil {
 			t.Errorf("%s: no error", name)
 		}
+	}
+}
+
+func TestParseDest(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		wantErr string // part of the error, which wraps ErrBadRef; "" for none
+	}{
+		{"oci:out", ""},
+		{"oci-archive:a.tar:v1", ""},
+		{"app.tar", ""},
+		{"docker://127.0.0.1:5000/app:1", ""},
+		{"docker-daemon:app:dev", ""},
+		{"out.tgz", "needs a transport"},
+		{"some/dir/", "needs a transport"},
+		{"127.0.0.1:5000/app:1", "needs a transport"},
+		{"scratch", "not a destination"},
+		{"oci:out@sha256:" + strings.Repeat("b", 64), "cannot name a digest"},
+		{"docker-archive:x.tar:a@sha256:" + strings.Repeat("b", 64), "not NAME:TAG"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			_, err := ParseDest(tc.in)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatal(err)
+			case tc.wantErr != "" && (!errors.Is(err, ErrBadRef) || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("error = %v, want ErrBadRef containing %q", err, tc.wantErr)
+			}
+		})
 	}
 }

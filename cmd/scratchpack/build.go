@@ -24,7 +24,7 @@ func buildCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "build",
 		Usage:     "build the images a scratchpack.yaml describes, in parallel",
-		ArgsUsage: "[flags] [IMAGE...]",
+		ArgsUsage: "[IMAGE...]",
 		Description: `build reads scratchpack.yaml (or --config FILE) and builds every image in it, or
 only those named, several at a time, writing each to its outputs. One failing
 image does not stop the others; the exit status is that of the first failure.
@@ -64,7 +64,7 @@ Exit status: 0 all built, 2 bad configuration or input, 3 a program would not
 run in its image, 4 registry, daemon or I/O failure, 130 interrupted.`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Value: config.DefaultFile, Usage: "read the images from `FILE`"},
-			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: runtime.GOMAXPROCS(0), Usage: "build at most `N` images at once"},
+			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: runtime.GOMAXPROCS(0), DefaultText: "the number of CPUs", Usage: "build at most `N` images at once"},
 			&cli.Int64Flag{Name: "source-date-epoch", EnvVars: []string{"SOURCE_DATE_EPOCH"}, Usage: "image and file time, in `SECONDS` since the epoch"},
 			&cli.StringFlag{Name: "digest-file", Usage: "write \"DIGEST NAME\" lines to `FILE`"},
 			&cli.StringFlag{Name: "docker-host", EnvVars: []string{"DOCKER_HOST"}, Value: packer.DefaultDockerHost, Usage: "Docker daemon `ADDRESS` for docker-daemon: outputs (unix:///PATH)"},
@@ -99,7 +99,7 @@ func runBuild(c *cli.Context) error {
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}
-	images, err := cfg.Select(c.Args().Slice()...)
+	images, err := cfg.Select(operands(c)...)
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}
@@ -192,6 +192,11 @@ func buildImage(ctx context.Context, t *config.Target, work string, created time
 	fail := func(err error) *buildResult {
 		r.err, r.Error = err, err.Error()
 		return r
+	}
+	for _, d := range t.Outputs {
+		if err := packer.CheckDestDir(d); err != nil {
+			return fail(err)
+		}
 	}
 	specs := make([]packer.Spec, len(t.Specs))
 	for i, s := range t.Specs {

@@ -61,7 +61,8 @@ program or base, unknown architecture, registry unreachable).`,
 }
 
 func runCheck(c *cli.Context) error {
-	if c.NArg() != 1 {
+	args := operands(c)
+	if len(args) != 1 {
 		return withCode(checkCantTell, errors.New("check needs exactly one PROGRAM; see scratchpack check --help"))
 	}
 	base, err := packer.ParseRef(c.String("base"))
@@ -80,7 +81,7 @@ func runCheck(c *cli.Context) error {
 	if c.Bool("insecure") {
 		opts = append(opts, packer.WithInsecure())
 	}
-	spec := packer.Spec{Program: c.Args().First(), Dest: c.String("dest"), Base: base, WorkDir: work,
+	spec := packer.Spec{Program: args[0], Dest: c.String("dest"), Base: base, WorkDir: work,
 		Config: packer.Config{Env: c.StringSlice("env")}}
 	v, err := packer.Check(c.Context, spec, opts...)
 	if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
@@ -55,8 +56,12 @@ func completionCommand() *cli.Command {
   zsh:   source <(scratchpack completion zsh)
   fish:  scratchpack completion fish > ~/.config/fish/completions/scratchpack.fish`,
 		Action: func(c *cli.Context) error {
+			args := operands(c)
+			if len(args) != 1 {
+				return withCode(exitBadInput, errors.New("completion needs one SHELL: bash, zsh or fish"))
+			}
 			var script string
-			switch shell := c.Args().First(); shell {
+			switch shell := args[0]; shell {
 			case "bash":
 				script = bashCompletion
 			case "zsh":

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/urfave/cli/v2"
@@ -66,7 +67,8 @@ Exit status: 0 if every file would start, 3 if one would not, 2 for bad input.`,
 }
 
 func runInspect(c *cli.Context) error {
-	if c.NArg() == 0 {
+	files := operands(c)
+	if len(files) == 0 {
 		return withCode(exitBadInput, errors.New("inspect needs at least one FILE; see scratchpack inspect --help"))
 	}
 	sr, err := parseSysroots(c.StringSlice("sysroot"))
@@ -77,11 +79,16 @@ func runInspect(c *cli.Context) error {
 	if resolver != "builtin" && resolver != "ldso" {
 		return withCode(exitBadInput, fmt.Errorf("--resolver %q: want builtin or ldso", resolver))
 	}
+	// Every file is reported; the exit status is the worst found: a file
+	// that could not be inspected (2), else one that would not start (3).
+	var bad []string
 	var failed error
-	for _, file := range c.Args().Slice() {
+	for _, file := range files {
 		a, err := analyze(file, sr, c.StringSlice("library-path"), resolver == "ldso", c.StringSlice("env"))
 		if err != nil {
-			return withCode(exitBadInput, err)
+			fmt.Fprintf(c.App.ErrWriter, "scratchpack: %v\n", err)
+			bad = append(bad, file)
+			continue
 		}
 		if c.Bool("json") {
 			b, err := json.Marshal(a)
@@ -95,6 +102,9 @@ func runInspect(c *cli.Context) error {
 		if len(a.Problems) > 0 && failed == nil {
 			failed = withCode(exitWontRun, fmt.Errorf("%s would not start: %s", file, a.Problems[0].Symptom))
 		}
+	}
+	if len(bad) > 0 {
+		return withCode(exitBadInput, fmt.Errorf("%d of %d files could not be inspected: %s", len(bad), len(files), strings.Join(bad, ", ")))
 	}
 	return failed
 }

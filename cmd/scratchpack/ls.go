@@ -18,7 +18,7 @@ func lsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "ls",
 		Usage:     "list the files of an image: modes, sizes, link targets and layers",
-		ArgsUsage: "[flags] IMAGE",
+		ArgsUsage: "IMAGE",
 		Description: `ls lists what a container of IMAGE starts with (whiteouts applied): for each file
 its mode, owner, size, the layer that put it there (0 is the lowest), its path,
 and where a link points. IMAGE is any location pack reads: a registry reference,
@@ -30,7 +30,7 @@ oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE, FILE.tar.
 Exit status: 0 listed, 2 bad input, 3 no image for the platform, 4 registry or
 I/O failure.`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "platform", Value: "linux/" + runtime.GOARCH, Usage: "`OS/ARCH[/VARIANT]` to list, for a multi-platform image"},
+			&cli.StringFlag{Name: "platform", Value: "linux/" + runtime.GOARCH, DefaultText: "this machine's, linux/" + runtime.GOARCH, Usage: "`OS/ARCH[/VARIANT]` to list, for a multi-platform image"},
 			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
 			&cli.BoolFlag{Name: "json", Usage: "print the files as JSON on stdout"},
 		},
@@ -52,10 +52,11 @@ type lsEntry struct {
 }
 
 func runLs(c *cli.Context) error {
-	if c.NArg() != 1 {
+	args := operands(c)
+	if len(args) != 1 {
 		return withCode(exitBadInput, errors.New("ls needs one IMAGE, e.g. scratchpack ls oci:out:hello"))
 	}
-	ref, err := packer.ParseRef(c.Args().First())
+	ref, err := packer.ParseRef(args[0])
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}
@@ -73,7 +74,7 @@ func runLs(c *cli.Context) error {
 			out = append(out, lsEntry{Path: f.Path, Type: f.Type.String(), Mode: fmt.Sprintf("%04o", packer.UnixMode(f.Mode)), UID: f.UID, GID: f.GID,
 				Size: f.Size, Target: f.Target, Layer: f.Layer, Digest: f.Digest.String()})
 		}
-		return json.NewEncoder(c.App.Writer).Encode(out)
+		return outputErr(json.NewEncoder(c.App.Writer).Encode(out))
 	}
 	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', tabwriter.AlignRight)
 	var total int64
@@ -91,7 +92,7 @@ func runLs(c *cli.Context) error {
 		}
 	}
 	if err := tw.Flush(); err != nil {
-		return err
+		return outputErr(err)
 	}
 	fmt.Fprintf(c.App.ErrWriter, "%d entries, %s in regular files\n", len(files), sizeOf(total))
 	return nil

@@ -14,7 +14,11 @@ import (
 func main() {
 	packer.Version = moduleVersion()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newApp(os.Stdout, os.Stderr).RunContext(ctx, os.Args)
+	// A reader that stops early (scratchpack ls | head) makes writes to
+	// stdout fail with EPIPE, which outputErr takes as the end of the
+	// output, instead of killing scratchpack with SIGPIPE.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	err := runApp(ctx, newApp(os.Stdout, os.Stderr), os.Args)
 	stop()
 	os.Exit(exitCode(err, os.Stderr))
 }

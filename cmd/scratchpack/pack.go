@@ -23,7 +23,7 @@ func packCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "pack",
 		Usage:     "write the smallest OCI image that runs a program",
-		ArgsUsage: "[flags] PROGRAM [-- ARG...] | [flags] --platform OS/ARCH=PATH... [-- ARG...]",
+		ArgsUsage: "PROGRAM [-- ARG...] | --platform OS/ARCH=PATH... [-- ARG...]",
 		Description: `pack puts PROGRAM at /app/NAME (--dest), with exactly the files its loader
 needs: the interpreter at its PT_INTERP path, each shared library at the path the
 loader opens, and the symbolic links in between. On a base image, what the base
@@ -31,7 +31,8 @@ already provides is not added again, and a base whose glibc is too old is refuse
 Before writing, pack resolves the program inside the finished image and refuses
 an image that would not start. Arguments after -- become the default command.
 
-Flags go before PROGRAM. Destinations (-o, repeatable; the image is built once):
+Destinations (-o, repeatable; the image is built once); anything else is refused,
+and a push is only ever to a docker:// destination:
   oci:DIR[:TAG]                     OCI image layout (added to an existing one)
   oci-archive:FILE[:TAG]            tar of an OCI image layout
   docker-archive:FILE[:NAME:TAG]    docker save format
@@ -95,8 +96,8 @@ Exit status: 0 written, 2 bad input, 3 the program would not run in the image
 			&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the image to `DEST` (see above); repeatable"},
 			&cli.StringFlag{Name: "base", Value: "scratch", Usage: "`IMAGE` to build on: scratch, a registry reference, oci:DIR[:TAG], oci-archive:FILE, docker-archive:FILE"},
 			&cli.StringFlag{Name: "dest", Usage: "`PATH` of the program in the image (default /app/NAME)"},
-			&cli.StringFlag{Name: "entrypoint", Usage: "entrypoint: a JSON array or words split at spaces (default: the program)"},
-			&cli.StringFlag{Name: "cmd", Usage: "default command: a JSON array or words (default: the arguments after --)"},
+			&cli.StringFlag{Name: "entrypoint", Usage: "the image's entrypoint, `COMMAND`: a JSON array or words split at spaces (default: the program)"},
+			&cli.StringFlag{Name: "cmd", Usage: "the image's command, `ARGS` to the entrypoint: a JSON array or words (default: what follows --)"},
 			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set `K=V` in the image's environment; repeatable"},
 			&cli.StringFlag{Name: "workdir", Usage: "working `DIR` of the program"},
 			&cli.StringFlag{Name: "user", Usage: "`USER` to run as: root (default), nonroot (65532:65532, with /etc/passwd and /etc/group), or UID[:GID]"},
@@ -193,20 +194,27 @@ func packSpec(c *cli.Context) (packer.Spec, []packer.Ref, error) {
 	if err != nil {
 		return spec, nil, err
 	}
-	if c.NArg() == 0 && len(progs) == 0 {
+	programs, args, _ := splitArgs(c)
+	switch {
+	case len(programs) == 0 && len(progs) == 0:
 		return spec, nil, errors.New("pack needs a PROGRAM (or --platform OS/ARCH=PATH per platform); see scratchpack pack --help")
+	case len(programs) > 0 && len(progs) > 0:
+		return spec, nil, fmt.Errorf("give the programs either with --platform OS/ARCH=PATH or as PROGRAM, not both (%s)", programs[0])
+	case len(programs) > 1:
+		return spec, nil, fmt.Errorf("pack takes one PROGRAM, not %q too: the image's command goes after --, e.g. scratchpack pack [flags] %s -- %s",
+			programs[1], programs[0], strings.Join(programs[1:], " "))
 	}
 	if len(c.StringSlice("output")) == 0 && !c.Bool("trace-report") {
 		return spec, nil, errors.New("pack needs at least one -o DEST, e.g. -o oci:out or -o image.tar; see scratchpack pack --help")
 	}
 	var dsts []packer.Ref
 	for _, o := range c.StringSlice("output") {
-		r, err := packer.ParseRef(o)
+		r, err := packer.ParseDest(o)
+		if err == nil {
+			err = packer.CheckDestDir(r)
+		}
 		if err != nil {
 			return spec, nil, fmt.Errorf("-o %s: %w", o, err)
-		}
-		if r.Transport == packer.Scratch {
-			return spec, nil, fmt.Errorf("-o %s: scratch is not a destination", o)
 		}
 		dsts = append(dsts, r)
 	}
@@ -221,7 +229,7 @@ func packSpec(c *cli.Context) (packer.Spec, []packer.Ref, error) {
 		base.Transport = packer.OCIArchive
 	}
 	spec = packer.Spec{
-		Program:     c.Args().First(),
+		Program:     first(programs),
 		Dest:        c.String("dest"),
 		Platform:    check,
 		LibraryPath: c.StringSlice("library-path"),
@@ -249,16 +257,6 @@ func packSpec(c *cli.Context) (packer.Spec, []packer.Ref, error) {
 		if spec.Config.Entrypoint, err = words("--entrypoint", c.String("entrypoint")); err != nil {
 			return spec, nil, err
 		}
-	}
-	args := c.Args().Slice()
-	if len(progs) == 0 {
-		args = args[1:]
-	} else {
-		spec.Program = "" // per platform; every argument is the command
-	}
-	if len(args) > 0 && args[0] == "--" {
-		// Flag parsing stops at PROGRAM, so the "--" after it is still there.
-		args = args[1:]
 	}
 	switch {
 	case c.IsSet("cmd") && len(args) > 0:
@@ -297,6 +295,14 @@ func packSpec(c *cli.Context) (packer.Spec, []packer.Ref, error) {
 		return spec, nil, err
 	}
 	return spec, dsts, nil
+}
+
+// first is the first of list, or "".
+func first(list []string) string {
+	if len(list) == 0 {
+		return ""
+	}
+	return list[0]
 }
 
 func keyValues(flag string, kvs []string) (map[string]string, error) {
@@ -343,7 +349,8 @@ func classify(err error) error {
 		return withCode(exitWontRun, err)
 	case errors.As(err, &fe), errors.As(err, &se), errors.Is(err, packer.ErrDuplicatePlatform), errors.Is(err, elfdeps.ErrNotELF), errors.Is(err, elfdeps.ErrCorrupt), errors.Is(err, elfdeps.ErrScript),
 		errors.Is(err, fs.ErrNotExist), errors.Is(err, elfdeps.ErrNotRegular), errors.Is(err, packer.ErrBadRef), errors.As(err, &ce),
-		errors.Is(err, packer.ErrRefusedAdd), errors.Is(err, packer.ErrShadowsInterpreter):
+		errors.Is(err, packer.ErrRefusedAdd), errors.Is(err, packer.ErrShadowsInterpreter), errors.Is(err, packer.ErrUnsupported),
+		errors.Is(err, packer.ErrAmbiguous):
 		return withCode(exitBadInput, err)
 	case errors.Is(err, context.Canceled):
 		return withCode(exitInterrupt, errInterrupted)

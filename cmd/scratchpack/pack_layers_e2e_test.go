@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -281,39 +282,78 @@ func TestPackZstd(t *testing.T) {
 	}
 }
 
-// TestPackCompressionDocker gives a real Docker daemon an uncompressed
-// image (docker load) and a zstd one (docker load, and docker pull from a
-// real registry), and runs each: what pack --help says about Docker.
+// TestPackCompressionDocker gives a real Docker daemon images in each
+// compression, each of a different program so that the daemon has never
+// seen its layer (a layer it already has is not decompressed again, which
+// once made a zstd image "load" only because its uncompressed twin had):
+// gzip and uncompressed images load and run; zstd ones load, pull and run
+// only where the daemon reads zstd (Docker 23.0, Engine API 1.42), and pack
+// refuses to write them to an older daemon, saying why. What pack --help
+// says about Docker.
 func TestPackCompressionDocker(t *testing.T) {
-	prog := testenv.Fixture(t, "hello-cc")
 	dir := t.TempDir()
 	reg := testenv.Registry(t)
-	none, zst := filepath.Join(dir, "none.tar"), filepath.Join(dir, "zstd.tar")
-	mustRun(t, nil, "pack", "--no-cache", "--compression", "none", "-o", "docker-archive:"+none+":spk/none:1", prog)
-	mustRun(t, nil, "pack", "--no-cache", "--compression", "zstd", "-o", "docker-archive:"+zst+":spk/zstd:1",
-		"-o", "docker://"+reg.Addr+"/spk/zstd:pushed", prog)
 	d := testenv.Dockerd(t)
-	version, err := d.Docker(t, "version", "--format", "{{.Server.Version}}")
+	out, err := d.Docker(t, "version", "--format", "{{.Server.Version}} {{.Server.APIVersion}}")
 	if err != nil {
 		t.Fatalf("docker version: %v", err)
 	}
-	t.Logf("Docker %s", strings.TrimSpace(version))
-	for _, tc := range []struct{ name, image, load string }{
-		{"uncompressed, docker load", "spk/none:1", none},
-		{"zstd, docker load", "spk/zstd:1", zst},
-		{"zstd, docker pull", reg.Addr + "/spk/zstd:pushed", ""},
+	version, api, _ := strings.Cut(strings.TrimSpace(out), " ")
+	readsZstd := !olderAPI(api, "1.42")
+	t.Logf("Docker %s, Engine API %s: reads zstd: %v", version, api, readsZstd)
+
+	archive := func(compression, fixture, ref string) string {
+		file := filepath.Join(dir, compression+"-"+strings.ReplaceAll(fixture, "/", "-")+".tar")
+		mustRun(t, nil, "pack", "--no-cache", "--compression", compression, "-o", "docker-archive:"+file+":"+ref, testenv.Fixture(t, fixture))
+		return file
+	}
+	for _, tc := range []struct {
+		name, image, load string
+		works             bool
+	}{
+		{"gzip, docker load", "spk/gzip:1", archive("gzip", "hello-cc", "spk/gzip:1"), true},
+		{"uncompressed, docker load", "spk/none:1", archive("none", "hello-c", "spk/none:1"), true},
+		{"zstd, docker load", "spk/zstd:1", archive("zstd", "hello-go", "spk/zstd:1"), readsZstd},
+		{"zstd, docker pull", reg.Addr + "/spk/zstd:pushed", "", readsZstd},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.load != "" {
-				if out, err := d.Docker(t, "load", "-i", tc.load); err != nil {
-					t.Fatalf("docker load: %v\n%s", err, out)
-				}
-			} else if out, err := d.Docker(t, "pull", tc.image); err != nil {
-				t.Fatalf("docker pull: %v\n%s", err, out)
+				out, err = d.Docker(t, "load", "-i", tc.load)
+			} else {
+				mustRun(t, nil, "pack", "--no-cache", "--compression", "zstd", "-o", "docker://"+tc.image, testenv.Fixture(t, "hello-musl-static"))
+				out, err = d.Docker(t, "pull", tc.image)
 			}
-			if out, err := d.Docker(t, "run", "--rm", "--network", "none", tc.image); err != nil || out != "hello from C++\n" {
-				t.Errorf("docker run: %q %v", out, err)
+			if err == nil {
+				out, err = d.Docker(t, "run", "--rm", "--network", "none", tc.image)
+			}
+			switch {
+			case tc.works && err != nil:
+				t.Errorf("Docker %s: %v\n%s", version, err, out)
+			case !tc.works && err == nil:
+				t.Errorf("Docker %s read a zstd image: pack --help and README say it cannot: make them say it can", version)
 			}
 		})
 	}
+
+	// docker-daemon: asks the daemon what it is before sending zstd layers.
+	_, errOut, code := run(t, []string{"DOCKER_HOST=" + d.Host}, "pack", "--no-cache", "--compression", "zstd",
+		"-o", "docker-daemon:spk/zstd-daemon:1", testenv.Fixture(t, "hello-musl"))
+	switch {
+	case readsZstd && code != 0:
+		t.Errorf("docker-daemon: with zstd: exit %d\n%s", code, errOut)
+	case !readsZstd && (code != exitBadInput || !strings.Contains(errOut, "cannot decompress zstd layers") || !strings.Contains(errOut, version)):
+		t.Errorf("docker-daemon: with zstd to Docker %s: exit %d, stderr %q; want %d and why", version, code, errOut, exitBadInput)
+	case !readsZstd:
+		if out, err := d.Docker(t, "image", "ls", "-q", "spk/zstd-daemon:1"); err != nil || strings.TrimSpace(out) != "" {
+			t.Errorf("refused, yet the daemon has the image: %q %v", out, err)
+		}
+	}
+}
+
+// olderAPI reports whether Docker Engine API version a is older than b.
+func olderAPI(a, b string) bool {
+	var amaj, amin, bmaj, bmin int
+	fmt.Sscanf(a, "%d.%d", &amaj, &amin)
+	fmt.Sscanf(b, "%d.%d", &bmaj, &bmin)
+	return amaj < bmaj || amaj == bmaj && amin < bmin
 }

@@ -12,15 +12,18 @@ import (
 
 // layerHelp is the part of pack's help about layers, compression and the cache.
 const layerHelp = `
+
 Layers and compression:
   --compression gzip (default) is read by every runtime. zstd
   (application/vnd.oci.image.layer.v1.tar+zstd) is smaller and faster to write
   and unpack, and needs a recent runtime: podman 4.3 and skopeo 1.9 (so
-  buildah and CRI-O of the same containers/image) and Debian 12's Docker
-  20.10.24 load, pull and run it (tested); upstream, containerd reads it from
-  1.5 (nerdctl, Kubernetes) and Docker from 23.0. umoci 0.4 refuses it, as do
-  older runtimes. none (application/vnd.oci.image.layer.v1.tar) is the fastest
-  to write and the largest.
+  buildah and CRI-O of the same containers/image) load and run it (tested);
+  containerd reads it from 1.5 (nerdctl, Kubernetes), Docker from 23.0.
+  Docker 20.10 (Debian 12's) cannot: docker load and docker pull fail with
+  "archive/tar: invalid tar header" (tested), and a docker-daemon:
+  destination older than 23.0 is refused before anything is sent. umoci 0.4
+  refuses zstd too. none (application/vnd.oci.image.layer.v1.tar) is the
+  fastest to write and the largest.
   --layers=libs puts the loader and glibc's libraries in a layer of their own,
   below the program's: images of different programs made on one machine then
   share that layer in registries and runtimes.
@@ -29,17 +32,17 @@ Cache: layers are kept in $XDG_CACHE_HOME/scratchpack (else ~/.cache/scratchpack
 or --cache DIR); a layer of the same files (same paths, modes, and inode, size,
 mtime and ctime on this machine) with the same compression and
 SOURCE_DATE_EPOCH is taken from there, not written again. --no-cache turns it off.
-Pushes skip the blobs the registry already has and upload --jobs at once; on a
+Pushes skip the blobs the registry already has and upload --upload-jobs at once; on a
 terminal, a progress line shows the bytes sent.`
 
 // layerFlags are pack's flags about layers, compression, the cache and uploads.
 func layerFlags() []cli.Flag {
 	return append(cacheFlags(),
 		&cli.StringFlag{Name: "compression", Value: "gzip", Usage: "compress layers with `ALGO`: gzip, zstd or none (see above)"},
-		&cli.IntFlag{Name: "compression-level", Usage: fmt.Sprintf("compression `LEVEL`: gzip 1-9 (default %d), zstd 1-22 (default %d; 1-2, 3-5, 6-9 and 10-22 each give the same output)",
-			packer.DefaultGzipLevel, packer.DefaultZstdLevel), DefaultText: "per compression"},
+		&cli.IntFlag{Name: "compression-level", Usage: "compression `LEVEL`: gzip 1-9, zstd 1-22 (1-2, 3-5, 6-9 and 10-22 each give the same output)",
+			DefaultText: fmt.Sprintf("gzip %d, zstd %d", packer.DefaultGzipLevel, packer.DefaultZstdLevel)},
 		&cli.StringFlag{Name: "layers", Value: "one", Usage: "`HOW` to split the new files: one layer, or libs (the C library set below the program)"},
-		&cli.IntFlag{Name: "jobs", Value: 4, Usage: "upload `N` blobs at once when pushing"},
+		&cli.IntFlag{Name: "upload-jobs", Value: 4, Usage: "upload `N` blobs at once when pushing"},
 	)
 }
 
@@ -56,8 +59,8 @@ func layerSpec(c *cli.Context, spec *packer.Spec) error {
 	if spec.Layers, err = packer.ParseLayering(c.String("layers")); err != nil {
 		return fmt.Errorf("--layers: %w", err)
 	}
-	if c.Int("jobs") < 1 {
-		return fmt.Errorf("--jobs %d: want at least 1", c.Int("jobs"))
+	if c.Int("upload-jobs") < 1 {
+		return fmt.Errorf("--upload-jobs %d: want at least 1", c.Int("upload-jobs"))
 	}
 	return checkCacheFlags(c)
 }
@@ -71,7 +74,7 @@ func checkCacheFlags(c *cli.Context) error {
 
 // layerOptions opens the cache the flags name, if any, and sets the jobs.
 func layerOptions(c *cli.Context) ([]packer.Option, error) {
-	opts := []packer.Option{packer.WithJobs(c.Int("jobs"))}
+	opts := []packer.Option{packer.WithJobs(c.Int("upload-jobs"))}
 	cache, err := cacheOption(c)
 	if err != nil || cache == nil {
 		return opts, err

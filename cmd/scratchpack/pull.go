@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -14,7 +13,7 @@ func pullCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "pull",
 		Usage:     "save an image, every platform of it, to a file or layout (for machines without a network)",
-		ArgsUsage: "[flags] IMAGE",
+		ArgsUsage: "IMAGE",
 		Description: `pull copies IMAGE (a registry reference, or any image location pack reads) with
 all its platforms to the -o destinations, typically an OCI archive to carry to a
 machine that has no network:
@@ -33,11 +32,7 @@ Exit status: 0 saved, 2 bad input, 4 registry or I/O failure, 130 interrupted.`,
 			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
 		},
 		Action: func(c *cli.Context) error {
-			args, outputs, err := trailingOutputs(c.Args().Slice())
-			if err != nil {
-				return withCode(exitBadInput, err)
-			}
-			outputs = append(c.StringSlice("output"), outputs...)
+			args, outputs := operands(c), c.StringSlice("output")
 			if len(args) != 1 {
 				return withCode(exitBadInput, errors.New("pull needs one IMAGE, e.g. scratchpack pull busybox:glibc -o oci-archive:busybox.tar"))
 			}
@@ -50,7 +45,10 @@ Exit status: 0 saved, 2 bad input, 4 registry or I/O failure, 130 interrupted.`,
 			}
 			var dsts []packer.Ref
 			for _, o := range outputs {
-				r, err := packer.ParseRef(o)
+				r, err := packer.ParseDest(o)
+				if err == nil {
+					err = packer.CheckDestDir(r)
+				}
 				if err != nil {
 					return withCode(exitBadInput, fmt.Errorf("-o %s: %w", o, err))
 				}
@@ -67,26 +65,4 @@ Exit status: 0 saved, 2 bad input, 4 registry or I/O failure, 130 interrupted.`,
 			return nil
 		},
 	}
-}
-
-// trailingOutputs takes -o DEST (and --output DEST, -o=DEST) out of args,
-// so that `pull IMAGE -o DEST` works as well as `pull -o DEST IMAGE`.
-func trailingOutputs(args []string) (rest, outputs []string, err error) {
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "-o" || a == "--output" || a == "-output":
-			if i+1 == len(args) {
-				return nil, nil, fmt.Errorf("%s needs a DEST", a)
-			}
-			outputs = append(outputs, args[i+1])
-			i++
-		case strings.HasPrefix(a, "-o=") || strings.HasPrefix(a, "--output="):
-			_, v, _ := strings.Cut(a, "=")
-			outputs = append(outputs, v)
-		default:
-			rest = append(rest, a)
-		}
-	}
-	return rest, outputs, nil
 }

@@ -29,7 +29,7 @@ func runCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "run",
 		Usage:     "run an image's program once on this machine, without a daemon",
-		ArgsUsage: "[flags] IMAGE [-- ARG...]",
+		ArgsUsage: "IMAGE [-- ARG...]",
 		Description: `run unpacks IMAGE for this machine's platform into a temporary root and runs its
 entrypoint and command there, with the image's environment, working directory and
 user, in new PID, mount, UTS, IPC and network namespaces (no network but loopback
@@ -73,7 +73,7 @@ program could not be executed, 127 if it was not found, 128+N if signal N ended 
 			&cli.GenericFlag{Name: "env", Aliases: []string{"e"}, Value: &repeated{}, Usage: "set `KEY=VALUE` in the program's environment (KEY alone: this machine's value); repeatable"},
 			&cli.GenericFlag{Name: "env-file", Value: &repeated{}, Usage: "read variables from `FILE`: KEY=VALUE lines, # comments; repeatable"},
 			&cli.StringFlag{Name: "platform", Usage: "`OS/ARCH[/VARIANT]` of the image to run (default: this machine's)"},
-			&cli.StringFlag{Name: "entrypoint", Usage: "replace the image's entrypoint: a JSON array or words (drops its command too)"},
+			&cli.StringFlag{Name: "entrypoint", Usage: "replace the image's entrypoint with `COMMAND`: a JSON array or words (drops its command too)"},
 			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
 		},
 		Action: runRun,
@@ -99,10 +99,15 @@ type programExit struct{ code int }
 func (e *programExit) Error() string { return fmt.Sprintf("the program exited with status %d", e.code) }
 
 func runRun(c *cli.Context) error {
-	if c.NArg() == 0 {
+	images, _, _ := splitArgs(c)
+	switch {
+	case len(images) == 0:
 		return withCode(exitRunFailed, errors.New("run needs an IMAGE; see scratchpack run --help"))
+	case len(images) > 1:
+		return withCode(exitRunFailed, fmt.Errorf("run takes one IMAGE, not %q too: the program's arguments go after --, e.g. scratchpack run %s -- %s",
+			images[1], images[0], strings.Join(images[1:], " ")))
 	}
-	ref, err := packer.ParseRef(c.Args().First())
+	ref, err := packer.ParseRef(images[0])
 	if err != nil {
 		return withCode(exitRunFailed, err)
 	}
@@ -213,7 +218,7 @@ func runOptions(c *cli.Context) ([]runner.Option, error) {
 		}
 		opts = append(opts, runner.WithEntrypoint(ep...))
 	}
-	if args := c.Args().Slice()[1:]; len(args) > 0 {
+	if _, args, _ := splitArgs(c); len(args) > 0 {
 		opts = append(opts, runner.WithArgs(args...))
 	}
 	return opts, nil

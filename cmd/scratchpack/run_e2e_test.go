@@ -365,7 +365,7 @@ func TestRunInterrupt(t *testing.T) {
 		} {
 			t.Run(rt.name+"/"+tc.name, func(t *testing.T) {
 				tmp := t.TempDir()
-				cmd := exec.Command(bin, "run", "--entrypoint", "/bin/sh", "oci:"+layout+":bb", "-c", tc.script)
+				cmd := exec.Command(bin, "run", "--entrypoint", "/bin/sh", "oci:"+layout+":bb", "--", "-c", tc.script)
 				cmd.Env = append(os.Environ(), "PATH="+rt.path, "TMPDIR="+tmp)
 				stdout, err := cmd.StdoutPipe()
 				if err != nil {
@@ -427,5 +427,38 @@ func TestRunEnvAndDiagnosis(t *testing.T) {
 	_, errOut, code = run(t, nil, "run", "--entrypoint", sh(`echo "cannot resolve /home/app: lstat /home/app: no such file or directory" >&2; exit 3`), "oci:"+layout+":bb")
 	if code != 3 || !strings.Contains(errOut, "inspecting it in the image:\n  ✗ the image has no /home/app, which the program's output names") {
 		t.Errorf("a missing path: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestRunArgs: what follows -- is the program's, exactly, also when it
+// looks like a flag; flags may come after IMAGE; a second IMAGE-like word
+// says where arguments go.
+func TestRunArgs(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skipf("SKIP (requires root): running images as root (euid %d)", os.Geteuid())
+	}
+	layout := filepath.Join(t.TempDir(), "layout")
+	testenv.WriteOCILayout(t, testenv.BusyboxGlibcImage(t), layout, "bb")
+	img := "oci:" + layout + ":bb"
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"after --", []string{"run", "--entrypoint", "/bin/echo", img, "--", "a", "b"}, "a b\n"},
+		{"flag-like arguments", []string{"run", "--entrypoint", "/bin/echo", img, "--", "-n", "--x", "--", "y"}, "--x -- y"},
+		{"flags after IMAGE", []string{"run", img, "--entrypoint", "/bin/sh", "--", "-c", "echo ok"}, "ok\n"},
+		{"README: sh -c", []string{"run", "--entrypoint", "sh", img, "--", "-c", "ls /"}, "bin\ndev\netc\nlib\nlib64\nproc\nroot\ntmp\nusr\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errOut, code := run(t, nil, tc.args...)
+			if code != 0 || out != tc.want {
+				t.Errorf("scratchpack %s: exit %d, stdout %q, want %q; stderr %s", strings.Join(tc.args, " "), code, out, tc.want, errOut)
+			}
+		})
+	}
+	_, errOut, code := run(t, nil, "run", img, "a", "b")
+	if code != exitRunFailed || !strings.Contains(errOut, "-- a b") {
+		t.Errorf("run IMAGE a b: exit %d, stderr %q; want %d and a hint to put a b after --", code, errOut, exitRunFailed)
 	}
 }

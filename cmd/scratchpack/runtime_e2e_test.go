@@ -260,3 +260,19 @@ func TestRuntimeExtrasOnBase(t *testing.T) {
 		t.Errorf("on the base in runc: exit %d, %q %q", code, out, errOut)
 	}
 }
+
+// TestCABundleAlwaysGoesIn: --ca-bundle FILE puts FILE in the image as the
+// CA bundle even for a program in which no TLS need was found: what the
+// user names explicitly goes in.
+func TestCABundleAlwaysGoesIn(t *testing.T) {
+	dir := t.TempDir()
+	ca, _, _ := testCA(t, dir)
+	layout := filepath.Join(dir, "l")
+	mustRun(t, nil, "pack", "--ca-bundle", ca, "-o", "oci:"+layout+":t", testenv.Fixture(t, "hello-c"))
+	rootfs := filepath.Join(testenv.UnpackOCI(t, layout, "t"), "rootfs")
+	got, err := os.ReadFile(filepath.Join(rootfs, elfdeps.CABundlePath))
+	want, _ := os.ReadFile(ca)
+	if err != nil || string(got) != string(want) {
+		t.Errorf("%s in the image: %v; want the --ca-bundle file", elfdeps.CABundlePath, err)
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 // runtimeHelp is the part of pack --help about run-time needs.
 const runtimeHelp = `
+
 What the program needs at run time beyond its libraries is added too, and the
 report on stderr says what and why (--no-runtime-extras leaves all of it out):
   NSS lookups (getaddrinfo, getpwnam, Go's resolver)  /etc/nsswitch.conf, /etc/hosts,
@@ -27,8 +28,9 @@ report on stderr says what and why (--no-runtime-extras leaves all of it out):
   a PyInstaller program                              the system libraries its embedded
                                                      ones need (kept with --no-runtime-extras)
 Every image also gets /tmp (mode 1777) and, if the base has none (and without
---no-runtime-extras), /etc/passwd and /etc/group with root and nonroot. Generated files have fixed content; copied
-ones come from --root (or this machine, for certificates and zones).
+--no-runtime-extras), /etc/passwd and /etc/group with root and nonroot.
+Generated files have fixed content; copied ones come from --root (or this
+machine, for certificates and zones).
 
 --trace runs PROGRAM once on this machine, under strace, with the arguments
 after -- and the image's environment, and adds every library, file and

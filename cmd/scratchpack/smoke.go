@@ -20,7 +20,7 @@ func smokeFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.BoolFlag{Name: "smoke", Usage: "run the image once before writing it, with its entrypoint and command (see scratchpack run); write it only if it exits 0"},
 		&cli.StringFlag{Name: "smoke-args", Usage: "smoke-run with these `ARGS` instead of the image's command (a JSON array or words, e.g. --version); implies --smoke"},
-		&cli.DurationFlag{Name: "smoke-timeout", Value: 30 * time.Second, Usage: "how long the smoke run may take before it counts as failed"},
+		&cli.DurationFlag{Name: "smoke-timeout", Value: 30 * time.Second, Usage: "how long (`DURATION`) the smoke run may take before it counts as failed"},
 	}
 }
 

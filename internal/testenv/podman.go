@@ -25,6 +25,10 @@ func PodmanRun(t testing.TB, archive string) string {
 	t.Helper()
 	requireRoot(t, "podman")
 	podman := tool(t, "podman", "podman")
+	// Pinned: podman's default runtime on Debian is crun when installed,
+	// and crun refuses hosts with a hybrid cgroup layout ("cgroups in
+	// hybrid mode not supported"); runc runs everywhere the tests run.
+	runc := tool(t, "runc", "runc")
 	dir, err := os.MkdirTemp("", "spk-podman-")
 	if err != nil {
 		t.Fatalf("creating the podman directory: %v", err)
@@ -39,7 +43,7 @@ func PodmanRun(t testing.TB, archive string) string {
 		}
 	})
 	base := []string{"--root", filepath.Join(dir, "root"), "--runroot", filepath.Join(dir, "run"),
-		"--storage-driver", "vfs", "--events-backend", "file", "--cgroup-manager", "cgroupfs"}
+		"--storage-driver", "vfs", "--events-backend", "file", "--cgroup-manager", "cgroupfs", "--runtime", runc}
 	run := func(args ...string) string {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), podmanTimeout)
