@@ -9,6 +9,7 @@
 #   make fuzz       run every fuzz target for FUZZTIME each (make test does it for 10s on CI)
 #   make demo       build and inspect a couple of fixtures
 #   make bench      time scratchpack against docker build, crane and the floors (minutes)
+#   make corpus     pack and run every program of /usr/bin and /usr/sbin, compared with here (long)
 #   make clean      remove everything the Makefile built
 
 GO ?= go
@@ -67,7 +68,7 @@ FIXTURES := \
 # A failed compile must not leave a half-written fixture that looks up to date.
 .DELETE_ON_ERROR:
 
-.PHONY: build deps fixtures test lint malformed demo bench clean fuzz docs
+.PHONY: build deps fixtures test lint malformed demo bench clean fuzz docs corpus
 
 # The binary is static (nothing needs cgo, and the dynamic loader costs ~2 ms a start)
 # and leaves out urfave/cli's man and markdown writers (their init costs ~1 ms a start).
@@ -271,3 +272,15 @@ $(BIN)/hello-cc-arm64: $(SRC)/hello.cc Makefile | $(BIN)
 
 $(BIN)/hello-go-arm64: $(SRC)/hellogo/main.go Makefile | $(BIN)
 	CGO_ENABLED=0 GOARCH=arm64 $(GO) build $(GOFIXTUREFLAGS) -o $@ ./$(SRC)/hellogo
+
+# A measurement of scratchpack on real software, not a test (CI does not run it): every
+# ELF program of /usr/bin and /usr/sbin whose --version (else --help) exits 0 here is
+# packed with default flags and with --trace -- FLAG, run in runc, and compared with the
+# program run here. Root; installs nothing; CORPUS_FILTER (a regular expression on the
+# path) runs a subset, CORPUS_JOBS sets how many at once (default: the CPUs). Prints
+# N/M identical and every difference with a one-word cause (testdata/out/corpus/).
+CORPUS_FILTER ?=
+CORPUS_JOBS ?= $(shell nproc)
+corpus:
+	$(MAKE) --no-print-directory build
+	$(GO) run ./internal/corpus -filter '$(CORPUS_FILTER)' -jobs $(CORPUS_JOBS)

@@ -409,13 +409,21 @@ var (
 	verbRE = regexp.MustCompile(`%[-0-9.]*[sdiuxl]+`)
 )
 
+// maxHintName bounds a name or path taken from strings: plugin paths are
+// short, and a longer "path" is strings laid end to end.
+const maxHintName = 255
+
 // names reports the library names and paths in an object's strings: a
-// word that starts with lib and ends in .so[.N...], and an absolute path
-// that ends so or has a plugins directory. A word glued to others (Go lays
-// its strings end to end) is not taken.
+// whole C string (NUL before and after) that is a file name starting with
+// lib and ending in .so[.N...], or an absolute path that ends so or has a
+// plugins directory. Words inside sentences and Go's strings, which are laid
+// end to end without NULs, are not names given to dlopen.
 func (h *hinter) names(obj string, rodata []byte) {
 	self := path.Base(obj)
-	words(rodata, func(w string) {
+	words(rodata, func(w string, whole bool) {
+		if !whole || len(w) > maxHintName {
+			return
+		}
 		w, ok := pattern(w)
 		if !ok || !soEnd.MatchString(w) && !strings.HasPrefix(w, "/") {
 			return
@@ -423,7 +431,7 @@ func (h *hinter) names(obj string, rodata []byte) {
 		switch {
 		case strings.HasPrefix(w, "/"):
 			plugin := strings.Contains(w, "/plugins/") || strings.HasSuffix(w, "/plugins")
-			if strings.Count(w, "/") < 2 || !soEnd.MatchString(w) && !plugin || h.have[w] || h.have[path.Base(w)] {
+			if strings.Count(w, "/") < 2 || strings.Contains(w, "//") || !soEnd.MatchString(w) && !plugin || h.have[w] || h.have[path.Base(w)] {
 				return
 			}
 			hint := DlopenHint{Name: w, FoundIn: []string{obj}, Reason: fmt.Sprintf("a path in the strings of %s, which calls dlopen", obj)}
@@ -442,8 +450,9 @@ func (h *hinter) names(obj string, rodata []byte) {
 }
 
 // words calls fn with each run of name and path characters in b that holds
-// ".so" or "/plugins", once each.
-func words(b []byte, fn func(string)) {
+// ".so" or "/plugins", once each, and whether it is a whole C string: at
+// the start of b or after a NUL, and at the end of b or before one.
+func words(b []byte, fn func(w string, whole bool)) {
 	seen := -1 // the end of the last word
 	for _, needle := range [][]byte{[]byte(".so"), []byte("/plugins")} {
 		seen = -1
@@ -461,7 +470,8 @@ func words(b []byte, fn func(string)) {
 				end++
 			}
 			if start >= seen {
-				fn(string(b[start:end]))
+				whole := (start == 0 || b[start-1] == 0) && (end == len(b) || b[end] == 0)
+				fn(string(b[start:end]), whole)
 				seen = end
 			}
 			i = end
@@ -478,12 +488,17 @@ func isNameByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '+' || c == '-'
 }
 
-// pattern turns printf verbs into "*"; ok is false for patterns too vague to use.
+// pattern turns the one %s of a printf pattern into "*"; ok is false for
+// other patterns: numbers (%d) make file names (node's libv8-%d.%d.%d%s.so),
+// not plugins, and several verbs or a short fixed part are too vague to use.
 func pattern(s string) (string, bool) {
 	if !strings.Contains(s, "%") {
 		return s, true
 	}
-	p := verbRE.ReplaceAllString(s, "*")
+	if verbs := verbRE.FindAllString(s, -1); len(verbs) != 1 || verbs[0] != "%s" {
+		return "", false
+	}
+	p := strings.Replace(s, "%s", "*", 1)
 	if strings.Contains(p, "%") {
 		return "", false
 	}

@@ -149,10 +149,18 @@ func TestDlopenHintsStrings(t *testing.T) {
 	}{
 		{"python", "x\x00/lib-dynload\x00.cpython-311-x86_64-linux-gnu.so\x00", []string{"python:/usr/lib/python3.11/lib-dynload/*.so"}},
 		{"pyinstaller", "_MEIPASS2\x00Cannot open PyInstaller archive from executable (%s)", []string{"pyinstaller:libpython3.*.so and extension modules from the PyInstaller archive"}},
-		{"names", "\x00libfoo.so.1\x00plugin libbar-gtk3.so loaded\x00/usr/lib/app/plugins/libx.so\x00/usr/lib/app/plugins\x00", []string{"/usr/lib/app/plugins", "/usr/lib/app/plugins/libx.so", "libbar-gtk3.so", "libfoo.so.1"}},
-		{"printf patterns", "\x00libgomp-plugin-%s.so.1\x00", []string{"libgomp-plugin-*.so.1"}},
+		{"names", "\x00libfoo.so.1\x00libbar-gtk3.so\x00/usr/lib/app/plugins/libx.so\x00/usr/lib/app/plugins\x00", []string{"/usr/lib/app/plugins", "/usr/lib/app/plugins/libx.so", "libbar-gtk3.so", "libfoo.so.1"}},
+		// Only whole strings: a name inside a sentence is not a name dlopen is given.
+		{"in a sentence", "\x00plugin libbar-gtk3.so loaded\x00cannot load /usr/lib/app/plugins/liby.so: %s\x00", []string{}},
+		{"printf patterns", "\x00libgomp-plugin-%s.so.1\x00libsubid_%s.so\x00libsubid_%s.so\x00", []string{"libgomp-plugin-*.so.1", "libsubid_*.so"}},
+		// node: file names with version numbers are printf'd, not dlopen'd.
+		{"printf numbers", "\x00libv8-%d.%d.%d%s%s.so\x00libv8-%d.%d.%d.%d%s%s.so\x00lib%s-%s.so\x00", []string{}},
 		// Go lays strings end to end: a name glued to a word is not taken.
 		{"glued", "errorlibzstd.so.1EOF", []string{}},
+		// podman: Go's string table, glued into one long "path" with no NUL.
+		{"Go string table", "\x00unexpected EOF //.config/dev/log/dev/pts/dev/shm/etc/cdi/monitor/plugins/pods/*/proc/*/proc/fs/volumes00000000012345671 /usr/lib/x/plugins/liba.so invalid",
+			[]string{}},
+		{"implausible paths", "\x00//usr/lib/plugins/a.so\x00/usr/lib/" + strings.Repeat("x", 300) + "/plugins/a.so\x00/usr/lib/a b/plugins/c.so\x00", []string{}},
 		{"too vague", "lib%s.so\x00%s.so\x00lib.so\x00libc.so\x00ld-linux-x86-64.so.2\x00/etc/ld.so.cache\x00", []string{}},
 		{"in the closure", "libc.so.6\x00libm.so.6\x00/lib/x86_64-linux-gnu/libc.so.6", []string{}},
 		{"not libraries", "libfoo.sox\x00mylibfoo.so.1\x00/usr/share/doc/libfoo.so.txt", []string{}},
@@ -206,7 +214,7 @@ func FuzzDlopenNames(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		words(b, func(w string) {
+		words(b, func(w string, _ bool) {
 			if !strings.Contains(string(b), w) {
 				t.Errorf("word %q is not in the input", w)
 			}

@@ -21,6 +21,7 @@ const (
 	NeedCACerts NeedKind = "ca-certs" // the CA certificate bundle TLS verifies servers with
 	NeedTZData  NeedKind = "tzdata"   // the time-zone database
 	NeedDlopen  NeedKind = "dlopen"   // libraries loaded by name at run time: not knowable, only reported
+	NeedStdlib  NeedKind = "stdlib"   // an interpreter's standard library (Python, Perl, Tcl, Ruby): only reported
 )
 
 // Need is something a program needs at run time that no DT_NEEDED entry
@@ -51,6 +52,7 @@ type NeedsOption func(*needsOptions)
 type needsOptions struct {
 	env      []string
 	embedded []*Report
+	program  io.ReaderAt
 }
 
 // WithEnv gives the environment the program will run with (the image's):
@@ -80,7 +82,7 @@ func RuntimeNeeds(root *Root, rep *Report, c *Closure, opts ...NeedsOption) ([]N
 	a := &needsAnalysis{root: root, rep: rep, c: c, opts: o, users: map[string][]string{}, sonames: map[string]*libFile{}}
 	a.collect()
 	var needs []Need
-	for _, f := range []func() *Need{a.nss, a.unwind, a.gconv, a.caCerts, a.tzdata, a.dlopen} {
+	for _, f := range []func() *Need{a.nss, a.unwind, a.gconv, a.caCerts, a.tzdata, a.dlopen, a.stdlib} {
 		if n := f(); n != nil {
 			needs = append(needs, *n)
 		}

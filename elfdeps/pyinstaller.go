@@ -308,16 +308,11 @@ func (pi *PyInstaller) OnedirLibraries(fsys fs.FS) ([]*Report, error) {
 		if !d.Type().IsRegular() || !strings.Contains(path.Base(p), ".so") {
 			return nil
 		}
-		f, err := fsys.Open(p)
+		fi, err := d.Info()
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		ra, ok := f.(io.ReaderAt)
-		if !ok {
-			return fmt.Errorf("%s: no random access", p)
-		}
-		rep, err := Inspect(ra)
+		rep, err := inspectOnedir(fsys, p, fi.Size())
 		if errors.Is(err, ErrNotELF) || errors.Is(err, ErrScript) {
 			return nil
 		}
@@ -325,13 +320,42 @@ func (pi *PyInstaller) OnedirLibraries(fsys fs.FS) ([]*Report, error) {
 			return fmt.Errorf("%s: %w", p, err)
 		}
 		rep.Path = p
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
 		reps = append(reps, rep)
 		pi.Libraries = append(pi.Libraries, EmbeddedLibrary{Name: p, Size: fi.Size(), Soname: rep.Soname, Arch: rep.Arch, Needed: rep.Needed})
 		return nil
 	})
 	return reps, err
+}
+
+// inspectOnedir inspects one library of a onedir contents directory. The
+// report outlives the file, so the TLS libraries, whose bytes RuntimeNeeds
+// reads later, are read into memory as a onefile archive's are; the
+// others keep nothing open (their imports are read here).
+func inspectOnedir(fsys fs.FS, p string, size int64) (*Report, error) {
+	f, err := fsys.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	ra, ok := f.(io.ReaderAt)
+	if !ok {
+		return nil, errors.New("no random access")
+	}
+	keep := false
+	for _, k := range embeddedKeep {
+		keep = keep || strings.HasPrefix(path.Base(p), k)
+	}
+	if !keep || size > maxPyEntry {
+		return Inspect(ra)
+	}
+	b := make([]byte, size)
+	if _, err := io.ReadFull(io.NewSectionReader(ra, 0, size), b); err != nil {
+		return nil, err
+	}
+	rep, err := Inspect(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	rep.data = b
+	return rep, nil
 }

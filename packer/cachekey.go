@@ -61,6 +61,9 @@ func layerKey(s *FileSet, c Compression, level int, mtime, now time.Time) (key s
 	ok = true
 	for _, e := range s.Entries() {
 		rec := []any{e.Path, int(e.Type), UnixMode(e.Mode), e.Target, e.Size}
+		if e.UID != 0 || e.GID != 0 {
+			rec = append(rec, "owner", e.UID, e.GID)
+		}
 		switch {
 		case e.Type == TypeFile && e.Source != "":
 			var st unix.Stat_t

@@ -28,7 +28,6 @@ func placeExtras(set *FileSet, spec Spec, guard func(dest, why string) error) er
 		for _, e := range []Entry{
 			{Path: "/etc/passwd", Type: TypeFile, Mode: 0o644, Data: []byte(passwd), Size: int64(len(passwd)), Why: "--user nonroot"},
 			{Path: "/etc/group", Type: TypeFile, Mode: 0o644, Data: []byte(group), Size: int64(len(group)), Why: "--user nonroot"},
-			{Path: "/home/nonroot", Type: TypeDir, Mode: 0o755, Why: "--user nonroot"},
 		} {
 			if err := set.Add(e); err != nil {
 				return err
@@ -36,6 +35,13 @@ func placeExtras(set *FileSet, spec Spec, guard func(dest, why string) error) er
 		}
 	}
 	return nil
+}
+
+// homes are the home directories of the users in passwd, as distroless has
+// them: owned by their users, mode 0700.
+var homes = []Entry{
+	{Path: "/root", Type: TypeDir, Mode: 0o700},
+	{Path: "/home/nonroot", Type: TypeDir, Mode: 0o700, UID: nonrootUID, GID: nonrootUID},
 }
 
 // ErrRefusedAdd means an --add source is one scratchpack will not copy: a

@@ -29,6 +29,9 @@ type Entry struct {
 	Target string      // for TypeSymlink
 	Size   int64       // for TypeFile
 	Why    string      // what put it there, for the pack report
+	// UID and GID own the entry; 0:0 but for the home directories of the
+	// users scratchpack writes into /etc/passwd.
+	UID, GID int
 	// Shared marks the C library set: the loader, glibc's own libraries and
 	// the links to them, which --layers=libs puts in a layer of their own.
 	Shared bool
@@ -65,7 +68,7 @@ func (s *FileSet) Add(e Entry) error {
 		return nil
 	}
 	if old, ok := s.entries[p]; ok {
-		if old.Type == e.Type && old.Target == e.Target && old.Source == e.Source && string(old.Data) == string(e.Data) {
+		if old.Type == e.Type && old.Target == e.Target && old.Source == e.Source && string(old.Data) == string(e.Data) && old.UID == e.UID && old.GID == e.GID {
 			old.Shared = old.Shared || e.Shared
 			return nil
 		}

@@ -106,6 +106,8 @@ func writeEntry(tw *tar.Writer, e *Entry, mtime time.Time, buf []byte) error {
 		Name:    strings.TrimPrefix(e.Path, "/"),
 		Mode:    UnixMode(e.Mode),
 		ModTime: mtime,
+		Uid:     e.UID,
+		Gid:     e.GID,
 		Format:  tar.FormatPAX,
 	}
 	switch e.Type {

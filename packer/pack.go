@@ -88,7 +88,7 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	trace, traceLibs, traceFiles, err := traceAdditions(ctx, spec)
+	traced, err := traceAdditions(ctx, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -96,11 +96,11 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	plan, err := planRuntime(spec, rep, closure, py.embedded, append(py.libs, traceLibs...))
+	plan, err := planRuntime(spec, rep, closure, py.embedded, append(py.libs, traceLibs(traced)...))
 	if err != nil {
 		return nil, err
 	}
-	plan.include = traceFiles
+	plan.include, plan.includeDirs = traced.files, traced.dirs
 	closure = plan.closure
 	base, err := LoadBase(ctx, spec.Base, platform, opts...)
 	if err != nil {
@@ -111,7 +111,7 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 		return nil, err
 	}
 	set := NewFileSet()
-	res := &Result{Report: rep, Closure: closure, Files: set, Sysroot: spec.Root, Needs: plan.needs, Trace: trace}
+	res := &Result{Report: rep, Closure: closure, Files: set, Sysroot: spec.Root, Needs: plan.needs, Trace: traced.trace}
 	if res.FromBase, err = placeClosure(set, baseFS, closure, rep, spec); err != nil {
 		return nil, err
 	}
@@ -187,12 +187,8 @@ func elfPlatform(rep *elfdeps.Report, want *v1.Platform) (v1.Platform, error) {
 // stays in Closure.Missing for the caller; any other missing name is an error.
 func hostClosure(spec Spec, rep *elfdeps.Report, extra ...elfdeps.Option) (*elfdeps.Closure, error) {
 	opts := []elfdeps.Option{elfdeps.WithLibraryPath(spec.LibraryPath...)}
-	abs, err := filepath.Abs(spec.Program)
-	if err != nil {
-		return nil, err
-	}
-	if rel, err := filepath.Rel(spec.Root, filepath.Dir(abs)); err == nil && (filepath.IsLocal(rel) || rel == ".") {
-		opts = append(opts, elfdeps.WithOrigin(path.Dir(spec.Dest), path.Join("/", filepath.ToSlash(rel))))
+	if dir, ok := OriginDir(spec.Root, spec.Program); ok {
+		opts = append(opts, elfdeps.WithOrigin(path.Dir(spec.Dest), dir))
 	}
 	c, err := elfdeps.Resolve(elfdeps.DirRoot(spec.Root), rep, append(opts, extra...)...)
 	if err != nil {

@@ -2,6 +2,8 @@ package packer
 
 import (
 	"fmt"
+	"os"
+	"path"
 	"strings"
 
 	"github.com/scratchpack/scratchpack/elfdeps"
@@ -42,7 +44,10 @@ type runtimePlan struct {
 	closure *elfdeps.Closure // the host closure with the dlopen'd libraries
 	verify  []elfdeps.Option // WithDlopen of the libraries found, to check them in the image
 	include []string         // files of this machine to add at the same path (--trace)
-	notes   []string
+	// includeDirs are directories of this machine to make at the same path,
+	// empty but for what else goes in (--trace: directories the run listed).
+	includeDirs []string
+	notes       []string
 }
 
 // planRuntime works out the run-time needs of the program and resolves the
@@ -50,7 +55,12 @@ type runtimePlan struct {
 func planRuntime(spec Spec, rep *elfdeps.Report, c *elfdeps.Closure, embedded []*elfdeps.Report, extraLibs []dlopenRequest) (*runtimePlan, error) {
 	root := elfdeps.DirRoot(spec.Root)
 	p := &runtimePlan{closure: c}
-	needs, warns := elfdeps.RuntimeNeeds(root, rep, c, elfdeps.WithEnv(spec.Config.Env), elfdeps.WithEmbedded(embedded...))
+	nopts := []elfdeps.NeedsOption{elfdeps.WithEnv(spec.Config.Env), elfdeps.WithEmbedded(embedded...)}
+	if f, err := os.Open(spec.Program); err == nil {
+		defer f.Close()
+		nopts = append(nopts, elfdeps.WithProgram(f))
+	}
+	needs, warns := elfdeps.RuntimeNeeds(root, rep, c, nopts...)
 	p.notes = append(p.notes, warns...)
 	rs := spec.Runtime
 	needs = forcedNeeds(needs, rs)
@@ -61,6 +71,12 @@ func planRuntime(spec Spec, rep *elfdeps.Report, c *elfdeps.Closure, embedded []
 		switch {
 		case n.Kind == elfdeps.NeedDlopen:
 			st.Reason = "reported only"
+		case n.Kind == elfdeps.NeedStdlib && includes(rs.Include, n.Files):
+			st.Added = true // by the --include of its directories
+		case n.Kind == elfdeps.NeedStdlib && rs.Trace != nil && !rs.Trace.ReportOnly:
+			st.Reason = StdlibTraced
+		case n.Kind == elfdeps.NeedStdlib:
+			st.Reason = StdlibUnknowable
 		case sw == Off:
 			st.Reason = "--no-" + flagName(n.Kind)
 		case sw == On:
@@ -115,6 +131,31 @@ func planRuntime(spec Spec, rep *elfdeps.Report, c *elfdeps.Closure, embedded []
 		}
 	}
 	return p, nil
+}
+
+// The reasons a stdlib need (an interpreter's standard library) is not
+// added: which of its files a program uses is known only by running it.
+const (
+	StdlibUnknowable = "what a run uses cannot be known without running it"
+	StdlibTraced     = "only the files the traced run used"
+)
+
+// includes reports whether every one of dirs is, or is under, one of paths.
+func includes(paths, dirs []string) bool {
+	if len(dirs) == 0 {
+		return false
+	}
+	for _, d := range dirs {
+		in := false
+		for _, p := range paths {
+			p = path.Clean(p)
+			in = in || d == p || strings.HasPrefix(d, p+"/") || p == "/"
+		}
+		if !in {
+			return false
+		}
+	}
+	return true
 }
 
 // dlopenRequest is a library to resolve as loaded at run time by name.

@@ -67,8 +67,16 @@ func placeRuntime(set *FileSet, base fs.FS, p *runtimePlan, spec Spec, fromBase 
 		if pl.baseHas(inc) || set.Has(inc) {
 			continue
 		}
-		if err := pl.include(inc, "--trace: opened by the run"); err != nil {
+		if err := pl.include(inc, "--trace: used by the run"); err != nil {
 			return fmt.Errorf("--trace: adding %s: %w", inc, err)
+		}
+	}
+	for _, d := range p.includeDirs {
+		if pl.baseHas(d) || set.Has(d) {
+			continue
+		}
+		if err := pl.dir(d, "--trace: used by the run"); err != nil {
+			pl.notes = append(pl.notes, fmt.Sprintf("--trace: directory %s not added: %v", d, err))
 		}
 	}
 	if !pl.baseHas("/tmp") {
@@ -79,6 +87,17 @@ func placeRuntime(set *FileSet, base fs.FS, p *runtimePlan, spec Spec, fromBase 
 	if !spec.Runtime.NoExtras { // --user nonroot writes its own (placeExtras)
 		for _, f := range []string{"/etc/passwd", "/etc/group"} {
 			if err := pl.generate(f, "by default: users root and nonroot"); err != nil {
+				return err
+			}
+		}
+	}
+	if e := set.Get("/etc/passwd"); e != nil && e.Source == "" && string(e.Data) == passwd {
+		for _, h := range homes {
+			if pl.baseHas(h.Path) {
+				continue
+			}
+			h.Why = "the home directories of /etc/passwd"
+			if err := pl.put(h); err != nil {
 				return err
 			}
 		}
@@ -219,6 +238,28 @@ func (pl *placer) include(p, why string) error {
 		return pl.tree(src, real, why, nil)
 	}
 	return addFile(pl, src, real, why, fi)
+}
+
+// dir makes the directory p of the root at the same path, empty: the links
+// met on the way to it as links, then the directory itself.
+func (pl *placer) dir(p, why string) error {
+	clean, err := CleanImagePath(p)
+	if err != nil {
+		return err
+	}
+	real, links, err := elfdeps.DirRoot(pl.src.root).Resolve(clean)
+	if err != nil {
+		return err
+	}
+	for _, l := range links {
+		if err := pl.put(Entry{Path: l.Path, Type: TypeSymlink, Target: l.Target, Why: why}); err != nil {
+			return err
+		}
+	}
+	if real == "/" {
+		return nil
+	}
+	return pl.put(Entry{Path: real, Type: TypeDir, Mode: 0o755, Why: why})
 }
 
 func addFile(pl *placer, src, dest, why string, fi fs.FileInfo) error {

@@ -1,19 +1,15 @@
 package packer
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"runtime"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -22,45 +18,62 @@ import (
 )
 
 // TraceSpec asks pack to run the program once on this machine, under
-// strace, and add what it opened: what static analysis cannot see (plugins
-// loaded with dlopen, data files). It is never done unless asked for.
+// strace, and add what it used: what static analysis cannot see (plugins
+// loaded with dlopen, data files, an interpreter's modules). It is never
+// done unless asked for.
 type TraceSpec struct {
 	Args       []string      // the program's arguments
-	ReportOnly bool          // only report what it opened; add nothing
+	ReportOnly bool          // only report what it used; add nothing
 	Timeout    time.Duration // stop the program (and its children) after this; 0 means 30 s
 	Strace     string        // the strace program; "" means strace from PATH
+	// Home is the home directory of the user running the trace: it and the
+	// dot files in it (~/.gnupg, ~/.ssh, caches) are the user's, never the
+	// image's. "" leaves nothing out for it.
+	Home string
+	// Skip are more paths whose contents never go in: the layer cache and
+	// the destinations being written.
+	Skip []string
 }
 
-// Trace is what one traced run of a program opened and executed.
+// Trace is what one traced run of a program used: the paths it opened,
+// executed, listed, or resolved with stat, access or readlink, that exist.
 type Trace struct {
-	Libraries []string `json:"libraries"` // ELF shared objects, by the path they were opened with
-	Files     []string `json:"files"`     // other regular files
-	Programs  []string `json:"programs"`  // programs executed (the program itself left out)
-	Skipped   []string `json:"skipped"`   // opened but not for an image: /proc, /dev, /tmp, the loader cache, directories
-	ExitCode  int      `json:"exit_code"`
-	TimedOut  bool     `json:"timed_out"`
-	Output    string   `json:"output"` // the program's stdout and stderr, cut at 64 kB
+	Libraries   []string `json:"libraries"`   // ELF shared objects, by the path they were used by
+	Files       []string `json:"files"`       // other regular files
+	Programs    []string `json:"programs"`    // programs executed (the program itself left out)
+	Directories []string `json:"directories"` // directories listed or resolved: they go in empty, with the entries used
+	// StatOnly are the files and directories above that the run only
+	// resolved (stat, access, readlink) and never opened, executed or listed:
+	// Python's landmarks and the sources beside its .pyc, plugins found by access.
+	StatOnly []string          `json:"stat_only"`
+	Skipped  []string          `json:"skipped"`  // used but not for an image: /proc, /dev, /tmp, the loader cache, the user's home
+	LeftOut  map[string]string `json:"left_out"` // why each of Skipped was left out
+	ExitCode int               `json:"exit_code"`
+	TimedOut bool              `json:"timed_out"`
+	Output   string            `json:"output"` // the program's stdout and stderr, cut at 64 kB
 }
 
 // traceSkipDirs hold files that belong to the running system or the run,
 // never to an image.
 var traceSkipDirs = []string{"/proc", "/sys", "/dev", "/run", "/tmp", "/var/tmp"}
 
-// traceSkipFiles are made per machine, or written by scratchpack itself
-// (the user database, NSS configuration), or given by the container
-// runtime (resolv.conf, hostname): the machine's own never go in an image.
+// traceSkipFiles are made per machine (its time zone, its id), or written by
+// scratchpack itself (the user database, NSS configuration), or given by
+// the container runtime (resolv.conf, hostname): the machine's own never go
+// in an image, which is on UTC without /etc/localtime.
 var traceSkipFiles = map[string]bool{
 	"/etc/ld.so.cache": true, "/etc/ld.so.preload": true,
+	"/etc/localtime": true, "/etc/timezone": true, "/etc/machine-id": true, "/etc/adjtime": true, "/etc/mtab": true,
 	"/etc/passwd": true, "/etc/group": true, "/etc/shadow": true, "/etc/gshadow": true,
 	"/etc/nsswitch.conf": true, "/etc/hosts": true, "/etc/resolv.conf": true, "/etc/hostname": true,
 }
 
-// RunTrace runs spec.Program once on this machine under `strace -f` with the
+// RunTrace runs spec.Program once on this machine under strace -f with the
 // trace's arguments, the image's environment (spec.Config.Env, else a plain
-// PATH) and an empty temporary working directory, and returns what it
-// opened and executed that exists. It kills the program and its children
-// after the timeout. The program must be of this machine's architecture,
-// with its libraries on this machine (--root /).
+// PATH) and an empty temporary working directory, and returns what it used
+// that exists. It kills the program and its children after the timeout.
+// The program must be of this machine's architecture, with its libraries
+// on this machine (--root /).
 func RunTrace(ctx context.Context, spec Spec) (*Trace, error) {
 	spec, err := spec.withDefaults()
 	if err != nil {
@@ -109,7 +122,7 @@ func RunTrace(ctx context.Context, spec Spec) (*Trace, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	args := append([]string{"-f", "-qq", "-y", "-e", "trace=open,openat,execve", "-e", "signal=none", "-o", log, "--", prog}, ts.Args...)
+	args := append(append(append([]string{}, straceArgs...), "-o", log, "--", prog), ts.Args...)
 	cmd := exec.CommandContext(ctx, strace, args...)
 	cmd.Dir = work
 	cmd.Env = spec.Config.Env
@@ -123,7 +136,7 @@ func RunTrace(ctx context.Context, spec Spec) (*Trace, error) {
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
 	runErr := cmd.Run()
-	tr := &Trace{Libraries: []string{}, Files: []string{}, Programs: []string{}, Skipped: []string{}, Output: out.String()}
+	tr := &Trace{Output: out.String()}
 	var ee *exec.ExitError
 	switch {
 	case ctx.Err() == context.DeadlineExceeded:
@@ -142,200 +155,116 @@ func RunTrace(ctx context.Context, spec Spec) (*Trace, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the strace log: %w", err)
 	}
-	tr.classify(events, prog, dir)
+	tr.classify(events, prog, dir, ts)
 	return tr, nil
 }
 
-// classify sorts what the run opened into libraries, files and programs.
-func (tr *Trace) classify(events []straceEvent, prog, workDir string) {
+// traceUse is how a run used one path, over all its calls.
+type traceUse struct {
+	real                 string
+	opened, exec, listed bool
+}
+
+// classify sorts what the run used into libraries, files, programs and
+// directories, and marks those it only resolved.
+func (tr *Trace) classify(events []straceEvent, prog, workDir string, ts *TraceSpec) {
+	tr.Libraries, tr.Files, tr.Programs, tr.Directories = []string{}, []string{}, []string{}, []string{}
+	tr.StatOnly, tr.Skipped, tr.LeftOut = []string{}, []string{}, map[string]string{}
 	progReal, _ := filepath.EvalSymlinks(prog)
-	seen := map[string]bool{}
+	uses := map[string]*traceUse{}
+	var order []string
 	for _, ev := range events {
-		p := ev.path
-		if seen[p] || p == prog || ev.real == progReal {
+		u := uses[ev.path]
+		if u == nil {
+			u = &traceUse{real: ev.real}
+			uses[ev.path] = u
+			order = append(order, ev.path)
+		}
+		u.opened = u.opened || ev.kind == traceOpen
+		u.exec = u.exec || ev.kind == traceExec
+		u.listed = u.listed || ev.kind == traceList
+	}
+	for _, p := range order {
+		u := uses[p]
+		if p == "/" || p == prog {
 			continue
 		}
-		seen[p] = true
-		if skipTraced(ev, workDir) {
+		if why := skipTraced(straceEvent{path: p, real: u.real}, workDir, ts); why != "" {
 			tr.Skipped = append(tr.Skipped, p)
+			tr.LeftOut[p] = why
+			continue
+		}
+		real, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			continue // gone, or a dangling link
+		}
+		if real == progReal {
+			continue // the program, by another name
+		}
+		if why := skipTraced(straceEvent{path: real, real: real}, workDir, ts); why != "" {
+			tr.Skipped = append(tr.Skipped, p)
+			tr.LeftOut[p] = why
 			continue
 		}
 		fi, err := os.Stat(p)
 		switch {
 		case err != nil:
-			continue // gone, or never a file
-		case fi.IsDir() || !fi.Mode().IsRegular():
-			tr.Skipped = append(tr.Skipped, p)
 			continue
-		}
-		rep, err := elfdeps.InspectFile(p)
-		switch {
-		case ev.exec && err == nil:
-			tr.Programs = append(tr.Programs, p)
-		case err == nil && rep.Kind == elfdeps.KindSharedLibrary:
-			tr.Libraries = append(tr.Libraries, p)
+		case fi.IsDir():
+			tr.Directories = append(tr.Directories, p)
+		case !fi.Mode().IsRegular():
+			tr.Skipped = append(tr.Skipped, p)
+			tr.LeftOut[p] = "not a regular file or directory"
+			continue
 		default:
-			tr.Files = append(tr.Files, p)
+			rep, err := elfdeps.InspectFile(p)
+			switch {
+			case u.exec:
+				tr.Programs = append(tr.Programs, p)
+			case err == nil && rep.Kind == elfdeps.KindSharedLibrary:
+				tr.Libraries = append(tr.Libraries, p)
+			default:
+				tr.Files = append(tr.Files, p)
+			}
+		}
+		if !u.opened && !u.exec && !u.listed {
+			tr.StatOnly = append(tr.StatOnly, p)
 		}
 	}
-	for _, s := range [][]string{tr.Libraries, tr.Files, tr.Programs, tr.Skipped} {
+	for _, s := range [][]string{tr.Libraries, tr.Files, tr.Programs, tr.Directories, tr.StatOnly, tr.Skipped} {
 		sort.Strings(s)
 	}
 }
 
-func skipTraced(ev straceEvent, workDir string) bool {
-	if traceSkipFiles[ev.path] || strings.HasPrefix(ev.path+"/", workDir+"/") || strings.HasPrefix(ev.real+"/", workDir+"/") {
-		return true
-	}
-	for _, d := range traceSkipDirs {
-		if strings.HasPrefix(ev.path+"/", d+"/") || strings.HasPrefix(ev.real+"/", d+"/") {
-			return true
-		}
-	}
-	return false
-}
-
-// straceEvent is one successful open or execve.
-type straceEvent struct {
-	path string // absolute, as asked for (links not followed)
-	real string // as strace -y showed the opened descriptor, if it did
-	exec bool
-}
-
-// parseStrace reads the log of `strace -f -y -e trace=open,openat,execve`
-// and returns the successful calls, joining calls that strace split in
-// "<unfinished ...>" and "<... resumed>" lines.
-func parseStrace(r io.Reader) ([]straceEvent, error) {
-	var out []straceEvent
-	pending := map[string]string{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		pid, rest, ok := strings.Cut(strings.TrimSpace(line), " ")
-		if !ok {
-			continue
-		}
-		rest = strings.TrimSpace(rest)
-		if head, found := strings.CutSuffix(rest, " <unfinished ...>"); found {
-			pending[pid] = head
-			continue
-		}
-		if strings.HasPrefix(rest, "<... ") {
-			_, tail, found := strings.Cut(rest, " resumed>")
-			if !found {
-				continue
-			}
-			rest = pending[pid] + tail
-			delete(pending, pid)
-		}
-		if ev, ok := parseCall(rest); ok {
-			out = append(out, ev)
-		}
-	}
-	return out, sc.Err()
-}
-
-// parseCall parses `openat(AT_FDCWD</cwd>, "path", FLAGS) = 3</real>` and
-// `execve("/bin/x", [...], ...) = 0`.
-func parseCall(s string) (straceEvent, bool) {
-	name, args, ok := strings.Cut(s, "(")
-	if !ok {
-		return straceEvent{}, false
-	}
-	eq := strings.LastIndex(s, ") = ")
-	if eq < 0 {
-		return straceEvent{}, false
-	}
-	ret := s[eq+len(") = "):]
-	num, deco, _ := strings.Cut(ret, "<")
-	n, err := strconv.Atoi(strings.TrimSpace(strings.Fields(num + " ")[0]))
-	if err != nil || n < 0 {
-		return straceEvent{}, false
-	}
-	q := strings.IndexByte(args, '"')
-	if q < 0 {
-		return straceEvent{}, false
-	}
-	p, ok := unquoteC(args[q:])
-	if !ok || p == "" {
-		return straceEvent{}, false
-	}
-	ev := straceEvent{exec: name == "execve"}
-	if i := strings.LastIndexByte(deco, '>'); i >= 0 {
-		ev.real = deco[:i]
+// skipTraced says why a path the run used never goes into an image, or "".
+func skipTraced(ev straceEvent, workDir string, ts *TraceSpec) string {
+	under := func(d string) bool {
+		return d != "" && (strings.HasPrefix(ev.path+"/", d+"/") || strings.HasPrefix(ev.real+"/", d+"/"))
 	}
 	switch {
-	case path.IsAbs(p):
-		ev.path = path.Clean(p)
-	case name == "openat" && strings.Contains(args[:q], "<"):
-		// The directory descriptor, decorated by -y: AT_FDCWD</cwd> or 3</usr/lib>.
-		d := args[strings.IndexByte(args, '<')+1 : q]
-		d = d[:strings.LastIndexByte(d, '>')]
-		ev.path = path.Join(d, p)
-	case ev.real != "":
-		ev.path = ev.real
-	default:
-		return straceEvent{}, false
+	case traceSkipFiles[ev.path]:
+		return "per machine, or written by scratchpack"
+	case under(workDir):
+		return "the trace's own working directory"
 	}
-	if ev.real == "" {
-		ev.real = ev.path
+	for _, d := range traceSkipDirs {
+		if under(d) {
+			return "belongs to the running system or the run (" + d + ")"
+		}
 	}
-	return ev, true
-}
-
-// unquoteC reads the C string literal strace prints at the start of s.
-func unquoteC(s string) (string, bool) {
-	if !strings.HasPrefix(s, `"`) {
-		return "", false
-	}
-	var b strings.Builder
-	for i := 1; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"':
-			return b.String(), true
-		case c != '\\':
-			b.WriteByte(c)
-		case i+1 >= len(s):
-			return "", false
-		default:
-			i++
-			switch e := s[i]; e {
-			case 'n':
-				b.WriteByte('\n')
-			case 't':
-				b.WriteByte('\t')
-			case 'r':
-				b.WriteByte('\r')
-			case 'v':
-				b.WriteByte('\v')
-			case 'f':
-				b.WriteByte('\f')
-			case 'x':
-				if i+2 >= len(s) {
-					return "", false
-				}
-				v, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
-				if err != nil {
-					return "", false
-				}
-				b.WriteByte(byte(v))
-				i += 2
-			case '0', '1', '2', '3', '4', '5', '6', '7':
-				j := i
-				for j < len(s) && j < i+3 && s[j] >= '0' && s[j] <= '7' {
-					j++
-				}
-				v, _ := strconv.ParseUint(s[i:j], 8, 8)
-				b.WriteByte(byte(v))
-				i = j - 1
-			default:
-				b.WriteByte(e)
+	if ts != nil {
+		if h := filepath.Clean(ts.Home); ts.Home != "" && h != "/" {
+			if ev.path == h || ev.real == h || strings.HasPrefix(ev.path, h+"/.") || strings.HasPrefix(ev.real, h+"/.") {
+				return "the home directory of the user tracing, and its dot files"
+			}
+		}
+		for _, d := range ts.Skip {
+			if under(filepath.Clean(d)) {
+				return "written by scratchpack (the layer cache or a destination)"
 			}
 		}
 	}
-	return "", false
+	return ""
 }
 
 // limitedBuffer keeps the first max bytes written to it.
@@ -362,38 +291,83 @@ func lookupEnvList(env []string, key string) (string, bool) {
 	return "", false
 }
 
-// traceAdditions runs the trace spec asks for and turns what the run opened
-// into libraries to resolve (with their closures) and files to include:
-// a program it executed comes with its own loader and libraries.
-func traceAdditions(ctx context.Context, spec Spec) (*Trace, []dlopenRequest, []string, error) {
+// traceAddition is what a trace adds to an image.
+type traceAddition struct {
+	trace *Trace
+	libs  []dlopenRequest // libraries to resolve with their closures
+	files []string        // files of this machine, at the same path
+	dirs  []string        // directories of this machine, made empty at the same path
+}
+
+// traceAdditions runs the trace spec asks for and turns what the run used
+// into libraries to resolve (with their closures), files to include and
+// directories to make: a program it executed comes with its own loader and
+// libraries, a script with its interpreter's.
+func traceAdditions(ctx context.Context, spec Spec) (*traceAddition, error) {
+	add := &traceAddition{}
 	if spec.Runtime.Trace == nil {
-		return nil, nil, nil, nil
+		return add, nil
 	}
 	tr, err := RunTrace(ctx, spec)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	var libs []dlopenRequest
+	add.trace = tr
 	for _, l := range tr.Libraries {
-		libs = append(libs, dlopenRequest{name: l, why: "--trace: opened by the run"})
+		add.libs = append(add.libs, dlopenRequest{name: l, why: "--trace: used by the run"})
 	}
-	files := append([]string(nil), tr.Files...)
-	for _, p := range tr.Programs {
-		files = append(files, p)
+	add.files = append(add.files, tr.Files...)
+	add.dirs = append(add.dirs, tr.Directories...)
+	seen := map[string]bool{}
+	progs := append([]string(nil), tr.Programs...)
+	for len(progs) > 0 {
+		p := progs[0]
+		progs = progs[1:]
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		add.files = append(add.files, p)
 		rep, err := elfdeps.InspectFile(p)
+		if errors.Is(err, elfdeps.ErrScript) {
+			if interp := scriptInterpreter(p); interp != "" {
+				progs = append(progs, interp)
+			}
+			continue
+		}
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
 		c, err := elfdeps.Resolve(elfdeps.DirRoot("/"), rep)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("resolving the libraries of %s, which the run executed: %w", p, err)
+			return nil, fmt.Errorf("resolving the libraries of %s, which the run executed: %w", p, err)
 		}
 		if c.Interpreter != nil {
-			files = append(files, c.Interpreter.Path)
+			add.files = append(add.files, c.Interpreter.Path)
 		}
 		for _, l := range c.Libraries {
-			libs = append(libs, dlopenRequest{name: l.Path, why: "--trace: needed by " + p})
+			add.libs = append(add.libs, dlopenRequest{name: l.Path, why: "--trace: needed by " + p})
 		}
 	}
-	return tr, libs, files, nil
+	return add, nil
 }
+
+// scriptInterpreter returns the interpreter a #! script names, or "".
+func scriptInterpreter(p string) string {
+	f, err := os.Open(p)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	line := make([]byte, 256)
+	n, _ := f.Read(line)
+	first, _, _ := strings.Cut(string(line[:n]), "\n")
+	fields := strings.Fields(strings.TrimPrefix(first, "#!"))
+	if len(fields) == 0 || !filepath.IsAbs(fields[0]) {
+		return ""
+	}
+	return fields[0]
+}
+
+// traceLibs returns the libraries a trace adds, if there was one.
+func traceLibs(t *traceAddition) []dlopenRequest { return t.libs }

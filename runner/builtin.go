@@ -21,6 +21,8 @@ type initConfig struct {
 	Process process `json:"process"`
 	NewNet  bool    `json:"new_net"`
 	UserNS  bool    `json:"user_ns"`
+	// Binds are host files to mount in the root (the host's network files).
+	Binds []bindMount `json:"binds,omitempty"`
 }
 
 // initMessage is one line the init writes on file descriptor 4 before it
@@ -72,7 +74,7 @@ func startBuiltin(ctx context.Context, o *options, w *workspace, p *process) (co
 	c.cmd.ExtraFiles = []*os.File{cfgR, msgW}
 	c.cmd.Stdin, c.cmd.Stdout, c.cmd.Stderr = stdin(o.stdin), o.stdout, o.stderr
 	c.cmd.WaitDelay = 2 * time.Second
-	cfg := initConfig{Rootfs: w.rootfs, Process: *p, NewNet: !o.hostNet}
+	cfg := initConfig{Rootfs: w.rootfs, Process: *p, NewNet: !o.hostNet, Binds: o.binds}
 	attr := &syscall.SysProcAttr{
 		Cloneflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC,
 		Setpgid:    true, // see runcContainer: scratchpack forwards a terminal's ^C itself

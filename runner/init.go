@@ -89,6 +89,9 @@ func setupRoot(cfg initConfig, warn func(string)) error {
 	if err := mountDev(filepath.Join(root, "dev")); err != nil {
 		return fmt.Errorf("making /dev: %w", err)
 	}
+	if err := mountBinds(root, cfg.Binds, warn); err != nil {
+		return err
+	}
 	if err := unix.Sethostname([]byte(cfg.Process.Hostname)); err != nil {
 		warn(fmt.Sprintf("setting the host name: %v", err))
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -51,6 +52,8 @@ type options struct {
 	runtime    Runtime
 	runc       string
 	hostNet    bool
+	env        []string    // KEY=VALUE over the image's
+	binds      []bindMount // host files mounted in the root (set by Run)
 	workDir    string
 	signals    <-chan os.Signal
 	grace      time.Duration
@@ -110,6 +113,20 @@ func WithEntrypoint(argv ...string) Option {
 func WithStdio(stdin io.Reader, stdout, stderr io.Writer) Option {
 	return func(o *options) error {
 		o.stdin, o.stdout, o.stderr = stdin, stdout, stderr
+		return nil
+	}
+}
+
+// WithEnv sets environment variables (KEY=VALUE) over the image's, as
+// `docker run -e` does; a later one wins.
+func WithEnv(env ...string) Option {
+	return func(o *options) error {
+		for _, kv := range env {
+			if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+				return fmt.Errorf("environment variable %q: want KEY=VALUE", kv)
+			}
+		}
+		o.env = append(o.env, env...)
 		return nil
 	}
 }

@@ -48,7 +48,7 @@ func newProcess(cfg v1.Config, o *options, root *elfdeps.Root) (*process, error)
 	if len(argv) == 0 || argv[0] == "" {
 		return nil, fmt.Errorf("%w: the image has no entrypoint or command; give one after --", ErrNoCommand)
 	}
-	env, err := imageEnv(cfg.Env)
+	env, err := imageEnv(append(append([]string{}, cfg.Env...), o.env...)) // run -e over the image's
 	if err != nil {
 		return nil, err
 	}

@@ -69,7 +69,9 @@ type runcContainer struct {
 }
 
 func startRunc(ctx context.Context, o *options, w *workspace, p *process) (container, error) {
-	b, err := json.MarshalIndent(runtimeSpec(p, o.hostNet), "", "\t")
+	spec := runtimeSpec(p, o.hostNet)
+	spec.Mounts = append(spec.Mounts, runcMounts(o.binds)...)
+	b, err := json.MarshalIndent(spec, "", "\t")
 	if err != nil {
 		return nil, err
 	}

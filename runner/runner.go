@@ -28,8 +28,12 @@ type Result struct {
 	Hints []elfdeps.DlopenHint
 	// MissingFiles are data files that C library functions the program
 	// calls read (/etc/passwd for getpwnam) and the image lacks, when it
-	// failed.
+	// failed and its output names them.
 	MissingFiles []elfdeps.RuntimeFile
+	// OutputNames are the absolute paths the program's output names that
+	// the image does not have ("lstat /root: no such file or directory"),
+	// when it failed: the first thing to look at.
+	OutputNames []string
 }
 
 // ErrInterrupted is returned when a forwarded signal came before the
@@ -91,12 +95,18 @@ func Run(ctx context.Context, img v1.Image, opts ...Option) (res *Result, err er
 	if err := w.prepare(p); err != nil {
 		return nil, fmt.Errorf("preparing the root: %w", err)
 	}
+	if o.hostNet {
+		if o.binds, err = w.hostFiles(); err != nil {
+			return nil, fmt.Errorf("preparing the root for the host's network: %w", err)
+		}
+	}
 	if interrupted() {
 		return nil, ErrInterrupted
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	tail := captureOutput(o)
 	start := startBuiltin
 	if rt == RuntimeRunc {
 		start = startRunc
@@ -119,7 +129,15 @@ func Run(ctx context.Context, img v1.Image, opts ...Option) (res *Result, err er
 		return nil, werr
 	}
 	if code != 0 {
-		explain(res, root, p, arch, emu != nil, o.hostArch)
+		// Inspect only a failure to start or to find a file: a program may
+		// exit non-zero for reasons of its own (no network, a test failed).
+		out := tail.String()
+		res.OutputNames = missingIn(root, namedPaths(out))
+		if looksLikeStartFailure(code, res.Start, out) || len(res.OutputNames) > 0 {
+			explain(res, root, p, arch, emu != nil, o.hostArch)
+			res.Hints = keepHints(res.Hints, out)
+			res.MissingFiles = keepFiles(res.MissingFiles, out)
+		}
 	}
 	return res, ctxErr
 }

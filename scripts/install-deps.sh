@@ -22,6 +22,8 @@ packages=(
 	apache2-utils # htpasswd, for an authenticated test registry
 	# benchmarks, compression, sample programs to pack
 	hyperfine pigz zstd busybox nodejs curl openssl postgresql-client bash strace
+	python3 perl tcl8.6 gdb # interpreters whose standard library is a run-time need; gdb and python3 for --trace
+	gpg # a real program that needs its home directory (/root) in the image
 	time jq # make bench: peak memory (GNU time), reading hyperfine's and pack's JSON
 	# run-time data files pack bundles (CA certificates, time zones); unshare -n for the air-gapped test
 	ca-certificates tzdata util-linux

@@ -156,8 +156,7 @@ func analyze(file string, sr *sysroots, libPath []string, ldso bool, env []strin
 		return nil, err
 	}
 	opts := []elfdeps.Option{elfdeps.WithLibraryPath(libPath...)}
-	if rel, err := filepath.Rel(root, filepath.Dir(abs)); err == nil && filepath.IsLocal(rel) || rel == "." {
-		dir := "/" + filepath.ToSlash(rel)
+	if dir, ok := packer.OriginDir(root, abs); ok {
 		opts = append(opts, elfdeps.WithOrigin(dir, dir))
 	}
 	var cl *elfdeps.Closure
@@ -187,7 +186,12 @@ func analyze(file string, sr *sysroots, libPath []string, ldso bool, env []strin
 			return nil, err
 		}
 	}
-	needs, warns := elfdeps.RuntimeNeeds(elfdeps.DirRoot(root), rep, cl, elfdeps.WithEnv(env), elfdeps.WithEmbedded(embedded...))
+	nopts := []elfdeps.NeedsOption{elfdeps.WithEnv(env), elfdeps.WithEmbedded(embedded...)}
+	if f, err := os.Open(file); err == nil {
+		defer f.Close()
+		nopts = append(nopts, elfdeps.WithProgram(f))
+	}
+	needs, warns := elfdeps.RuntimeNeeds(elfdeps.DirRoot(root), rep, cl, nopts...)
 	rep.Warnings = append(rep.Warnings, warns...)
 	if needs == nil {
 		needs = []elfdeps.Need{}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -42,5 +43,45 @@ func TestInspectDlopenHints(t *testing.T) {
 	plain := mustRun(t, nil, "inspect", "--json", testenv.Fixture(t, "hello-c"))
 	if !strings.Contains(plain, `"dlopen_hints":[]`) {
 		t.Errorf("hello-c should have an empty dlopen_hints list: %s", plain)
+	}
+}
+
+// requireHostProgram returns the path of a program scripts/install-deps.sh
+// installs; it skips without it, or fails in CI.
+func requireHostProgram(t *testing.T, name, debianPackage string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if getenv("CI") == "true" {
+			t.Fatalf("%s missing (CI=true): scripts/install-deps.sh installs %s", name, debianPackage)
+		}
+		t.Skipf("SKIP: %s missing: install the Debian package %s", name, debianPackage)
+	}
+	return p
+}
+
+// TestInspectHintsRealPrograms: the dlopen hints of real programs are whole
+// names or paths. podman is a Go program whose string table, without NULs,
+// once gave a 200-character "path"; node's printf'd file names
+// (libv8-%d.%d.%d%s%s.so) gave globs of stars.
+func TestInspectHintsRealPrograms(t *testing.T) {
+	for _, tc := range []struct{ name, pkg string }{{"podman", "podman"}, {"node", "nodejs"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			prog := requireHostProgram(t, tc.name, tc.pkg)
+			var a struct {
+				Hints []struct{ Name, Family string } `json:"dlopen_hints"`
+			}
+			if err := jsonUnmarshal(mustRun(t, nil, "inspect", "--json", prog), &a); err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range a.Hints {
+				if h.Family != "" {
+					continue
+				}
+				if len(h.Name) > 255 || strings.Contains(h.Name, "//") || strings.Count(h.Name, "*") > 1 {
+					t.Errorf("%s: implausible hint %q", prog, h.Name)
+				}
+			}
+		})
 	}
 }

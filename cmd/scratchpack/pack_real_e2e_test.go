@@ -46,3 +46,23 @@ func TestPackRealPrograms(t *testing.T) {
 		})
 	}
 }
+
+// TestPackRealDefaults: real programs that look up their user's home run
+// on scratch with default flags, as here: podman resolves $HOME (lstat
+// /root) and gpg makes ~/.gnupg, which needs /root to exist.
+func TestPackRealDefaults(t *testing.T) {
+	for _, tc := range []struct{ prog, pkg string }{{"/usr/bin/podman", "podman"}, {"/usr/bin/gpg", "gpg"}} {
+		t.Run(filepath.Base(tc.prog), func(t *testing.T) {
+			prog := testenv.HostProgram(t, tc.prog, tc.pkg)
+			want, code := hostOutput(t, prog, "--version")
+			if code != 0 {
+				t.Fatalf("on the host: exit %d", code)
+			}
+			layout := filepath.Join(t.TempDir(), "l")
+			mustRun(t, nil, "pack", "--dest", prog, "-o", "oci:"+layout+":t", prog, "--", "--version")
+			if out, errOut, code := testenv.RunOCI(t, layout, "t"); out != want || code != 0 {
+				t.Errorf("in runc: exit %d, stdout %q, stderr %q; want %q", code, out, errOut, want)
+			}
+		})
+	}
+}

@@ -92,3 +92,88 @@ func TestPyInstallerInRunc(t *testing.T) {
 		})
 	}
 }
+
+// TestPyInstallerTLS: PyInstaller programs shaped as PyInstaller 6 writes
+// them for a script that imports ssl and sqlite3: Debian's _ssl and _sqlite3
+// extension modules beside libssl.so.3, libcrypto.so.3 and libsqlite3.so.0,
+// in _internal/ (onedir) or in the archive (onefile). The embedded libssl
+// makes the CA bundle a need, with the links where this OpenSSL looks; the
+// onedir libraries are read while their files are open (they were read
+// after closing: "file already closed", and no CA bundle).
+func TestPyInstallerTLS(t *testing.T) {
+	const dynload = "/usr/lib/python3.11/lib-dynload/"
+	libs := map[string]string{
+		"libssl.so.3":     "/usr/lib/x86_64-linux-gnu/libssl.so.3",
+		"libcrypto.so.3":  "/usr/lib/x86_64-linux-gnu/libcrypto.so.3",
+		"libsqlite3.so.0": "/usr/lib/x86_64-linux-gnu/libsqlite3.so.0",
+		"lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so":     dynload + "_ssl.cpython-311-x86_64-linux-gnu.so",
+		"lib-dynload/_sqlite3.cpython-311-x86_64-linux-gnu.so": dynload + "_sqlite3.cpython-311-x86_64-linux-gnu.so",
+	}
+	for _, p := range libs {
+		if _, err := os.Stat(p); err != nil {
+			t.Skipf("SKIP: %s missing (Debian's python3.11, libssl3, libsqlite3-0)", p)
+		}
+	}
+	read := func(p string) []byte {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	boot, py, ext := read(testenv.Fixture(t, "pyi/boot")), read(testenv.Fixture(t, "pyi/libpython3.11.so.1.0")), read(testenv.Fixture(t, "pyi/libpyext.so.1"))
+	opts := pyitest.Entry{Name: "pyi-runtime-tmpdir", Type: 'o'}
+	script := pyitest.Entry{Name: "app", Type: 's', Data: []byte("app.py"), Compress: true}
+	dir := t.TempDir()
+	write := func(p string, b []byte) {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	progs := map[string]string{"onedir": filepath.Join(dir, "dist", "app", "app"), "onefile": filepath.Join(dir, "onefile", "app")}
+	internal := filepath.Join(dir, "dist", "app", "_internal")
+	write(progs["onedir"], append(append([]byte(nil), boot...), pyitest.Archive([]pyitest.Entry{opts, script}, 311, "libpython3.11.so.1.0")...))
+	write(filepath.Join(internal, "libpython3.11.so.1.0"), py)
+	write(filepath.Join(internal, "libpyext.so.1"), ext)
+	entries := []pyitest.Entry{opts, {Name: "libpython3.11.so.1.0", Type: 'b', Data: py, Compress: true}, {Name: "libpyext.so.1", Type: 'b', Data: ext}}
+	for name, src := range libs {
+		b := read(src)
+		write(filepath.Join(internal, name), b)
+		entries = append(entries, pyitest.Entry{Name: name, Type: 'b', Data: b, Compress: true})
+	}
+	write(progs["onefile"], append(append([]byte(nil), boot...), pyitest.Archive(append(entries, script), 311, "libpython3.11.so.1.0")...))
+
+	for name, prog := range progs {
+		t.Run(name, func(t *testing.T) {
+			inspect := mustRun(t, nil, "inspect", prog)
+			if !strings.Contains(inspect, "ca-certs") || strings.Contains(inspect, "already closed") {
+				t.Errorf("inspect should show the ca-certs need, without reading errors:\n%s", inspect)
+			}
+			layout := filepath.Join(t.TempDir(), "l")
+			_, report, code := run(t, nil, "pack", "-o", "oci:"+layout+":t", prog)
+			if code != 0 || strings.Contains(report, "already closed") {
+				t.Fatalf("pack: exit %d\n%s", code, report)
+			}
+			var files []struct{ Path, Target string }
+			if err := jsonUnmarshal(mustRun(t, nil, "ls", "--json", "oci:"+layout+":t"), &files); err != nil {
+				t.Fatal(err)
+			}
+			have := map[string]string{}
+			for _, f := range files {
+				have[f.Path] = f.Target
+			}
+			if _, ok := have["/etc/ssl/certs/ca-certificates.crt"]; !ok {
+				t.Errorf("the image has no CA bundle:\n%s", report)
+			}
+			if have["/usr/lib/ssl/cert.pem"] == "" {
+				t.Errorf("the image has no /usr/lib/ssl/cert.pem link to the bundle (OPENSSLDIR of the embedded libcrypto):\n%s", report)
+			}
+			if out, errOut, code := testenv.RunOCI(t, layout, "t"); out != pyiOutput || code != 0 {
+				t.Errorf("in runc: exit %d, stdout %q, stderr %q", code, out, errOut)
+			}
+		})
+	}
+}

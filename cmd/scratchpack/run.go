@@ -48,9 +48,16 @@ namespaces itself, as root, or as another user in a user namespace where the
 kernel allows it. An image for another architecture runs where binfmt_misc has an
 emulator registered for it (qemu-user-static); otherwise run says how to add one.
 
-When the program fails, run says what inspecting it in the image finds wrong: a
-missing loader or library, a glibc too old, a file such as /etc/passwd that its C
-library calls need, a library it probably loads at run time.
+When the program fails to start (exit 126 or 127, a loader error) or its output
+names a path the image does not have, run says what inspecting it in the image
+finds wrong, starting with the paths the program named: a missing loader or
+library, a glibc too old, a file such as /etc/passwd that it named, a library it
+failed to load. Other failures get no advice.
+
+-e KEY=VALUE (repeatable; KEY alone takes this machine's value) and --env-file FILE
+(KEY=VALUE lines, # comments) set variables over the image's. --network host also
+mounts this machine's /etc/resolv.conf and /etc/hosts, read-only, as docker run
+--network host does.
 
 Examples:
   scratchpack run oci:out:hello
@@ -62,7 +69,9 @@ Exit status: the program's; 125 if scratchpack could not run the image, 126 if t
 program could not be executed, 127 if it was not found, 128+N if signal N ended it.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "runtime", Value: "auto", Usage: "`RUNTIME` to run with: auto (runc if installed and root, else builtin), runc, builtin"},
-			&cli.StringFlag{Name: "network", Value: "none", Usage: "`MODE`: none (a network namespace with loopback only) or host"},
+			&cli.StringFlag{Name: "network", Value: "none", Usage: "`MODE`: none (a network namespace with loopback only) or host (with this machine's /etc/resolv.conf and /etc/hosts)"},
+			&cli.GenericFlag{Name: "env", Aliases: []string{"e"}, Value: &repeated{}, Usage: "set `KEY=VALUE` in the program's environment (KEY alone: this machine's value); repeatable"},
+			&cli.GenericFlag{Name: "env-file", Value: &repeated{}, Usage: "read variables from `FILE`: KEY=VALUE lines, # comments; repeatable"},
 			&cli.StringFlag{Name: "platform", Usage: "`OS/ARCH[/VARIANT]` of the image to run (default: this machine's)"},
 			&cli.StringFlag{Name: "entrypoint", Usage: "replace the image's entrypoint with `COMMAND`: a JSON array or words (drops its command too)"},
 			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
@@ -195,6 +204,13 @@ func runOptions(c *cli.Context) ([]runner.Option, error) {
 			return nil, errors.New("--runtime runc: runc is not in PATH; install it (Debian: apt-get install runc) or use --runtime builtin")
 		}
 	}
+	env, err := runEnv(c)
+	if err != nil {
+		return nil, err
+	}
+	if len(env) > 0 {
+		opts = append(opts, runner.WithEnv(env...))
+	}
 	switch n := c.String("network"); n {
 	case "none":
 	case "host":
@@ -215,6 +231,70 @@ func runOptions(c *cli.Context) ([]runner.Option, error) {
 	return opts, nil
 }
 
+// repeated is a repeatable flag whose values are kept whole: unlike
+// StringSliceFlag it does not split them at commas (-e LIST=a,b).
+type repeated []string
+
+// repeatedCopy is what urfave/cli sets a flag's aliases to after parsing
+// (Serialize); the aliases share this value, so there is nothing to copy.
+const repeatedCopy = "\x00repeated: alias copy\x00"
+
+func (r *repeated) Set(v string) error {
+	if v != repeatedCopy {
+		*r = append(*r, v)
+	}
+	return nil
+}
+func (r *repeated) String() string    { return strings.Join(*r, " ") }
+func (r *repeated) Serialize() string { return repeatedCopy }
+
+// runEnv reads -e and --env-file as docker run does: KEY=VALUE as it is,
+// KEY alone takes this machine's value (and is dropped if it has none);
+// the files first, then -e, a later one winning.
+func runEnv(c *cli.Context) ([]string, error) {
+	var env []string
+	add := func(kv, where string) error {
+		k, _, hasValue := strings.Cut(kv, "=")
+		if k == "" || strings.ContainsAny(k, " \t") {
+			return fmt.Errorf("%s: %q is not KEY=VALUE", where, kv)
+		}
+		if !hasValue {
+			v, ok := os.LookupEnv(k)
+			if !ok {
+				return nil
+			}
+			kv = k + "=" + v
+		}
+		env = append(env, kv)
+		return nil
+	}
+	if files, ok := c.Generic("env-file").(*repeated); ok {
+		for _, f := range *files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return nil, fmt.Errorf("--env-file: %w", err)
+			}
+			for i, line := range strings.Split(string(b), "\n") {
+				line = strings.TrimRight(line, "\r")
+				if t := strings.TrimSpace(line); t == "" || strings.HasPrefix(t, "#") {
+					continue
+				}
+				if err := add(strings.TrimLeft(line, " \t"), fmt.Sprintf("--env-file %s:%d", f, i+1)); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	if vals, ok := c.Generic("env").(*repeated); ok {
+		for _, kv := range *vals {
+			if err := add(kv, "-e"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return env, nil
+}
+
 // printRunFailure explains, on stderr, why the program failed, when the
 // run found something to say.
 func printRunFailure(w io.Writer, res *runner.Result) {
@@ -224,7 +304,7 @@ func printRunFailure(w io.Writer, res *runner.Result) {
 	if res.Start != nil && res.Runtime == runner.RuntimeBuiltin {
 		fmt.Fprintf(w, "scratchpack: %s\n", res.Start.Msg) // runc prints its own
 	}
-	if len(res.Problems) == 0 && len(res.MissingFiles) == 0 && len(res.Hints) == 0 {
+	if len(res.Problems) == 0 && len(res.MissingFiles) == 0 && len(res.Hints) == 0 && len(res.OutputNames) == 0 {
 		return
 	}
 	if res.Start != nil {
@@ -238,11 +318,25 @@ func printRunFailure(w io.Writer, res *runner.Result) {
 // printExplanation lists the problems, missing run-time files and dlopen
 // hints of a failed run.
 func printExplanation(w io.Writer, res *runner.Result, indent string) {
+	// What the program itself named first.
+	told := map[string]bool{}
+	for _, p := range res.OutputNames {
+		line := fmt.Sprintf("%s✗ the image has no %s, which the program's output names", indent, p)
+		for _, f := range res.MissingFiles {
+			if f.Path == p {
+				line += ": " + f.Reason
+				told[p] = true
+			}
+		}
+		fmt.Fprintln(w, line)
+	}
 	for _, p := range res.Problems {
 		fmt.Fprintf(w, "%s✗ %s\n%s  %s\n", indent, p.Symptom, indent, p.Message)
 	}
 	for _, f := range res.MissingFiles {
-		fmt.Fprintf(w, "%s? the image has no %s: %s\n", indent, f.Path, f.Reason)
+		if !told[f.Path] {
+			fmt.Fprintf(w, "%s? the image has no %s: %s\n", indent, f.Path, f.Reason)
+		}
 	}
 	printHints(w, res.Hints, indent)
 }

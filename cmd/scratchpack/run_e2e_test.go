@@ -3,6 +3,7 @@ package main
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/json"
 	"io"
 	"os"
 	"os/exec"
@@ -400,6 +401,37 @@ func TestRunInterrupt(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestRunEnvAndDiagnosis: -e and --env-file set the program's environment
+// (KEY alone takes this machine's value; values keep their commas); a
+// deliberate non-zero exit is passed through without an explanation, and
+// one whose output names a path the image lacks leads with that path.
+func TestRunEnvAndDiagnosis(t *testing.T) {
+	layout := t.TempDir()
+	testenv.WriteOCILayout(t, testenv.BusyboxGlibcImage(t), layout, "bb")
+	envFile := filepath.Join(t.TempDir(), "env")
+	if err := os.WriteFile(envFile, []byte("# a comment\n\nA=from-file\nB=from-file\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The script is the entrypoint, a JSON array: no arguments after IMAGE.
+	sh := func(script string) string {
+		b, _ := json.Marshal([]string{"/bin/sh", "-c", script})
+		return string(b)
+	}
+	out, errOut, code := run(t, []string{"HOSTVAR=host value"}, "run", "--env-file", envFile, "-e", "B=flag,with,commas", "-e", "HOSTVAR", "-e", "UNSET_HERE_XYZ",
+		"--entrypoint", sh(`echo "$A|$B|$HOSTVAR|${UNSET_HERE_XYZ-unset}"`), "oci:"+layout+":bb")
+	if code != 0 || out != "from-file|flag,with,commas|host value|unset\n" {
+		t.Errorf("run -e: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	_, errOut, code = run(t, nil, "run", "--entrypoint", sh("exit 5"), "oci:"+layout+":bb")
+	if code != 5 || strings.Contains(errOut, "inspecting") {
+		t.Errorf("exit 5: exit %d, stderr %q; want 5 and no explanation", code, errOut)
+	}
+	_, errOut, code = run(t, nil, "run", "--entrypoint", sh(`echo "cannot resolve /home/app: lstat /home/app: no such file or directory" >&2; exit 3`), "oci:"+layout+":bb")
+	if code != 3 || !strings.Contains(errOut, "inspecting it in the image:\n  ✗ the image has no /home/app, which the program's output names") {
+		t.Errorf("a missing path: exit %d, stderr %q", code, errOut)
 	}
 }
 

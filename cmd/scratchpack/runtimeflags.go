@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -31,9 +33,13 @@ Generated files have fixed content; copied ones come from --root (or this
 machine, for certificates and zones).
 
 --trace runs PROGRAM once on this machine, under strace, with the arguments
-after -- and the image's environment, and adds every library and file it
-opened; --trace-report only prints them. Nothing runs unless you ask: pack
-never executes the program by default.`
+after -- and the image's environment, and adds every library, file and
+program it used: opened, executed, listed (a directory goes in empty, with
+the entries used), or only found with stat, access or readlink (Python's
+modules, a plugin found by access); programs it ran come with their own
+libraries. --trace-report only prints them, and what it left out and why
+(/proc, /dev, /tmp, your home directory's dot files, the cache, the outputs).
+Nothing runs unless you ask: pack never executes the program by default.`
 
 func runtimeFlags() []cli.Flag {
 	return []cli.Flag{
@@ -45,8 +51,8 @@ func runtimeFlags() []cli.Flag {
 		&cli.StringFlag{Name: "ca-bundle", Usage: "bundle the PEM `FILE` as the CA certificates (implies --ca-certs)"},
 		&cli.BoolFlag{Name: "tzdata", Usage: "always add the zone database /usr/share/zoneinfo"},
 		&cli.BoolFlag{Name: "no-tzdata", Usage: "never add the zone database"},
-		&cli.BoolFlag{Name: "trace", Usage: "RUN the program once on this machine under strace and add what it opens (never by default)"},
-		&cli.BoolFlag{Name: "trace-report", Usage: "like --trace, but only print what it opened"},
+		&cli.BoolFlag{Name: "trace", Usage: "RUN the program once on this machine under strace and add what it uses (never by default)"},
+		&cli.BoolFlag{Name: "trace-report", Usage: "like --trace, but only print what it used"},
 		&cli.DurationFlag{Name: "trace-timeout", Value: 30 * time.Second, Usage: "stop a --trace run after `DURATION`"},
 	}
 }
@@ -75,10 +81,33 @@ func runtimeSpec(c *cli.Context, spec *packer.Spec) error {
 		}
 	}
 	if c.Bool("trace") || c.Bool("trace-report") {
-		rs.Trace = &packer.TraceSpec{Args: spec.Config.Cmd, ReportOnly: c.Bool("trace-report"), Timeout: c.Duration("trace-timeout")}
+		rs.Trace = &packer.TraceSpec{Args: spec.Config.Cmd, ReportOnly: c.Bool("trace-report"), Timeout: c.Duration("trace-timeout"), Skip: traceSkips(c)}
+		rs.Trace.Home, _ = os.UserHomeDir()
 	}
 	spec.Runtime = rs
 	return nil
+}
+
+// traceSkips are the paths scratchpack writes that a traced run may touch:
+// the layer cache and the destinations.
+func traceSkips(c *cli.Context) []string {
+	var skip []string
+	if dir := c.String("cache"); dir != "" {
+		skip = append(skip, dir)
+	} else if base, err := os.UserCacheDir(); err == nil {
+		skip = append(skip, filepath.Join(base, "scratchpack"))
+	}
+	for _, o := range c.StringSlice("output") {
+		if ref, err := packer.ParseRef(o); err == nil && ref.Path != "" {
+			skip = append(skip, ref.Path)
+		}
+	}
+	for i, p := range skip {
+		if abs, err := filepath.Abs(p); err == nil {
+			skip[i] = abs
+		}
+	}
+	return skip
 }
 
 // onOff reads a --NAME / --no-NAME pair.

@@ -71,6 +71,11 @@ func printNeeds(w io.Writer, needs []packer.NeedStatus, notes []string) {
 		case n.Added:
 		case n.Kind == elfdeps.NeedDlopen:
 			fmt.Fprintf(w, "  note: it calls dlopen (%s): %s\n", n.Why, n.Symptom)
+		case n.Kind == elfdeps.NeedStdlib && n.Reason == packer.StdlibTraced:
+			fmt.Fprintf(w, "  note: %s: %s (%s)\n", n.Kind, n.Reason, n.Why)
+		case n.Kind == elfdeps.NeedStdlib:
+			fmt.Fprintf(w, "  NOT ADDED: %s (%s): %s\n    without it: %s\n    add what a run uses with --trace -- ARGS, or all of it with %s\n",
+				n.Kind, n.Reason, n.Why, n.Symptom, includeFlags(n.Files))
 		default:
 			fmt.Fprintf(w, "  not added: %s (%s): %s\n    without it: %s\n", n.Kind, n.Reason, n.Why, n.Symptom)
 		}
@@ -78,6 +83,18 @@ func printNeeds(w io.Writer, needs []packer.NeedStatus, notes []string) {
 	for _, note := range notes {
 		fmt.Fprintf(w, "  note: %s\n", note)
 	}
+}
+
+// includeFlags is the --include of each directory, or a placeholder.
+func includeFlags(dirs []string) string {
+	if len(dirs) == 0 {
+		return "--include DIR (its standard library directory)"
+	}
+	var out []string
+	for _, d := range dirs {
+		out = append(out, "--include "+d)
+	}
+	return strings.Join(out, " ")
 }
 
 // printNeedList prints run-time needs for inspect.
@@ -118,12 +135,19 @@ func traceReport(c *cli.Context, spec packer.Spec) error {
 	for _, s := range []struct {
 		title string
 		list  []string
-	}{{"libraries", tr.Libraries}, {"files", tr.Files}, {"programs executed", tr.Programs}, {"left out (per machine, per run, or written by scratchpack)", tr.Skipped}} {
+	}{{"libraries", tr.Libraries}, {"files", tr.Files}, {"programs executed", tr.Programs}, {"directories (made empty, with the entries used)", tr.Directories},
+		{"found only with stat, access or readlink (never opened)", tr.StatOnly}} {
 		if len(s.list) > 0 {
 			fmt.Fprintf(w, "%s:\n", s.title)
 			for _, p := range s.list {
 				fmt.Fprintf(w, "  %s\n", p)
 			}
+		}
+	}
+	if len(tr.Skipped) > 0 {
+		fmt.Fprintln(w, "left out:")
+		for _, p := range tr.Skipped {
+			fmt.Fprintf(w, "  %s  (%s)\n", p, tr.LeftOut[p])
 		}
 	}
 	return nil

@@ -118,7 +118,7 @@ func smokeRun(c *cli.Context, res *packer.Result, work, label string) error {
 	}
 	fmt.Fprintf(w, "%s: FAILED: the image's program (with %s) %s. Its output:\n", label, what, status)
 	printOutput(w, out)
-	if len(r.Problems)+len(r.MissingFiles)+len(r.Hints) > 0 {
+	if len(r.Problems)+len(r.MissingFiles)+len(r.Hints)+len(r.OutputNames) > 0 {
 		fmt.Fprintln(w, "inspecting it in the image:")
 		printExplanation(w, r, "  ")
 	}

@@ -32,7 +32,7 @@ func TestPackSmoke(t *testing.T) {
 	}{
 		{"defaults", []string{"--smoke", testenv.Fixture(t, "getpwnam")}, 0, true, []string{"exited 0"}},
 		{"no passwd", []string{"--smoke", "--no-runtime-extras", testenv.Fixture(t, "getpwnam")}, exitWontRun, false,
-			[]string{"smoke run: FAILED", `getpwnam("root"): no such user`, "the image has no /etc/passwd: it calls getpwnam", "not written"}},
+			[]string{"smoke run: FAILED", `getpwnam("root"): no such user`, "the image has no /etc/passwd, which the program's output names: it calls getpwnam", "not written"}},
 		{"nonroot writes passwd", []string{"--smoke", "--no-runtime-extras", "--user", "nonroot", testenv.Fixture(t, "getpwnam")}, 0, true,
 			[]string{"smoke run: the image's program (with its command) exited 0"}},
 		{"added passwd", []string{"--smoke", "--no-runtime-extras", "--add", passwd + ":/etc/passwd", testenv.Fixture(t, "getpwnam")}, 0, true, []string{"exited 0"}},

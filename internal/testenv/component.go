@@ -62,3 +62,14 @@ func findTool(name string) (string, error) {
 	}
 	return "", fmt.Errorf("%s: %w", name, exec.ErrNotFound)
 }
+
+// HostProgram returns path, a program of this machine that the Debian
+// package debianPackage installs (scripts/install-deps.sh lists it), or
+// calls missing.
+func HostProgram(t testing.TB, path, debianPackage string) string {
+	t.Helper()
+	if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
+		missing(t, "%s not found (install the Debian package %q)", path, debianPackage)
+	}
+	return path
+}
