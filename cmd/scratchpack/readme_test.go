@@ -72,6 +72,7 @@ const exampleTimeout = 3 * time.Minute
 //	./server               testdata/bin/gotls, a static Go HTTPS server
 //	./conf/                a directory with app.conf, for --add ./conf:/etc/app
 //	./corp-ca.pem          a self-signed CA certificate made here
+//	./app.env              KEY=VALUE lines, for run --env-file
 //	./scratchpack.yaml     README's own yaml block, with the files it names:
 //	                       build/server (./server), build/amd64/tool (hello-c),
 //	                       build/arm64/tool (hello-c-arm64), bases/busybox.tar

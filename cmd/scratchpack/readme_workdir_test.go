@@ -38,6 +38,7 @@ func readmeWorkDir(t *testing.T, md string) string {
 	writeTestFile(t, filepath.Join(dir, "conf", "app.conf"), "answer = 42\n")
 	writeTestFile(t, filepath.Join(dir, "etc", "app.conf"), "answer = 42\n")
 	writeTestFile(t, filepath.Join(dir, "corp-ca.pem"), selfSignedCA(t))
+	writeTestFile(t, filepath.Join(dir, "app.env"), "# run --env-file\nLANG=C.UTF-8\n")
 	writeTestFile(t, filepath.Join(dir, "scratchpack.yaml"), readmeYAML(t, md))
 	testenv.WriteOCIArchive(t, testenv.BusyboxGlibcImage(t), filepath.Join(dir, "bases", "busybox.tar"), "glibc")
 	return dir
