@@ -19,6 +19,9 @@ packages=(
 	qemu-user-static binfmt-support
 	# image tooling and runtimes for the end-to-end tier
 	runc umoci skopeo docker.io podman docker-registry
+	# podman's default runtime where it is installed, which fails on hybrid cgroup hosts: here so
+	# that the tests always meet it and must pin runc (testenv.PodmanRun), as a fresh machine may
+	crun
 	apache2-utils # htpasswd, for an authenticated test registry
 	# benchmarks, compression, sample programs to pack
 	hyperfine pigz zstd busybox nodejs curl openssl postgresql-client bash strace
