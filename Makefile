@@ -107,7 +107,7 @@ FUZZ_TARGETS := \
 	./elfdeps:FuzzParseARMCPUArch \
 	./elfdeps:FuzzReadPyInstaller \
 	./elfdeps:FuzzDlopenNames \
-	./packer:FuzzUnpackStaysInside \
+	./transfer:FuzzUnpackStaysInside \
 	./config:FuzzParse \
 	./sbom:FuzzParseStatus
 

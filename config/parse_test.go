@@ -10,7 +10,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/scratchpack/scratchpack/layercache"
 	"github.com/scratchpack/scratchpack/packer"
+	"github.com/scratchpack/scratchpack/transfer"
 )
 
 var env = map[string]string{"REGISTRY": "127.0.0.1:5000", "VERSION": "1.10", "EMPTY": ""}
@@ -117,20 +119,20 @@ images:
 	s := tg.Specs[0]
 	want := packer.Spec{
 		Program: "/etc/bin/app", Root: "/etc/sp/sysroot", LibraryPath: []string{"/etc/sp/lib"},
-		Base:     packer.Ref{Transport: packer.OCIArchive, Path: "/etc/sp/base.tar", Tag: "glibc"},
+		Base:     transfer.Ref{Transport: transfer.OCIArchive, Path: "/etc/sp/base.tar", Tag: "glibc"},
 		Platform: s.Platform,
 		Config: packer.Config{
 			Entrypoint: []string{"/app/app", "--serve"}, Cmd: []string{"--port", "8080"}, Env: []string{"A=1", "B=2"},
 			WorkingDir: "/data", User: "1000:1000", Annotations: map[string]string{"a": "b"}, Expose: []string{"8080", "53/udp"},
 		},
 		Add:      []packer.Addition{{Src: "/etc/sp/conf.yaml", Dest: "/etc/app/conf.yaml"}},
-		KeepSUID: true, Compression: packer.Zstd, Level: 3, Layers: packer.LibsLayer,
+		KeepSUID: true, Compression: layercache.Zstd, Level: 3, Layers: packer.LibsLayer,
 		Runtime: packer.RuntimeSpec{
 			NoExtras: true, IncludeLibs: []string{"libsqlite3.so.0"}, Include: []string{"/etc/app.conf"},
 			CABundle: "/etc/sp/certs/corp.pem", TZData: packer.On,
 		},
 	}
-	if diff := cmp.Diff(want, s, cmpopts.IgnoreUnexported(packer.Ref{})); diff != "" {
+	if diff := cmp.Diff(want, s, cmpopts.IgnoreUnexported(transfer.Ref{})); diff != "" {
 		t.Errorf("spec (-want +got):\n%s", diff)
 	}
 	var outs []string

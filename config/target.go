@@ -10,7 +10,9 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/scratchpack/scratchpack/layercache"
 	"github.com/scratchpack/scratchpack/packer"
+	"github.com/scratchpack/scratchpack/transfer"
 )
 
 // Target is what to build for one image: packer specs (one per platform)
@@ -18,10 +20,10 @@ import (
 // caller to set.
 type Target struct {
 	Name    string
-	Specs   []packer.Spec // one per platform, in the order the file lists them
-	Index   bool          // platforms: was used: the images go into an index
-	Outputs []packer.Ref  // the destinations, then the same under each of tags
-	SBOM    string        // where to write the SPDX document; "" for none
+	Specs   []packer.Spec  // one per platform, in the order the file lists them
+	Index   bool           // platforms: was used: the images go into an index
+	Outputs []transfer.Ref // the destinations, then the same under each of tags
+	SBOM    string         // where to write the SPDX document; "" for none
 }
 
 var imageName = sync.OnceValue(func() *regexp.Regexp {
@@ -48,7 +50,7 @@ func target(im *Image, dir string) (*Target, Errors) {
 		Dest:        im.Dest,
 		Root:        local(dir, im.Sysroot),
 		LibraryPath: locals(dir, im.LibraryPath),
-		Base:        packer.Ref{Transport: packer.Scratch},
+		Base:        transfer.Ref{Transport: transfer.Scratch},
 		Config: packer.Config{
 			Entrypoint:  im.Entrypoint,
 			Cmd:         im.Cmd,
@@ -75,7 +77,7 @@ func target(im *Image, dir string) (*Target, Errors) {
 		}
 	}
 	if im.Compression != "" {
-		c, err := packer.ParseCompression(im.Compression)
+		c, err := layercache.ParseCompression(im.Compression)
 		if err != nil {
 			bad("compression", "%v", err)
 		}
@@ -93,14 +95,14 @@ func target(im *Image, dir string) (*Target, Errors) {
 		bad("ca-bundle", "a bundle with ca-certs: false: drop one of them")
 	}
 	if im.Base != "" {
-		base, err := packer.ParseRef(im.Base)
+		base, err := transfer.ParseRef(im.Base)
 		if err != nil {
 			bad("base", "%v", err)
 		}
-		if base.Transport == packer.Tarball {
-			base.Transport = packer.OCIArchive
+		if base.Transport == transfer.Tarball {
+			base.Transport = transfer.OCIArchive
 		}
-		if base.Transport == packer.DockerDaemon {
+		if base.Transport == transfer.DockerDaemon {
 			bad("base", "a Docker daemon is a destination, not a base: docker save the image and use docker-archive:FILE")
 		}
 		spec.Base = withLocalPath(dir, base)
@@ -170,19 +172,19 @@ func target(im *Image, dir string) (*Target, Errors) {
 		errs = append(errs, &Error{Line: im.Line, Msg: fmt.Sprintf("image %s: no output: add output: [docker://REGISTRY/REPO:TAG, oci:DIR, ...]", im.Name)})
 	}
 	for _, o := range im.Output {
-		r, err := packer.ParseDest(o)
+		r, err := transfer.ParseDest(o)
 		switch {
 		case err != nil:
 			bad("output", "%v", err)
 			continue
-		case t.Index && (r.Transport == packer.DockerArchive || r.Transport == packer.Tarball || r.Transport == packer.DockerDaemon):
+		case t.Index && (r.Transport == transfer.DockerArchive || r.Transport == transfer.Tarball || r.Transport == transfer.DockerDaemon):
 			bad("output", "%s holds one image, and this one has platforms: push it (docker://) or write oci: or oci-archive:", o)
 			continue
 		}
 		t.Outputs = append(t.Outputs, withLocalPath(dir, r))
 	}
 	if len(im.Tags) > 0 && len(t.Outputs) > 0 {
-		outs, err := packer.WithTags(t.Outputs, im.Tags)
+		outs, err := transfer.WithTags(t.Outputs, im.Tags)
 		if err != nil {
 			bad("tags", "%v", err)
 		} else {
@@ -236,9 +238,9 @@ func locals(dir string, ps []string) []string {
 }
 
 // withLocalPath takes a layout's or archive's relative path from dir.
-func withLocalPath(dir string, r packer.Ref) packer.Ref {
+func withLocalPath(dir string, r transfer.Ref) transfer.Ref {
 	switch r.Transport {
-	case packer.OCI, packer.OCIArchive, packer.DockerArchive, packer.Tarball:
+	case transfer.OCI, transfer.OCIArchive, transfer.DockerArchive, transfer.Tarball:
 		r.Path = local(dir, r.Path)
 	}
 	return r

@@ -1,7 +1,6 @@
 package packer
 
 import (
-	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
@@ -14,15 +13,16 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/scratchpack/scratchpack/layercache"
 )
 
 // later is a clock an hour ahead, so that files a test has just written are
 // not too recent to be cached.
 func later() time.Time { return time.Now().Add(time.Hour) }
 
-func openTestCache(t *testing.T) *Cache {
+func openTestCache(t *testing.T) *layercache.Cache {
 	t.Helper()
-	c, err := OpenCache(filepath.Join(t.TempDir(), "cache"))
+	c, err := layercache.OpenCache(filepath.Join(t.TempDir(), "cache"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func openTestCache(t *testing.T) *Cache {
 }
 
 // cached makes the layer of set with c and reports how it was made.
-func cached(t *testing.T, set *FileSet, o LayerOptions, c *Cache) (*fileLayer, error) {
+func cached(t *testing.T, set *FileSet, o LayerOptions, c *layercache.Cache) (*layercache.Layer, error) {
 	t.Helper()
 	if o.Dir == "" {
 		o.Dir = t.TempDir()
@@ -49,27 +49,27 @@ func TestCacheHitAndMiss(t *testing.T) {
 	set, want := testFiles(t)
 	c := openTestCache(t)
 	first, _ := cached(t, set, LayerOptions{}, c)
-	if first.cached {
+	if first.Cached() {
 		t.Fatal("first layer came from an empty cache")
 	}
-	if !strings.HasPrefix(first.path, c.Dir()) {
-		t.Errorf("layer written to %s, not into the cache %s", first.path, c.Dir())
+	if !strings.HasPrefix(first.Path(), c.Dir()) {
+		t.Errorf("layer written to %s, not into the cache %s", first.Path(), c.Dir())
 	}
 	second, rebuilt := cached(t, set, LayerOptions{}, c)
-	if !second.cached || rebuilt != nil {
-		t.Fatalf("second layer: cached %v, rebuilt %v; want a hit", second.cached, rebuilt)
+	if !second.Cached() || rebuilt != nil {
+		t.Fatalf("second layer: cached %v, rebuilt %v; want a hit", second.Cached(), rebuilt)
 	}
-	if second.digest != first.digest || second.diffID != first.diffID || second.size != first.size || second.tarSize != first.tarSize {
+	if layerDigest(t, second) != layerDigest(t, first) || layerDiffID(t, second) != layerDiffID(t, first) || layerSize(t, second) != layerSize(t, first) || second.UncompressedSize() != first.UncompressedSize() {
 		t.Errorf("hit %+v differs from the layer written %+v", second, first)
 	}
-	checkLayer(t, second, Gzip, want)
+	checkLayer(t, second, layercache.Gzip, want)
 
 	for _, tc := range []struct {
 		name   string
 		change func(t *testing.T, s *FileSet) *FileSet
 		o      LayerOptions
 	}{
-		{"compression", nil, LayerOptions{Compression: Zstd}},
+		{"compression", nil, LayerOptions{Compression: layercache.Zstd}},
 		{"level", nil, LayerOptions{Level: 1}},
 		{"time", nil, LayerOptions{MTime: time.Unix(1700000000, 0)}},
 		{"mode", func(t *testing.T, s *FileSet) *FileSet {
@@ -121,7 +121,7 @@ func TestCacheHitAndMiss(t *testing.T) {
 				s = tc.change(t, s)
 			}
 			l, _ := cached(t, s, tc.o, c)
-			if l.cached {
+			if l.Cached() {
 				t.Errorf("after a change of %s the layer came from the cache", tc.name)
 			}
 		})
@@ -129,10 +129,10 @@ func TestCacheHitAndMiss(t *testing.T) {
 }
 
 // makeLayerOnce fills the cache for s and checks that it was filled.
-func makeLayerOnce(t *testing.T, s *FileSet, o LayerOptions, c *Cache) {
+func makeLayerOnce(t *testing.T, s *FileSet, o LayerOptions, c *layercache.Cache) {
 	t.Helper()
 	cached(t, s, o, c)
-	if l, _ := cached(t, s, o, c); !l.cached {
+	if l, _ := cached(t, s, o, c); !l.Cached() {
 		t.Fatal("the layer was not cached")
 	}
 }
@@ -162,8 +162,8 @@ func TestCacheRacyFile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if l.cached || strings.HasPrefix(l.path, c.Dir()) {
-			t.Errorf("pack %d of just-written files: cached %v, written to %s; want written outside the cache", i+1, l.cached, l.path)
+		if l.Cached() || strings.HasPrefix(l.Path(), c.Dir()) {
+			t.Errorf("pack %d of just-written files: cached %v, written to %s; want written outside the cache", i+1, l.Cached(), l.Path())
 		}
 	}
 }
@@ -174,38 +174,38 @@ func TestCacheRacyFile(t *testing.T) {
 func TestCacheCorruption(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		damage func(t *testing.T, c *Cache, l *fileLayer, entry string)
+		damage func(t *testing.T, c *layercache.Cache, l *layercache.Layer, entry string)
 	}{
-		{"flipped byte in the blob", func(t *testing.T, c *Cache, l *fileLayer, _ string) {
-			b, err := os.ReadFile(l.path)
+		{"flipped byte in the blob", func(t *testing.T, c *layercache.Cache, l *layercache.Layer, _ string) {
+			b, err := os.ReadFile(l.Path())
 			if err != nil {
 				t.Fatal(err)
 			}
 			b[len(b)/2] ^= 0x40
-			writeInPlace(t, l.path, b)
+			writeInPlace(t, l.Path(), b)
 		}},
-		{"truncated blob", func(t *testing.T, c *Cache, l *fileLayer, _ string) {
-			if err := os.Truncate(l.path, l.size/2); err != nil {
+		{"truncated blob", func(t *testing.T, c *layercache.Cache, l *layercache.Layer, _ string) {
+			if err := os.Truncate(l.Path(), layerSize(t, l)/2); err != nil {
 				t.Fatal(err)
 			}
 		}},
-		{"blob removed", func(t *testing.T, c *Cache, l *fileLayer, _ string) {
-			if err := os.Remove(l.path); err != nil {
+		{"blob removed", func(t *testing.T, c *layercache.Cache, l *layercache.Layer, _ string) {
+			if err := os.Remove(l.Path()); err != nil {
 				t.Fatal(err)
 			}
 		}},
-		{"entry not JSON", func(t *testing.T, c *Cache, l *fileLayer, entry string) {
+		{"entry not JSON", func(t *testing.T, c *layercache.Cache, l *layercache.Layer, entry string) {
 			writeInPlace(t, entry, []byte("{\"digest\": \"sha256:12"))
 		}},
-		{"entry names another blob", func(t *testing.T, c *Cache, l *fileLayer, entry string) {
+		{"entry names another blob", func(t *testing.T, c *layercache.Cache, l *layercache.Layer, entry string) {
 			other := v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("ab", 32)}
-			if err := os.WriteFile(c.blobPath(other), []byte("other"), 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(c.Dir(), "blobs", other.Algorithm, other.Hex), []byte("other"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			writeInPlace(t, entry, []byte(`{"digest":"`+other.String()+`","diff_id":"`+l.diffID.String()+`","size":5,"tar_size":5,"compression":"gzip"}`))
+			writeInPlace(t, entry, []byte(`{"digest":"`+other.String()+`","diff_id":"`+layerDiffID(t, l).String()+`","size":5,"tar_size":5,"compression":"gzip"}`))
 		}},
-		{"entry with a bad compression", func(t *testing.T, c *Cache, l *fileLayer, entry string) {
-			writeInPlace(t, entry, []byte(`{"digest":"`+l.digest.String()+`","size":1,"compression":"lz4"}`))
+		{"entry with a bad compression", func(t *testing.T, c *layercache.Cache, l *layercache.Layer, entry string) {
+			writeInPlace(t, entry, []byte(`{"digest":"`+layerDigest(t, l).String()+`","size":1,"compression":"lz4"}`))
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -219,16 +219,16 @@ func TestCacheCorruption(t *testing.T) {
 			tc.damage(t, c, first, entries[0])
 
 			again, rebuilt := cached(t, set, LayerOptions{}, c)
-			if again.cached || !errors.Is(rebuilt, ErrCacheCorrupt) {
-				t.Fatalf("after damage: cached %v, rebuilt %v; want the layer written again because of ErrCacheCorrupt", again.cached, rebuilt)
+			if again.Cached() || !errors.Is(rebuilt, layercache.ErrCorrupt) {
+				t.Fatalf("after damage: cached %v, rebuilt %v; want the layer written again because of ErrCacheCorrupt", again.Cached(), rebuilt)
 			}
-			if again.digest != first.digest {
-				t.Errorf("rebuilt layer %s, first %s", again.digest, first.digest)
+			if layerDigest(t, again) != layerDigest(t, first) {
+				t.Errorf("rebuilt layer %s, first %s", layerDigest(t, again), layerDigest(t, first))
 			}
-			checkLayer(t, again, Gzip, want)
+			checkLayer(t, again, layercache.Gzip, want)
 			third, rebuilt := cached(t, set, LayerOptions{}, c)
-			if !third.cached || rebuilt != nil {
-				t.Errorf("after the rebuild: cached %v, rebuilt %v; want a hit", third.cached, rebuilt)
+			if !third.Cached() || rebuilt != nil {
+				t.Errorf("after the rebuild: cached %v, rebuilt %v; want a hit", third.Cached(), rebuilt)
 			}
 		})
 	}
@@ -260,13 +260,13 @@ func TestCacheConcurrent(t *testing.T) {
 	set, want := testFiles(t)
 	dir := filepath.Join(t.TempDir(), "cache")
 	var wg sync.WaitGroup
-	layers := make([]*fileLayer, 6)
+	layers := make([]*layercache.Layer, 6)
 	errs := make([]error, 6)
 	for i := range layers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := OpenCache(dir) // each its own, as separate processes have
+			c, err := layercache.OpenCache(dir) // each its own, as separate processes have
 			if err == nil {
 				layers[i], _, errs[i] = makeLayer(set, LayerOptions{Dir: t.TempDir()}, c, later)
 			} else {
@@ -279,86 +279,18 @@ func TestCacheConcurrent(t *testing.T) {
 		if err != nil {
 			t.Fatalf("writer %d: %v", i, err)
 		}
-		if layers[i].digest != layers[0].digest {
-			t.Errorf("writer %d: %s, writer 0: %s", i, layers[i].digest, layers[0].digest)
+		if layerDigest(t, layers[i]) != layerDigest(t, layers[0]) {
+			t.Errorf("writer %d: %s, writer 0: %s", i, layerDigest(t, layers[i]), layerDigest(t, layers[0]))
 		}
 	}
-	c, _ := OpenCache(dir)
+	c, _ := layercache.OpenCache(dir)
 	l, rebuilt := cached(t, set, LayerOptions{}, c)
-	if !l.cached || rebuilt != nil {
-		t.Errorf("after the race: cached %v, rebuilt %v; want a hit", l.cached, rebuilt)
+	if !l.Cached() || rebuilt != nil {
+		t.Errorf("after the race: cached %v, rebuilt %v; want a hit", l.Cached(), rebuilt)
 	}
-	checkLayer(t, l, Gzip, want)
+	checkLayer(t, l, layercache.Gzip, want)
 	if tmp, _ := os.ReadDir(filepath.Join(dir, "tmp")); len(tmp) != 0 {
 		t.Errorf("files left in tmp/: %v", tmp)
-	}
-}
-
-// TestCacheBlobStat: an entry records its blob's stat; a blob whose stat
-// differs (touched, or an entry without one) is read and checked, and if
-// whole, used and recorded again; one whose stat matches is used as it is.
-func TestCacheBlobStat(t *testing.T) {
-	set, want := testFiles(t)
-	c := openTestCache(t)
-	first, _ := cached(t, set, LayerOptions{}, c)
-	entries, err := filepath.Glob(filepath.Join(c.Dir(), "layers", "*.json"))
-	if err != nil || len(entries) != 1 {
-		t.Fatalf("cache entries %v (%v): want one", entries, err)
-	}
-	readEntry := func() cacheEntry {
-		t.Helper()
-		raw, err := os.ReadFile(entries[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		var e cacheEntry
-		if err := json.Unmarshal(raw, &e); err != nil {
-			t.Fatal(err)
-		}
-		return e
-	}
-	e := readEntry()
-	st, err := statBlob(first.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e.Blob == nil || *e.Blob != st || st.Mtime != blobMtime.UnixNano() {
-		t.Fatalf("entry records blob %+v; the blob's stat is %+v, want its mtime %v", e.Blob, st, blobMtime)
-	}
-
-	for _, tc := range []struct {
-		name   string
-		change func()
-	}{
-		{"entry without a stat", func() {
-			e := readEntry()
-			e.Blob = nil
-			raw, _ := json.Marshal(e)
-			writeInPlace(t, entries[0], raw)
-		}},
-		{"blob touched", func() {
-			now := time.Now()
-			if err := os.Chtimes(first.path, now, now); err != nil {
-				t.Fatal(err)
-			}
-		}},
-		{"nothing", func() {}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			tc.change()
-			l, rebuilt := cached(t, set, LayerOptions{}, c)
-			if !l.cached || rebuilt != nil {
-				t.Fatalf("cached %v, rebuilt %v: want a hit", l.cached, rebuilt)
-			}
-			checkLayer(t, l, Gzip, want)
-			st, err := statBlob(l.path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if e := readEntry(); e.Blob == nil || *e.Blob != st {
-				t.Errorf("entry records blob %+v after the hit, the blob's stat is %+v", e.Blob, st)
-			}
-		})
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/scratchpack/scratchpack/layercache"
 	"golang.org/x/sys/unix"
 )
 
@@ -45,7 +46,7 @@ const keyFormat = "scratchpack layer cache key v2"
 //
 // ok is false when the layer must not be cached: a source was changed within
 // racyWindow of now.
-func layerKey(s *FileSet, c Compression, level int, mtime, now time.Time) (key string, ok bool, err error) {
+func layerKey(s *FileSet, c layercache.Compression, level int, mtime, now time.Time) (key string, ok bool, err error) {
 	code, err := executableDigest()
 	if err != nil {
 		return "", false, err

@@ -10,6 +10,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/scratchpack/scratchpack/elfdeps"
+	"github.com/scratchpack/scratchpack/transfer"
 )
 
 // Verdict is what Check predicts for a program put on a base as it is,
@@ -52,8 +53,12 @@ func Check(ctx context.Context, spec Spec, opts ...Option) (*Verdict, error) {
 		return nil, fmt.Errorf("%w: %s is built for %s, which scratchpack does not know", ErrCannotTell, spec.Program, rep.Arch)
 	}
 	platform := v1.Platform{OS: "linux", Architecture: rep.Arch, Variant: rep.Variant}
-	base, err := LoadBase(ctx, spec.Base, platform, opts...)
-	var pe *PlatformError
+	o, err := makeOptions(opts...)
+	if err != nil {
+		return nil, err
+	}
+	base, err := transfer.LoadBase(ctx, spec.Base, platform, o.images...)
+	var pe *transfer.PlatformError
 	if errors.As(err, &pe) {
 		return v.wrongPlatform(rep, pe), nil
 	}
@@ -114,7 +119,7 @@ func onBase(base fs.FS, rep *elfdeps.Report, spec Spec, opts ...elfdeps.Option) 
 
 // wrongPlatform is the verdict for a base that has no image for the
 // program's architecture.
-func (v *Verdict) wrongPlatform(rep *elfdeps.Report, pe *PlatformError) *Verdict {
+func (v *Verdict) wrongPlatform(rep *elfdeps.Report, pe *transfer.PlatformError) *Verdict {
 	target := ""
 	for _, p := range pe.Have {
 		if p.Architecture != "" {

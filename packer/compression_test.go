@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 	"github.com/klauspost/compress/zstd"
+	"github.com/scratchpack/scratchpack/layercache"
 )
 
 // testFiles writes a few files into a new directory and returns a FileSet
@@ -67,9 +68,9 @@ func testFiles(t *testing.T) (*FileSet, map[string][]byte) {
 // are those of the blob, the diff_id that of the blob decompressed by a
 // decoder other than the one that wrote it and of Uncompressed(), and the tar
 // holds want, with the tar's header fields scratchpack fixes.
-func checkLayer(t *testing.T, l v1.Layer, c Compression, want map[string][]byte) {
+func checkLayer(t *testing.T, l v1.Layer, c layercache.Compression, want map[string][]byte) {
 	t.Helper()
-	if c == Gzip {
+	if c == layercache.Gzip {
 		if err := validate.Layer(l); err != nil {
 			t.Errorf("validate.Layer: %v", err)
 		}
@@ -91,7 +92,7 @@ func checkLayer(t *testing.T, l v1.Layer, c Compression, want map[string][]byte)
 	}
 	var tarBytes []byte
 	switch c {
-	case Gzip:
+	case layercache.Gzip:
 		zr, err := stdgzip.NewReader(bytes.NewReader(blob)) // the standard library's, not the writer's
 		if err != nil {
 			t.Fatal(err)
@@ -100,7 +101,7 @@ func checkLayer(t *testing.T, l v1.Layer, c Compression, want map[string][]byte)
 		if err != nil {
 			t.Fatal(err)
 		}
-	case Zstd:
+	case layercache.Zstd:
 		if !bytes.HasPrefix(blob, []byte{0x28, 0xb5, 0x2f, 0xfd}) {
 			t.Fatalf("blob does not start with the zstd magic number: % x", blob[:4])
 		}
@@ -113,7 +114,7 @@ func checkLayer(t *testing.T, l v1.Layer, c Compression, want map[string][]byte)
 		if err != nil {
 			t.Fatal(err)
 		}
-	case Uncompressed:
+	case layercache.Uncompressed:
 		tarBytes = blob
 	}
 	if got := sha256.Sum256(tarBytes); hex.EncodeToString(got[:]) != diffID.Hex {
@@ -169,17 +170,17 @@ func TestLayerCompressions(t *testing.T) {
 	set, want := testFiles(t)
 	for _, tc := range []struct {
 		name   string
-		c      Compression
+		c      layercache.Compression
 		level  int
 		media  types.MediaType
 		digest string
 	}{
-		{"gzip default", Gzip, 0, types.OCILayer, "sha256:253d8c0c262ee96cba7a075b2a9599091d1cc9201437bf4ba6ffda5440ad08ff"},
-		{"gzip 1", Gzip, 1, types.OCILayer, "sha256:a1dd90f180dae1dbf31a8bcf90475e9058950bd406f71d23db0eec7802f34e74"},
-		{"gzip 9", Gzip, 9, types.OCILayer, "sha256:bb515f65e426502b886a12ffc63b717e0aa55f6bffbeaad91ddf33b8223a106f"},
-		{"zstd default", Zstd, 0, types.OCILayerZStd, "sha256:6ef2ac3b55d26ffaa18294531871e56ee0642850d8f6d2bc8ac3ded729cf822d"},
-		{"zstd 19", Zstd, 19, types.OCILayerZStd, "sha256:fe78f276f7c374fdf40a97878c4e822899df65040d9a1c737d7e26df99afd9c3"},
-		{"none", Uncompressed, 0, types.OCIUncompressedLayer, "sha256:dfda96899c726cdc9972ed9cc87666668e1d324340c7f845e1ddc19b080ce092"},
+		{"gzip default", layercache.Gzip, 0, types.OCILayer, "sha256:253d8c0c262ee96cba7a075b2a9599091d1cc9201437bf4ba6ffda5440ad08ff"},
+		{"gzip 1", layercache.Gzip, 1, types.OCILayer, "sha256:a1dd90f180dae1dbf31a8bcf90475e9058950bd406f71d23db0eec7802f34e74"},
+		{"gzip 9", layercache.Gzip, 9, types.OCILayer, "sha256:bb515f65e426502b886a12ffc63b717e0aa55f6bffbeaad91ddf33b8223a106f"},
+		{"zstd default", layercache.Zstd, 0, types.OCILayerZStd, "sha256:6ef2ac3b55d26ffaa18294531871e56ee0642850d8f6d2bc8ac3ded729cf822d"},
+		{"zstd 19", layercache.Zstd, 19, types.OCILayerZStd, "sha256:fe78f276f7c374fdf40a97878c4e822899df65040d9a1c737d7e26df99afd9c3"},
+		{"none", layercache.Uncompressed, 0, types.OCIUncompressedLayer, "sha256:dfda96899c726cdc9972ed9cc87666668e1d324340c7f845e1ddc19b080ce092"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l, err := WriteLayer(set, LayerOptions{Dir: t.TempDir(), MTime: time.Unix(0, 0), Compression: tc.c, Level: tc.level})
@@ -202,7 +203,7 @@ func TestLayerCompressions(t *testing.T) {
 // diff_id.
 func TestLayerSameOnAnyMachine(t *testing.T) {
 	set, _ := testFiles(t)
-	for _, c := range []Compression{Gzip, Zstd, Uncompressed} {
+	for _, c := range []layercache.Compression{layercache.Gzip, layercache.Zstd, layercache.Uncompressed} {
 		t.Run(c.String(), func(t *testing.T) {
 			var digests []v1.Hash
 			for _, procs := range []int{1, 3, 8} {
@@ -214,7 +215,7 @@ func TestLayerSameOnAnyMachine(t *testing.T) {
 				}
 				d, _ := l.Digest()
 				digests = append(digests, d)
-				if id, _ := l.DiffID(); c == Uncompressed && id != d {
+				if id, _ := l.DiffID(); c == layercache.Uncompressed && id != d {
 					t.Errorf("uncompressed: digest %s, diff_id %s: want the same", d, id)
 				}
 			}
@@ -228,14 +229,14 @@ func TestLayerSameOnAnyMachine(t *testing.T) {
 func TestCompressionLevels(t *testing.T) {
 	set, _ := testFiles(t)
 	for _, tc := range []struct {
-		c     Compression
+		c     layercache.Compression
 		level int
 		ok    bool
 	}{
-		{Gzip, 1, true}, {Gzip, 9, true}, {Gzip, 10, false}, {Gzip, -1, false},
-		{Zstd, 1, true}, {Zstd, 22, true}, {Zstd, 23, false},
-		{Uncompressed, 0, true}, {Uncompressed, 3, false},
-		{Compression(7), 0, false},
+		{layercache.Gzip, 1, true}, {layercache.Gzip, 9, true}, {layercache.Gzip, 10, false}, {layercache.Gzip, -1, false},
+		{layercache.Zstd, 1, true}, {layercache.Zstd, 22, true}, {layercache.Zstd, 23, false},
+		{layercache.Uncompressed, 0, true}, {layercache.Uncompressed, 3, false},
+		{layercache.Compression(7), 0, false},
 	} {
 		_, err := WriteLayer(set, LayerOptions{Dir: t.TempDir(), Compression: tc.c, Level: tc.level})
 		if (err == nil) != tc.ok {
@@ -245,12 +246,12 @@ func TestCompressionLevels(t *testing.T) {
 }
 
 func TestParseCompression(t *testing.T) {
-	for _, c := range []Compression{Gzip, Zstd, Uncompressed} {
-		if got, err := ParseCompression(c.String()); err != nil || got != c {
+	for _, c := range []layercache.Compression{layercache.Gzip, layercache.Zstd, layercache.Uncompressed} {
+		if got, err := layercache.ParseCompression(c.String()); err != nil || got != c {
 			t.Errorf("ParseCompression(%q) = %v, %v", c.String(), got, err)
 		}
 	}
-	if _, err := ParseCompression("xz"); err == nil {
+	if _, err := layercache.ParseCompression("xz"); err == nil {
 		t.Error("ParseCompression(xz): no error")
 	}
 }

@@ -1,6 +1,7 @@
-// Package packer turns a resolved set of files into reproducible OCI layers and
-// images, reads base images, and writes images to OCI layouts, archives and
-// registries through go-containerregistry. [Build] adds a program's run-time
-// needs beside its closure (RuntimeSpec), can trace one run of it (RunTrace),
-// and [Check] predicts whether a program runs on a base as it is.
+// Package packer decides what goes into an image and assembles it: it plans
+// the file set of a program (its closure, its run-time needs, PyInstaller
+// contents, added files) on a base, writes it as reproducible layers
+// (through the layercache package) and puts them on the base image as a
+// v1.Image or, for several platforms, a v1.ImageIndex. Moving images to
+// and from their locations is the transfer package's.
 package packer

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/scratchpack/scratchpack/internal/testenv"
+	"github.com/scratchpack/scratchpack/transfer"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -35,7 +36,7 @@ func TestHomeDirectories(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			files, err := ListImage(bg, res.Image)
+			files, err := transfer.ListImage(bg, res.Image)
 			if err != nil {
 				t.Fatal(err)
 			}

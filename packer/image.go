@@ -8,13 +8,12 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/scratchpack/scratchpack/transfer"
 )
 
-// Version is written into the image history; cmd sets it from the module version.
-var Version = "devel"
-
-// makeImage puts the layers on the base and sets the configuration.
-func makeImage(base v1.Image, layers []NewLayer, spec Spec, p v1.Platform) (v1.Image, error) {
+// makeImage puts the layers on the base and sets the configuration; version
+// is scratchpack's, for the history.
+func makeImage(base v1.Image, layers []NewLayer, spec Spec, p v1.Platform, version string) (v1.Image, error) {
 	cf, err := base.ConfigFile()
 	if err != nil {
 		return nil, fmt.Errorf("reading the configuration of base %s: %w", spec.Base, err)
@@ -27,7 +26,7 @@ func makeImage(base v1.Image, layers []NewLayer, spec Spec, p v1.Platform) (v1.I
 			Layer: l.Layer,
 			History: v1.History{
 				Created:   created,
-				CreatedBy: fmt.Sprintf("scratchpack %s pack %s", Version, path.Base(spec.Program)),
+				CreatedBy: fmt.Sprintf("scratchpack %s pack %s", version, path.Base(spec.Program)),
 				Comment:   l.Comment,
 			},
 		})
@@ -79,10 +78,10 @@ func makeImage(base v1.Image, layers []NewLayer, spec Spec, p v1.Platform) (v1.I
 	// the same base bytes in two places give two image digests; its
 	// digest says which base it was.
 	switch spec.Base.Transport {
-	case Scratch, Registry:
+	case transfer.Scratch, transfer.Registry:
 		anns["org.opencontainers.image.base.name"] = spec.Base.String()
 	}
-	if spec.Base.Transport != Scratch {
+	if spec.Base.Transport != transfer.Scratch {
 		if d, err := base.Digest(); err == nil {
 			anns["org.opencontainers.image.base.digest"] = d.String()
 		}

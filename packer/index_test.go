@@ -18,6 +18,7 @@ import (
 
 	"github.com/scratchpack/scratchpack/elfdeps"
 	"github.com/scratchpack/scratchpack/internal/elftest"
+	"github.com/scratchpack/scratchpack/transfer"
 )
 
 // craftedSysroot writes a Debian-style cross sysroot for arch under dir (the
@@ -59,7 +60,7 @@ func TestBuildIndexForeign(t *testing.T) {
 	want := map[string][]string{}
 	for _, arch := range []string{"riscv64", "s390x", "arm", "ppc64le"} {
 		sysroot, prog := craftedSysroot(t, dir, arch)
-		specs = append(specs, Spec{Program: prog, Dest: "/app/hello", Root: sysroot, Base: Ref{Transport: Scratch}, WorkDir: t.TempDir()})
+		specs = append(specs, Spec{Program: prog, Dest: "/app/hello", Root: sysroot, Base: transfer.Ref{Transport: transfer.Scratch}, WorkDir: t.TempDir()})
 		a := elftest.Archs[arch]
 		// The files land where the target's loader looks: the
 		// interpreter at its PT_INTERP path, the libraries in /lib.

@@ -14,15 +14,15 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/scratchpack/scratchpack/layercache"
 )
 
 // LayerOptions controls how a layer is written.
 type LayerOptions struct {
-	Dir         string      // where the blob is written
-	MTime       time.Time   // the time of every entry (SOURCE_DATE_EPOCH); zero means the Unix epoch
-	Compression Compression // gzip (the zero value), zstd or none
-	Level       int         // compression level; 0 means the compression's default
+	Dir         string                 // where the blob is written
+	MTime       time.Time              // the time of every entry (SOURCE_DATE_EPOCH); zero means the Unix epoch
+	Compression layercache.Compression // gzip (the zero value), zstd or none
+	Level       int                    // compression level; 0 means the compression's default
 }
 
 // WriteLayer writes the files of s as one reproducible tar layer into a new
@@ -35,15 +35,15 @@ func WriteLayer(s *FileSet, o LayerOptions) (v1.Layer, error) {
 	return writeLayerFile(s, o)
 }
 
-func writeLayerFile(s *FileSet, o LayerOptions) (*fileLayer, error) {
-	level, err := o.Compression.level(o.Level)
+func writeLayerFile(s *FileSet, o LayerOptions) (*layercache.Layer, error) {
+	level, err := o.Compression.Level(o.Level)
 	if err != nil {
 		return nil, err
 	}
 	if o.MTime.IsZero() {
 		o.MTime = time.Unix(0, 0)
 	}
-	f, err := createTemp(filepath.Join(o.Dir, "layer"))
+	f, err := layercache.CreateTemp(filepath.Join(o.Dir, "layer"))
 	if err != nil {
 		return nil, err
 	}
@@ -58,15 +58,15 @@ func writeLayerFile(s *FileSet, o LayerOptions) (*fileLayer, error) {
 	return l, nil
 }
 
-func writeLayer(f *os.File, s *FileSet, c Compression, level int, mtime time.Time) (*fileLayer, error) {
+func writeLayer(f *os.File, s *FileSet, c layercache.Compression, level int, mtime time.Time) (*layercache.Layer, error) {
 	compressed := &hashWriter{h: sha256.New(), w: f}
-	zw, err := c.compressor(compressed, level)
+	zw, err := c.Compressor(compressed, level)
 	if err != nil {
 		return nil, err
 	}
 	// Without compression the blob is the tar: one hash gives both digests.
 	uncompressed := compressed
-	if c != Uncompressed {
+	if c != layercache.Uncompressed {
 		uncompressed = &hashWriter{h: sha256.New(), w: zw}
 	}
 	tw := tar.NewWriter(uncompressed)
@@ -84,14 +84,7 @@ func writeLayer(f *os.File, s *FileSet, c Compression, level int, mtime time.Tim
 	if err := zw.Close(); err != nil {
 		return nil, err
 	}
-	return &fileLayer{
-		path:        f.Name(),
-		digest:      compressed.sum(),
-		diffID:      uncompressed.sum(),
-		size:        compressed.n,
-		tarSize:     uncompressed.n,
-		compression: c,
-	}, nil
+	return layercache.NewLayer(f.Name(), compressed.sum(), uncompressed.sum(), compressed.n, uncompressed.n, c), nil
 }
 
 // copyBuffer is the size of the reads from source files: large enough that
@@ -174,54 +167,6 @@ func suidBits(fi fs.FileInfo, keep bool) fs.FileMode {
 	return fi.Mode() & (fs.ModeSetuid | fs.ModeSetgid)
 }
 
-// fileLayer is a layer whose blob is a file: a v1.Layer that ggcr never has
-// to read to learn its digests or size.
-type fileLayer struct {
-	path        string
-	digest      v1.Hash
-	diffID      v1.Hash
-	size        int64
-	tarSize     int64
-	compression Compression
-	cached      bool // taken from the cache rather than written
-	// cache and key are set when path is a blob of the cache: then it is
-	// never linked into an output, and is read through a blobCheck.
-	cache *Cache
-	key   string
-	blob  *os.File // the cache blob, open: its inode is the one checked
-	stat  blobStat // of blob, as last checked or recorded
-}
-
-var _ v1.Layer = (*fileLayer)(nil)
-
-func (l *fileLayer) Digest() (v1.Hash, error) { return l.digest, nil }
-func (l *fileLayer) DiffID() (v1.Hash, error) { return l.diffID, nil }
-func (l *fileLayer) Size() (int64, error)     { return l.size, nil }
-
-// Compressed returns the blob; a cache blob fails at its end if it changed
-// after the cache checked it (see blobCheck).
-func (l *fileLayer) Compressed() (io.ReadCloser, error) {
-	if l.cache == nil {
-		return os.Open(l.path)
-	}
-	return &blobCheck{r: io.NewSectionReader(l.blob, 0, l.size+1), l: l}, nil
-}
-func (l *fileLayer) MediaType() (types.MediaType, error) {
-	return l.compression.MediaType(), nil
-}
-
-// Uncompressed returns the layer's tar, decompressing the blob.
-func (l *fileLayer) Uncompressed() (io.ReadCloser, error) {
-	rc, err := l.Compressed()
-	if err != nil {
-		return nil, err
-	}
-	return l.compression.decompressor(rc)
-}
-
-// UncompressedSize is the size of the layer's tar.
-func (l *fileLayer) UncompressedSize() int64 { return l.tarSize }
-
 // hashWriter counts and hashes what passes through it.
 type hashWriter struct {
 	h hash.Hash
@@ -238,18 +183,4 @@ func (w *hashWriter) Write(p []byte) (int, error) {
 
 func (w *hashWriter) sum() v1.Hash {
 	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(w.h.Sum(nil))}
-}
-
-// fileDigest returns the sha256 of a host file.
-func fileDigest(name string) (string, error) {
-	f, err := os.Open(filepath.Clean(name))
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

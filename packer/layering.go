@@ -91,8 +91,8 @@ func (l Layering) split(set *FileSet) ([]layerGroup, error) {
 
 // makeLayers writes (or takes from the cache) the layers of set that spec
 // asks for.
-func makeLayers(set *FileSet, spec Spec, opts []Option) ([]NewLayer, error) {
-	o, err := makeOptions(opts...)
+func makeLayers(set *FileSet, spec Spec, o *options) ([]NewLayer, error) {
+	var err error
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +107,7 @@ func makeLayers(set *FileSet, spec Spec, opts []Option) ([]NewLayer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("writing the layer of %s: %w", g.comment, err)
 		}
-		out = append(out, NewLayer{Layer: l, Files: g.files, Comment: g.comment, Cached: l.cached, Rebuilt: rebuilt})
+		out = append(out, NewLayer{Layer: l, Files: g.files, Comment: g.comment, Cached: l.Cached(), Rebuilt: rebuilt})
 	}
 	return out, nil
 }

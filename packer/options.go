@@ -1,31 +1,64 @@
 package packer
 
 import (
-	"fmt"
+	"errors"
 	"time"
+
+	"github.com/scratchpack/scratchpack/layercache"
+	"github.com/scratchpack/scratchpack/transfer"
 )
 
+// Option configures Build, BuildIndex and Check.
+type Option func(*options) error
+
+type options struct {
+	cache   *layercache.Cache // nil: no cache
+	now     func() time.Time  // the clock, for the cache's racy-file check
+	version string            // of scratchpack, for the image history
+	images  []transfer.Option // how base images are read
+}
+
+func makeOptions(opts ...Option) (*options, error) {
+	o := &options{now: time.Now, version: "devel"}
+	for _, opt := range opts {
+		if err := opt(o); err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
+}
+
 // WithCache makes Build take layers from c, and put the layers it writes
-// there (see Cache). Without it every layer is written into Spec.WorkDir.
-func WithCache(c *Cache) Option {
+// there (see layercache.Cache). Without it every layer is written into
+// Spec.WorkDir.
+func WithCache(c *layercache.Cache) Option {
 	return func(o *options) error {
 		if c == nil {
-			return fmt.Errorf("WithCache: nil cache")
+			return errors.New("WithCache: nil cache")
 		}
 		o.cache = c
 		return nil
 	}
 }
 
-// WithJobs sets how many blobs are uploaded at once when pushing; the
-// default is go-containerregistry's (4). Before uploading a blob, Write asks
-// the registry whether it has it (HEAD) and skips it if so.
-func WithJobs(n int) Option {
+// WithVersion is the version of scratchpack the image history names
+// ("scratchpack VERSION pack NAME"); the default is "devel". It is part of
+// the image, so it changes its digest.
+func WithVersion(v string) Option {
 	return func(o *options) error {
-		if n < 1 {
-			return fmt.Errorf("WithJobs(%d): want at least 1", n)
+		if v == "" {
+			return errors.New("WithVersion: empty version")
 		}
-		o.jobs = n
+		o.version = v
+		return nil
+	}
+}
+
+// WithImageOptions are how base images are read (registry credentials,
+// timeouts, limits): see the transfer package.
+func WithImageOptions(opts ...transfer.Option) Option {
+	return func(o *options) error {
+		o.images = append(o.images, opts...)
 		return nil
 	}
 }

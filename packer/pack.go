@@ -14,6 +14,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/scratchpack/scratchpack/elfdeps"
+	"github.com/scratchpack/scratchpack/transfer"
 )
 
 // Result is a built image and how it was made.
@@ -64,7 +65,11 @@ func (e *WontRunError) Error() string {
 // checks, before returning, that the program resolves completely in the image.
 // The caller removes spec.WorkDir when done with the image.
 func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
-	spec, err := spec.withDefaults()
+	o, err := makeOptions(opts...)
+	if err != nil {
+		return nil, err
+	}
+	spec, err = spec.withDefaults()
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +107,7 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 	}
 	plan.include, plan.includeDirs = traced.files, traced.dirs
 	closure = plan.closure
-	base, err := LoadBase(ctx, spec.Base, platform, opts...)
+	base, err := transfer.LoadBase(ctx, spec.Base, platform, o.images...)
 	if err != nil {
 		return nil, err
 	}
@@ -134,11 +139,11 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if res.Layers, err = makeLayers(set, spec, opts); err != nil {
+	if res.Layers, err = makeLayers(set, spec, o); err != nil {
 		return nil, err
 	}
 	res.Layer = res.Layers[len(res.Layers)-1].Layer
-	res.Image, err = makeImage(base, res.Layers, spec, platform)
+	res.Image, err = makeImage(base, res.Layers, spec, platform, o.version)
 	return res, err
 }
 
@@ -161,7 +166,7 @@ func (s Spec) withDefaults() (Spec, error) {
 	}
 	s.Created = s.Created.UTC()
 	if s.Base.Transport == 0 {
-		s.Base = Ref{Transport: Scratch}
+		s.Base = transfer.Ref{Transport: transfer.Scratch}
 	}
 	return s, nil
 }
@@ -239,7 +244,7 @@ func unpackBase(base v1.Image, spec Spec) (fs.FS, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := Unpack(base, dir); err != nil {
+	if err := transfer.Unpack(base, dir); err != nil {
 		return nil, fmt.Errorf("unpacking base %s: %w", spec.Base, err)
 	}
 	return os.DirFS(dir), nil

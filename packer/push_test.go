@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/scratchpack/scratchpack/internal/testenv"
+	"github.com/scratchpack/scratchpack/transfer"
 )
 
 // countingTransport records the registry requests of a push: which blobs
@@ -105,7 +106,7 @@ func pushImage(t *testing.T, shared v1.Layer, seed string) (v1.Image, []string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	base, err := scratch(amd64)
+	base, err := transfer.LoadBase(bg, transfer.Ref{Transport: transfer.Scratch}, amd64)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,8 +137,8 @@ func TestPushSkipsExistingBlobs(t *testing.T) {
 	ct := &countingTransport{base: remote.DefaultTransport}
 	push := func(img v1.Image, ref string, jobs int) {
 		t.Helper()
-		opts := []Option{WithTransport(ct), WithKeychain(authn.NewMultiKeychain()), WithJobs(jobs)}
-		if _, err := Write(bg, img, []Ref{mustParse(t, "docker://"+reg.Addr+"/"+ref)}, opts...); err != nil {
+		opts := []transfer.Option{transfer.WithTransport(ct), transfer.WithKeychain(authn.NewMultiKeychain()), transfer.WithJobs(jobs)}
+		if _, err := transfer.Write(bg, img, []transfer.Ref{mustParse(t, "docker://"+reg.Addr+"/"+ref)}, opts...); err != nil {
 			t.Fatalf("pushing %s: %v", ref, err)
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scratchpack/scratchpack/layercache"
+	"github.com/scratchpack/scratchpack/transfer"
 	"golang.org/x/sys/unix"
 )
 
@@ -52,21 +54,21 @@ func xfs(t *testing.T) string {
 func TestCacheReflink(t *testing.T) {
 	mnt := xfs(t)
 	set, _ := testFiles(t)
-	c, err := OpenCache(filepath.Join(mnt, "cache"))
+	c, err := layercache.OpenCache(filepath.Join(mnt, "cache"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	img, l := cachedImage(t, set, c)
 	out := filepath.Join(mnt, "out")
-	if _, err := Write(bg, img, []Ref{mustParse(t, "oci:"+out)}); err != nil {
+	if _, err := transfer.Write(bg, img, []transfer.Ref{mustParse(t, "oci:"+out)}); err != nil {
 		t.Fatal(err)
 	}
-	blob := layoutBlob(out, l.digest)
+	blob := layoutBlob(out, layerDigest(t, l))
 	var st, cst unix.Stat_t
 	if err := unix.Stat(blob, &st); err != nil {
 		t.Fatal(err)
 	}
-	if err := unix.Stat(l.path, &cst); err != nil {
+	if err := unix.Stat(l.Path(), &cst); err != nil {
 		t.Fatal(err)
 	}
 	if st.Ino == cst.Ino || st.Nlink != 1 {
@@ -85,8 +87,8 @@ func TestCacheReflink(t *testing.T) {
 
 	img, l = cachedImage(t, set, c)
 	flipInPlace(t, l)
-	_, err = Write(bg, img, []Ref{mustParse(t, "oci:"+filepath.Join(mnt, "other"))})
-	if !errors.Is(err, ErrCacheCorrupt) {
+	_, err = transfer.Write(bg, img, []transfer.Ref{mustParse(t, "oci:"+filepath.Join(mnt, "other"))})
+	if !errors.Is(err, layercache.ErrCorrupt) {
 		t.Errorf("Write of a clone of a blob changed since the build: %v; want ErrCacheCorrupt", err)
 	}
 }

@@ -4,26 +4,28 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/scratchpack/scratchpack/layercache"
+	"github.com/scratchpack/scratchpack/transfer"
 )
 
 // Spec is everything that decides an image: the same Spec and the same
 // input files give the same image digest.
 type Spec struct {
-	Program     string       // host path of the program
-	Dest        string       // its path in the image; "" means /app/NAME
-	Root        string       // host directory (sysroot) its libraries are taken from; "" means FindSysroot's choice
-	LibraryPath []string     // searched as LD_LIBRARY_PATH would be (opt-in)
-	Base        Ref          // Scratch (also the zero Ref), or a base image
-	Platform    *v1.Platform // requested platform; checked against the ELF file; nil means the ELF's own
-	Config      Config       // the image configuration
-	Add         []Addition   // extra files and directories
-	Created     time.Time    // image and file times (SOURCE_DATE_EPOCH); zero means the Unix epoch
-	WorkDir     string       // temporary directory for layer blobs and the unpacked base; "" means os.TempDir()
-	Compression Compression  // of the new layers: gzip (the zero value), zstd or none
-	Level       int          // compression level; 0 means the compression's default
-	Layers      Layering     // how the new files are split into layers
-	Runtime     RuntimeSpec  // run-time needs: what goes in beyond the loader's closure
-	KeepSUID    bool         // keep the setuid and setgid bits of the program and --add files that have them (--keep-suid)
+	Program     string                 // host path of the program
+	Dest        string                 // its path in the image; "" means /app/NAME
+	Root        string                 // host directory (sysroot) its libraries are taken from; "" means FindSysroot's choice
+	LibraryPath []string               // searched as LD_LIBRARY_PATH would be (opt-in)
+	Base        transfer.Ref           // Scratch (also the zero Ref), or a base image
+	Platform    *v1.Platform           // requested platform; checked against the ELF file; nil means the ELF's own
+	Config      Config                 // the image configuration
+	Add         []Addition             // extra files and directories
+	Created     time.Time              // image and file times (SOURCE_DATE_EPOCH); zero means the Unix epoch
+	WorkDir     string                 // temporary directory for layer blobs and the unpacked base; "" means os.TempDir()
+	Compression layercache.Compression // of the new layers: gzip (the zero value), zstd or none
+	Level       int                    // compression level; 0 means the compression's default
+	Layers      Layering               // how the new files are split into layers
+	Runtime     RuntimeSpec            // run-time needs: what goes in beyond the loader's closure
+	KeepSUID    bool                   // keep the setuid and setgid bits of the program and --add files that have them (--keep-suid)
 }
 
 // Config is the OCI image configuration a user sets, named as Docker's flags.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/scratchpack/scratchpack/internal/testenv"
 	"github.com/scratchpack/scratchpack/packer"
+	"github.com/scratchpack/scratchpack/transfer"
 )
 
 // TestMain makes the test binary the builtin runtime's init when it is
@@ -31,7 +32,7 @@ func inCI() bool { return os.Getenv("CI") == "true" }
 func packed(t *testing.T, name string, cfg packer.Config) v1.Image {
 	t.Helper()
 	res, err := packer.Build(context.Background(), packer.Spec{
-		Program: testenv.Fixture(t, name), Base: packer.Ref{Transport: packer.Scratch}, WorkDir: t.TempDir(), Config: cfg,
+		Program: testenv.Fixture(t, name), Base: transfer.Ref{Transport: transfer.Scratch}, WorkDir: t.TempDir(), Config: cfg,
 	})
 	if err != nil {
 		t.Fatalf("packing %s: %v", name, err)

@@ -16,7 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/scratchpack/scratchpack/elfdeps"
-	"github.com/scratchpack/scratchpack/packer"
+	"github.com/scratchpack/scratchpack/transfer"
 )
 
 // workspace is the temporary directory of one run: the runtime bundle with
@@ -46,13 +46,13 @@ func newWorkspace(parent string) (*workspace, error) {
 
 // unpack writes the image's file system into the root.
 func (w *workspace) unpack(ctx context.Context, img v1.Image, owners bool, warn func(string)) error {
-	opts := []packer.UnpackOption{packer.WithSkipped(func(name, why string) {
+	opts := []transfer.UnpackOption{transfer.WithSkipped(func(name, why string) {
 		warn(fmt.Sprintf("layer entry %q not unpacked: %s", name, why))
 	})}
 	if owners {
-		opts = append(opts, packer.WithOwnership())
+		opts = append(opts, transfer.WithOwnership())
 	}
-	return packer.UnpackContext(ctx, img, w.rootfs, opts...)
+	return transfer.UnpackContext(ctx, img, w.rootfs, opts...)
 }
 
 // root is the unpacked root as elfdeps reads it: links resolved inside it.

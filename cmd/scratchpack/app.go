@@ -10,8 +10,6 @@ import (
 	"syscall"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/scratchpack/scratchpack/packer"
 )
 
 // Exit codes of every command but check and run, which have their own (see README.md).
@@ -60,7 +58,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		ExitErrHandler:       func(*cli.Context, error) {},
 		HideHelpCommand:      true, // helpCommand replaces urfave/cli's, which exits 3 for an unknown topic
 		EnableBashCompletion: true,
-		Version:              packer.Version,
+		Version:              moduleVersion(),
 		OnUsageError:         usageError,
 		Action:               unknownCommand,
 		// urfave/cli adds --help only where no command is called help.

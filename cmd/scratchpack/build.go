@@ -20,6 +20,7 @@ import (
 
 	"github.com/scratchpack/scratchpack/config"
 	"github.com/scratchpack/scratchpack/packer"
+	"github.com/scratchpack/scratchpack/transfer"
 )
 
 func buildCommand() *cli.Command {
@@ -69,7 +70,7 @@ run in its image, 4 registry, daemon or I/O failure, 130 interrupted.`,
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: runtime.GOMAXPROCS(0), DefaultText: "the number of CPUs", Usage: "build at most `N` images at once"},
 			&cli.Int64Flag{Name: "source-date-epoch", EnvVars: []string{"SOURCE_DATE_EPOCH"}, Usage: "image and file time, in `SECONDS` since the epoch"},
 			&cli.StringFlag{Name: "digest-file", Usage: "write \"DIGEST NAME\" lines to `FILE`"},
-			&cli.StringFlag{Name: "docker-host", EnvVars: []string{"DOCKER_HOST"}, Value: packer.DefaultDockerHost, Usage: "Docker daemon `ADDRESS` for docker-daemon: outputs (unix:///PATH)"},
+			&cli.StringFlag{Name: "docker-host", EnvVars: []string{"DOCKER_HOST"}, Value: transfer.DefaultDockerHost, Usage: "Docker daemon `ADDRESS` for docker-daemon: outputs (unix:///PATH)"},
 			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
 			forceFlag(),
 			maxUnpackFlag(),
@@ -91,7 +92,7 @@ type buildResult struct {
 	SBOM       []string `json:"sbom"`
 	Error      string   `json:"error,omitempty"`
 	err        error
-	deferred   *packer.Output // its outputs to archives other images also go to, written together
+	deferred   *transfer.Output // its outputs to archives other images also go to, written together
 }
 
 func runBuild(c *cli.Context) error {
@@ -125,12 +126,10 @@ func runBuild(c *cli.Context) error {
 	}
 	created := time.Unix(c.Int64("source-date-epoch"), 0).UTC()
 	opts := writeOptions(c)
-	cache, err := cacheOption(c)
+	// One cache, shared by the images built at once: the libs layer is made once.
+	popts, err := packOptions(c, true, opts)
 	if err != nil {
 		return withCode(exitRegistry, err)
-	}
-	if cache != nil {
-		opts = append(opts, cache) // shared by the images built at once: the libs layer is made once
 	}
 	results := make([]*buildResult, len(images))
 	shared := sharedFiles(images)
@@ -152,7 +151,7 @@ func runBuild(c *cli.Context) error {
 	g.SetLimit(jobs)
 	for i, im := range images {
 		g.Go(func() error {
-			r := buildImage(c.Context, im.Target, work, created, opts, shared)
+			r := buildImage(c.Context, im.Target, work, created, opts, popts, shared)
 			results[i] = r
 			if r.err != nil || r.deferred == nil {
 				report(r)
@@ -214,7 +213,7 @@ func sharedFiles(images []*config.Image) map[string]bool {
 		seen := map[string]bool{}
 		for _, d := range im.Target.Outputs {
 			switch d.Transport {
-			case packer.OCIArchive, packer.DockerArchive, packer.Tarball:
+			case transfer.OCIArchive, transfer.DockerArchive, transfer.Tarball:
 				if p := filepath.Clean(d.Path); !seen[p] {
 					seen[p] = true
 					users[p]++
@@ -231,8 +230,8 @@ func sharedFiles(images []*config.Image) map[string]bool {
 
 // writeShared writes the deferred outputs of the images that were built,
 // together; if that fails, each of those images failed.
-func writeShared(ctx context.Context, results []*buildResult, opts []packer.Option) {
-	var outs []packer.Output
+func writeShared(ctx context.Context, results []*buildResult, opts []transfer.Option) {
+	var outs []transfer.Output
 	var rs []*buildResult
 	for _, r := range results {
 		if r.deferred != nil && r.err == nil {
@@ -243,7 +242,7 @@ func writeShared(ctx context.Context, results []*buildResult, opts []packer.Opti
 	if len(outs) == 0 {
 		return
 	}
-	if _, err := packer.WriteAll(ctx, outs, opts...); err != nil {
+	if _, err := transfer.WriteAll(ctx, outs, opts...); err != nil {
 		for _, r := range rs {
 			r.err, r.Error = err, err.Error()
 		}
@@ -252,14 +251,14 @@ func writeShared(ctx context.Context, results []*buildResult, opts []packer.Opti
 
 // buildImage builds, writes and describes one image of the configuration;
 // its outputs to shared files are left in deferred, for writeShared.
-func buildImage(ctx context.Context, t *config.Target, work string, created time.Time, opts []packer.Option, shared map[string]bool) *buildResult {
+func buildImage(ctx context.Context, t *config.Target, work string, created time.Time, opts []transfer.Option, popts []packer.Option, shared map[string]bool) *buildResult {
 	r := &buildResult{Name: t.Name, References: []string{}, Platforms: []string{}, SBOM: []string{}}
 	fail := func(err error) *buildResult {
 		r.err, r.Error = err, err.Error()
 		return r
 	}
 	for _, d := range t.Outputs {
-		if err := packer.CheckDestDir(d); err != nil {
+		if err := transfer.CheckDestDir(d); err != nil {
 			return fail(err)
 		}
 	}
@@ -273,7 +272,7 @@ func buildImage(ctx context.Context, t *config.Target, work string, created time
 		digest  v1.Hash
 	)
 	if t.Index {
-		ir, err := packer.BuildIndex(ctx, specs, opts...)
+		ir, err := packer.BuildIndex(ctx, specs, popts...)
 		if err != nil {
 			return fail(err)
 		}
@@ -283,7 +282,7 @@ func buildImage(ctx context.Context, t *config.Target, work string, created time
 		}
 		r.Size = storedSize(ir.Index, results)
 	} else {
-		res, err := packer.Build(ctx, specs[0], opts...)
+		res, err := packer.Build(ctx, specs[0], popts...)
 		if err != nil {
 			return fail(err)
 		}
@@ -312,8 +311,8 @@ func buildImage(ctx context.Context, t *config.Target, work string, created time
 
 // writeNow writes a to those of dsts no other image goes to, and leaves the
 // others in r.deferred; it returns a's digest.
-func writeNow(ctx context.Context, r *buildResult, a mutate.Appendable, dsts []packer.Ref, shared map[string]bool, opts []packer.Option) (v1.Hash, error) {
-	var now, later []packer.Ref
+func writeNow(ctx context.Context, r *buildResult, a mutate.Appendable, dsts []transfer.Ref, shared map[string]bool, opts []transfer.Option) (v1.Hash, error) {
+	var now, later []transfer.Ref
 	for _, d := range dsts {
 		if d.Path != "" && shared[filepath.Clean(d.Path)] {
 			later = append(later, d)
@@ -322,12 +321,12 @@ func writeNow(ctx context.Context, r *buildResult, a mutate.Appendable, dsts []p
 		}
 	}
 	if len(later) > 0 {
-		r.deferred = &packer.Output{Image: a, Dests: later}
+		r.deferred = &transfer.Output{Image: a, Dests: later}
 	}
 	if len(now) == 0 {
 		return a.Digest()
 	}
-	hs, err := packer.WriteAll(ctx, []packer.Output{{Image: a, Dests: now}}, opts...)
+	hs, err := transfer.WriteAll(ctx, []transfer.Output{{Image: a, Dests: now}}, opts...)
 	if err != nil {
 		return v1.Hash{}, err
 	}
@@ -336,10 +335,10 @@ func writeNow(ctx context.Context, r *buildResult, a mutate.Appendable, dsts []p
 
 // references names what was written, pinned by digest where the transport
 // can be: REGISTRY/REPO:TAG@sha256:... for registries.
-func references(dsts []packer.Ref, digest v1.Hash) []string {
+func references(dsts []transfer.Ref, digest v1.Hash) []string {
 	out := []string{}
 	for _, d := range dsts {
-		if d.Transport == packer.Registry {
+		if d.Transport == transfer.Registry {
 			out = append(out, strings.TrimPrefix(d.String(), "docker://")+"@"+digest.String())
 		} else {
 			out = append(out, d.String())

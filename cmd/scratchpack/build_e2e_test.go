@@ -14,7 +14,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/scratchpack/scratchpack/internal/testenv"
-	"github.com/scratchpack/scratchpack/packer"
+	"github.com/scratchpack/scratchpack/transfer"
 )
 
 // TestBuildSampleConfig builds testdata/scratchpack.yaml (C++ dynamic, Go
@@ -130,12 +130,12 @@ func TestBuildSampleConfig(t *testing.T) {
 		if !slices.Equal(got, wantSBOMs[r.Name]) {
 			t.Errorf("%s: SBOMs %v, want %v", r.Name, got, wantSBOMs[r.Name])
 		}
-		ref, err := packer.ParseRef("docker://" + reg.Addr + "/scratchpack/" + r.Name + ":1.0.0")
+		ref, err := transfer.ParseRef("docker://" + reg.Addr + "/scratchpack/" + r.Name + ":1.0.0")
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, img := range imageDigests(t, sk, ref.String()) {
-			if refs, err := packer.Referrers(context.Background(), ref, img); err != nil || len(refs) != 1 {
+			if refs, err := transfer.Referrers(context.Background(), ref, img); err != nil || len(refs) != 1 {
 				t.Errorf("%s: referrers of %s: %v %v, want its SBOM", r.Name, img, refs, err)
 			}
 		}
@@ -226,7 +226,7 @@ func TestBuildLayersAndCache(t *testing.T) {
 
 	var first []v1.Hash
 	for _, tag := range []string{"hello-c", "greet"} {
-		img, err := packer.LoadBase(context.Background(), packer.Ref{Transport: packer.OCI, Path: filepath.Join(dir, "out"), Tag: tag}, v1.Platform{OS: "linux", Architecture: "amd64"})
+		img, err := transfer.LoadBase(context.Background(), transfer.Ref{Transport: transfer.OCI, Path: filepath.Join(dir, "out"), Tag: tag}, v1.Platform{OS: "linux", Architecture: "amd64"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/scratchpack/scratchpack/elfdeps"
 	"github.com/scratchpack/scratchpack/packer"
+	"github.com/scratchpack/scratchpack/transfer"
 )
 
 // check's own exit codes, as its help says: a script asks one question.
@@ -65,25 +66,29 @@ func runCheck(c *cli.Context) error {
 	if len(args) != 1 {
 		return withCode(checkCantTell, errors.New("check needs exactly one PROGRAM; see scratchpack check --help"))
 	}
-	base, err := packer.ParseRef(c.String("base"))
+	base, err := transfer.ParseRef(c.String("base"))
 	if err != nil {
 		return withCode(checkCantTell, fmt.Errorf("--base: %w", err))
 	}
-	if base.Transport == packer.Tarball {
-		base.Transport = packer.OCIArchive
+	if base.Transport == transfer.Tarball {
+		base.Transport = transfer.OCIArchive
 	}
 	work, err := workDir("scratchpack-check-")
 	if err != nil {
 		return withCode(checkCantTell, err)
 	}
 	defer os.RemoveAll(work)
-	var opts []packer.Option
+	var opts []transfer.Option
 	if c.Bool("insecure") {
-		opts = append(opts, packer.WithInsecure())
+		opts = append(opts, transfer.WithInsecure())
 	}
 	spec := packer.Spec{Program: args[0], Dest: c.String("dest"), Base: base, WorkDir: work,
 		Config: packer.Config{Env: c.StringSlice("env")}}
-	v, err := packer.Check(c.Context, spec, opts...)
+	popts, err := packOptions(c, false, opts)
+	if err != nil {
+		return withCode(checkCantTell, err)
+	}
+	v, err := packer.Check(c.Context, spec, popts...)
 	if err != nil {
 		if errors.Is(classify(err), errInterrupted) {
 			return withCode(exitInterrupt, errInterrupted)

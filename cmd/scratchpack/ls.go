@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/scratchpack/scratchpack/packer"
+	"github.com/scratchpack/scratchpack/transfer"
 )
 
 func lsCommand() *cli.Command {
@@ -61,7 +62,7 @@ func runLs(c *cli.Context) error {
 	if len(args) != 1 {
 		return withCode(exitBadInput, errors.New("ls needs one IMAGE, e.g. scratchpack ls oci:out:hello"))
 	}
-	ref, err := packer.ParseRef(args[0])
+	ref, err := transfer.ParseRef(args[0])
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}
@@ -69,7 +70,7 @@ func runLs(c *cli.Context) error {
 	if err != nil {
 		return withCode(exitBadInput, fmt.Errorf("--platform: %w", err))
 	}
-	files, err := packer.List(c.Context, ref, *p, writeOptions(c)...)
+	files, err := transfer.List(c.Context, ref, *p, writeOptions(c)...)
 	if err != nil {
 		return classify(err)
 	}
@@ -86,13 +87,13 @@ func runLs(c *cli.Context) error {
 	for _, f := range files {
 		name := printable(f.Path)
 		switch f.Type {
-		case packer.TypeSymlink:
+		case transfer.TypeSymlink:
 			name += " -> " + printable(f.Target)
-		case packer.TypeHardlink:
+		case transfer.TypeHardlink:
 			name += " link to " + printable(f.Target)
 		}
 		fmt.Fprintf(tw, "%s\t%d:%d\t%d\tlayer %d\t  %s\n", modeString(f), f.UID, f.GID, f.Size, f.Layer, name)
-		if f.Type == packer.TypeFile {
+		if f.Type == transfer.TypeFile {
 			total += f.Size
 		}
 	}
@@ -104,14 +105,14 @@ func runLs(c *cli.Context) error {
 }
 
 // modeString is ls -l's mode column.
-func modeString(f packer.Listing) string {
+func modeString(f transfer.Listing) string {
 	m := f.Mode
 	switch f.Type {
-	case packer.TypeDir:
+	case transfer.TypeDir:
 		m |= fs.ModeDir
-	case packer.TypeSymlink:
+	case transfer.TypeSymlink:
 		m |= fs.ModeSymlink | 0o777
-	case packer.TypeOther:
+	case transfer.TypeOther:
 		m |= fs.ModeIrregular
 	}
 	s := []byte(m.String())
@@ -120,11 +121,11 @@ func modeString(f packer.Listing) string {
 		s = s[1:]
 	}
 	switch f.Type {
-	case packer.TypeDir:
+	case transfer.TypeDir:
 		s[0] = 'd'
-	case packer.TypeSymlink:
+	case transfer.TypeSymlink:
 		s[0] = 'l'
-	case packer.TypeHardlink, packer.TypeFile:
+	case transfer.TypeHardlink, transfer.TypeFile:
 		s[0] = '-'
 	}
 	if m&fs.ModeSetuid != 0 {

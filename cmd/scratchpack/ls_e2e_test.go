@@ -20,7 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/scratchpack/scratchpack/internal/testenv"
-	"github.com/scratchpack/scratchpack/packer"
+	"github.com/scratchpack/scratchpack/transfer"
 )
 
 // TestLsHostileNames: names and link targets with a newline or terminal
@@ -104,11 +104,11 @@ func TestLsCorruptLayer(t *testing.T) {
 	}))
 	defer s.Close()
 	host := strings.TrimPrefix(s.URL, "http://")
-	dst, err := packer.ParseRef("docker://" + host + "/corrupt:v1")
+	dst, err := transfer.ParseRef("docker://" + host + "/corrupt:v1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := packer.Write(context.Background(), img, []packer.Ref{dst}); err != nil {
+	if _, err := transfer.Write(context.Background(), img, []transfer.Ref{dst}); err != nil {
 		t.Fatal(err)
 	}
 	out, errOut, code := run(t, nil, "ls", host+"/corrupt:v1")

@@ -7,12 +7,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-
-	"github.com/scratchpack/scratchpack/packer"
 )
 
 func main() {
-	packer.Version = moduleVersion()
 	// SIGHUP (a closed terminal, a dropped SSH session) stops work as SIGTERM does.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	// A reader that stops early (scratchpack ls | head) makes writes to

@@ -5,9 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/scratchpack/scratchpack/transfer"
 	"github.com/urfave/cli/v2"
-
-	"github.com/scratchpack/scratchpack/packer"
 )
 
 // maxUnpackFlag bounds what one layer of a base or image may unpack to.
@@ -24,12 +23,12 @@ func maxUnpackFlag() cli.Flag {
 
 // maxUnpackOptions are the packer options of --max-unpack, checked by its
 // flag's Action; none where the command has no such flag.
-func maxUnpackOptions(c *cli.Context) []packer.Option {
+func maxUnpackOptions(c *cli.Context) []transfer.Option {
 	n, err := parseSize(c.String("max-unpack"))
 	if err != nil {
 		return nil
 	}
-	return []packer.Option{packer.WithMaxUnpack(n)}
+	return []transfer.Option{transfer.WithMaxUnpack(n)}
 }
 
 // parseSize reads a byte count: 1024, 512MiB, 32GiB (or K, M, G, T, KB ...,

@@ -17,6 +17,7 @@ import (
 	"github.com/scratchpack/scratchpack/config"
 	"github.com/scratchpack/scratchpack/elfdeps"
 	"github.com/scratchpack/scratchpack/packer"
+	"github.com/scratchpack/scratchpack/transfer"
 )
 
 func packCommand() *cli.Command {
@@ -113,7 +114,7 @@ Exit status: 0 written, 2 bad input, 3 the program would not run in the image
 			&cli.Int64Flag{Name: "source-date-epoch", EnvVars: []string{"SOURCE_DATE_EPOCH"}, Usage: "image and file time, in `SECONDS` since the epoch"},
 			&cli.StringSliceFlag{Name: "tag", Aliases: []string{"t"}, Usage: "also tag docker:// and docker-daemon: destinations `TAG`; repeatable"},
 			&cli.StringFlag{Name: "sbom", Usage: "write an SPDX 2.3 JSON SBOM to `FILE`, and attach it to pushed images"},
-			&cli.StringFlag{Name: "docker-host", EnvVars: []string{"DOCKER_HOST"}, Value: packer.DefaultDockerHost, Usage: "Docker daemon `ADDRESS` for docker-daemon: destinations (unix:///PATH)"},
+			&cli.StringFlag{Name: "docker-host", EnvVars: []string{"DOCKER_HOST"}, Value: transfer.DefaultDockerHost, Usage: "Docker daemon `ADDRESS` for docker-daemon: destinations (unix:///PATH)"},
 			&cli.StringFlag{Name: "digest-file", Usage: "also write the image digest to `FILE`"},
 			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
 			forceFlag(),
@@ -145,20 +146,20 @@ func runPack(c *cli.Context) error {
 		return traceReport(c, s)
 	}
 
-	opts, err := layerOptions(c)
+	opts := writeOptions(c)
+	popts, err := packOptions(c, true, opts)
 	if err != nil {
 		return withCode(exitRegistry, err)
 	}
-	opts = append(opts, writeOptions(c)...)
-	if err := packer.CheckOutputs(dsts, opts...); err != nil {
+	if err := transfer.CheckOutputs(dsts, opts...); err != nil {
 		return classify(err)
 	}
 	if index {
-		return runPackIndex(c, specs, dsts, work, opts)
+		return runPackIndex(c, specs, dsts, work, opts, popts)
 	}
 	spec = specs[0]
 	spec.WorkDir = work
-	res, err := packer.Build(c.Context, spec, opts...)
+	res, err := packer.Build(c.Context, spec, popts...)
 	if err != nil {
 		return classify(err)
 	}
@@ -167,7 +168,7 @@ func runPack(c *cli.Context) error {
 		return err
 	}
 	writeOpts, waitProgress := pushProgress(c.App.ErrWriter, dsts, opts)
-	digest, err := packer.Write(c.Context, res.Image, dsts, writeOpts...)
+	digest, err := transfer.Write(c.Context, res.Image, dsts, writeOpts...)
 	waitProgress()
 	if err != nil {
 		return classify(err)
@@ -199,7 +200,7 @@ func runPack(c *cli.Context) error {
 }
 
 // packSpec turns flags and arguments into a packer.Spec and destinations.
-func packSpec(c *cli.Context) (packer.Spec, []packer.Ref, error) {
+func packSpec(c *cli.Context) (packer.Spec, []transfer.Ref, error) {
 	var spec packer.Spec
 	check, progs, err := parsePlatforms(c.StringSlice("platform"))
 	if err != nil {
@@ -218,26 +219,26 @@ func packSpec(c *cli.Context) (packer.Spec, []packer.Ref, error) {
 	if len(c.StringSlice("output")) == 0 && !c.Bool("trace-report") {
 		return spec, nil, errors.New("pack needs at least one -o DEST, e.g. -o oci:out or -o image.tar; see scratchpack pack --help")
 	}
-	var dsts []packer.Ref
+	var dsts []transfer.Ref
 	for _, o := range c.StringSlice("output") {
-		r, err := packer.ParseDest(o)
+		r, err := transfer.ParseDest(o)
 		if err == nil {
-			err = packer.CheckDestDir(r)
+			err = transfer.CheckDestDir(r)
 		}
 		if err != nil {
 			return spec, nil, fmt.Errorf("-o %s: %w", o, err)
 		}
 		dsts = append(dsts, r)
 	}
-	if dsts, err = packer.WithTags(dsts, c.StringSlice("tag")); err != nil {
+	if dsts, err = transfer.WithTags(dsts, c.StringSlice("tag")); err != nil {
 		return spec, nil, fmt.Errorf("-t: %w", err)
 	}
-	base, err := packer.ParseRef(c.String("base"))
+	base, err := transfer.ParseRef(c.String("base"))
 	if err != nil {
 		return spec, nil, fmt.Errorf("--base: %w", err)
 	}
-	if base.Transport == packer.Tarball {
-		base.Transport = packer.OCIArchive
+	if base.Transport == transfer.Tarball {
+		base.Transport = transfer.OCIArchive
 	}
 	spec = packer.Spec{
 		Program:     first(programs),
@@ -346,12 +347,12 @@ func words(flag, s string) ([]string, error) {
 // classify gives an error its exit code.
 func classify(err error) error {
 	var wr *packer.WontRunError
-	var pe *packer.PlatformError
+	var pe *transfer.PlatformError
 	var fe *elfdeps.FileError
 	var ce config.Errors
 	var ee *exitError
 	var se *packer.SysrootError
-	var re *packer.RefusedError
+	var re *transfer.RefusedError
 	switch {
 	case errors.As(err, &ee):
 		return err
@@ -360,16 +361,16 @@ func classify(err error) error {
 			err = fmt.Errorf("%w (--force replaces it)", err)
 		}
 		return withCode(exitBadInput, err)
-	case errors.Is(err, packer.ErrUnpackLimit):
+	case errors.Is(err, transfer.ErrUnpackLimit):
 		return withCode(exitRegistry, fmt.Errorf("%w (--max-unpack SIZE raises it)", err))
-	case errors.Is(err, packer.ErrDaemon):
+	case errors.Is(err, transfer.ErrDaemon):
 		return withCode(exitRegistry, err)
 	case errors.As(err, &wr), errors.As(err, &pe):
 		return withCode(exitWontRun, err)
 	case errors.As(err, &fe), errors.As(err, &se), errors.Is(err, packer.ErrDuplicatePlatform), errors.Is(err, elfdeps.ErrNotELF), errors.Is(err, elfdeps.ErrCorrupt), errors.Is(err, elfdeps.ErrScript),
-		errors.Is(err, fs.ErrNotExist), errors.Is(err, elfdeps.ErrNotRegular), errors.Is(err, packer.ErrBadRef), errors.As(err, &ce),
+		errors.Is(err, fs.ErrNotExist), errors.Is(err, elfdeps.ErrNotRegular), errors.Is(err, transfer.ErrBadRef), errors.As(err, &ce),
 		errors.Is(err, packer.ErrRefusedAdd), errors.Is(err, packer.ErrShadowsInterpreter), errors.Is(err, packer.ErrConflict),
-		errors.Is(err, packer.ErrUnsupported), errors.Is(err, packer.ErrAmbiguous):
+		errors.Is(err, transfer.ErrUnsupported), errors.Is(err, transfer.ErrAmbiguous):
 		return withCode(exitBadInput, err)
 	case errors.Is(err, context.Canceled):
 		return withCode(exitInterrupt, errInterrupted)
@@ -378,27 +379,30 @@ func classify(err error) error {
 }
 
 // writeOptions are the packer options of the flags every writing command has.
-func writeOptions(c *cli.Context) []packer.Option {
-	var opts []packer.Option
+func writeOptions(c *cli.Context) []transfer.Option {
+	var opts []transfer.Option
 	if c.Bool("insecure") {
-		opts = append(opts, packer.WithInsecure())
+		opts = append(opts, transfer.WithInsecure())
 	}
 	if c.Bool("force") {
-		opts = append(opts, packer.WithForce())
+		opts = append(opts, transfer.WithForce())
 	}
 	opts = append(opts, maxUnpackOptions(c)...)
 	if d := c.Duration("timeout"); d > 0 {
-		opts = append(opts, packer.WithTimeout(d))
+		opts = append(opts, transfer.WithTimeout(d))
 	}
 	if h := c.String("docker-host"); h != "" {
-		opts = append(opts, packer.WithDockerHost(h))
+		opts = append(opts, transfer.WithDockerHost(h))
+	}
+	if n := c.Int("upload-jobs"); n > 0 { // pack's only
+		opts = append(opts, transfer.WithJobs(n))
 	}
 	return opts
 }
 
 // timeoutFlag bounds how long a registry may keep a command waiting.
 func timeoutFlag() cli.Flag {
-	return &cli.DurationFlag{Name: "timeout", Value: packer.DefaultTimeout,
+	return &cli.DurationFlag{Name: "timeout", Value: transfer.DefaultTimeout,
 		Usage: "give up on a registry that keeps scratchpack waiting this long (`DURATION`): to connect, to answer, or between two pieces of a transfer",
 		Action: func(_ *cli.Context, d time.Duration) error {
 			if d <= 0 {
@@ -415,9 +419,9 @@ func forceFlag() cli.Flag {
 
 // imageName names an image in its SBOM: the repository of its first
 // docker:// or docker-daemon: destination, else its program's name.
-func imageName(spec packer.Spec, dsts []packer.Ref) string {
+func imageName(spec packer.Spec, dsts []transfer.Ref) string {
 	for _, d := range dsts {
-		if d.Name != nil && (d.Transport == packer.Registry || d.Transport == packer.DockerDaemon) {
+		if d.Name != nil && (d.Transport == transfer.Registry || d.Transport == transfer.DockerDaemon) {
 			return d.Name.Context().String()
 		}
 	}

@@ -10,14 +10,15 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/scratchpack/scratchpack/packer"
+	"github.com/scratchpack/scratchpack/transfer"
 )
 
 // runPackIndex builds one image per platform and writes them as one index.
-func runPackIndex(c *cli.Context, specs []packer.Spec, dsts []packer.Ref, work string, opts []packer.Option) error {
+func runPackIndex(c *cli.Context, specs []packer.Spec, dsts []transfer.Ref, work string, opts []transfer.Option, popts []packer.Option) error {
 	for i := range specs {
 		specs[i].WorkDir = work
 	}
-	res, err := packer.BuildIndex(c.Context, specs, opts...)
+	res, err := packer.BuildIndex(c.Context, specs, popts...)
 	if err != nil {
 		return classify(err)
 	}
@@ -28,7 +29,7 @@ func runPackIndex(c *cli.Context, specs []packer.Spec, dsts []packer.Ref, work s
 		return err
 	}
 	writeOpts, waitProgress := pushProgress(c.App.ErrWriter, dsts, opts)
-	digest, err := packer.WriteIndex(c.Context, res.Index, dsts, writeOpts...)
+	digest, err := transfer.WriteIndex(c.Context, res.Index, dsts, writeOpts...)
 	waitProgress()
 	if err != nil {
 		return classify(err)
@@ -63,7 +64,7 @@ type packIndexResult struct {
 	Manifests    []packResult `json:"manifests"` // one per platform, digest the image's
 }
 
-func packIndexJSON(res *packer.IndexResult, digest v1.Hash, dsts []packer.Ref) packIndexResult {
+func packIndexJSON(res *packer.IndexResult, digest v1.Hash, dsts []transfer.Ref) packIndexResult {
 	out := packIndexResult{Digest: digest.String(), Destinations: []string{}, Manifests: []packResult{}}
 	if mt, err := res.Index.MediaType(); err == nil {
 		out.MediaType = string(mt)

@@ -7,7 +7,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/scratchpack/scratchpack/layercache"
 	"github.com/scratchpack/scratchpack/packer"
+	"github.com/scratchpack/scratchpack/transfer"
 )
 
 // layerHelp is the part of pack's help about layers, compression and the cache.
@@ -40,7 +42,7 @@ func layerFlags() []cli.Flag {
 	return append(cacheFlags(),
 		&cli.StringFlag{Name: "compression", Value: "gzip", Usage: "compress layers with `ALGO`: gzip, zstd or none (see above)"},
 		&cli.IntFlag{Name: "compression-level", Usage: "compression `LEVEL`: gzip 1-9, zstd 1-22 (1-2, 3-5, 6-9 and 10-22 each give the same output)",
-			DefaultText: fmt.Sprintf("gzip %d, zstd %d", packer.DefaultGzipLevel, packer.DefaultZstdLevel)},
+			DefaultText: fmt.Sprintf("gzip %d, zstd %d", layercache.DefaultGzipLevel, layercache.DefaultZstdLevel)},
 		&cli.StringFlag{Name: "layers", Value: "one", Usage: "`HOW` to split the new files: one layer, or libs (the C library set below the program)"},
 		&cli.IntFlag{Name: "upload-jobs", Value: 4, Usage: "upload `N` blobs at once when pushing"},
 	)
@@ -49,7 +51,7 @@ func layerFlags() []cli.Flag {
 // layerSpec sets spec's compression and layering from the flags.
 func layerSpec(c *cli.Context, spec *packer.Spec) error {
 	var err error
-	if spec.Compression, err = packer.ParseCompression(c.String("compression")); err != nil {
+	if spec.Compression, err = layercache.ParseCompression(c.String("compression")); err != nil {
 		return fmt.Errorf("--compression: %w", err)
 	}
 	spec.Level = c.Int("compression-level")
@@ -72,14 +74,19 @@ func checkCacheFlags(c *cli.Context) error {
 	return nil
 }
 
-// layerOptions opens the cache the flags name, if any, and sets the jobs.
-func layerOptions(c *cli.Context) ([]packer.Option, error) {
-	opts := []packer.Option{packer.WithJobs(c.Int("upload-jobs"))}
-	cache, err := cacheOption(c)
-	if err != nil || cache == nil {
+// packOptions are the packer options of the flags of pack, build and
+// check: the layer cache (when cache is set), scratchpack's version for the
+// image history, and how base images are read (images).
+func packOptions(c *cli.Context, cache bool, images []transfer.Option) ([]packer.Option, error) {
+	opts := []packer.Option{packer.WithVersion(c.App.Version), packer.WithImageOptions(images...)}
+	if !cache {
+		return opts, nil
+	}
+	co, err := cacheOption(c)
+	if err != nil || co == nil {
 		return opts, err
 	}
-	return append(opts, cache), nil
+	return append(opts, co), nil
 }
 
 // cacheFlags choose the layer cache; pack and build share them.
@@ -110,7 +117,7 @@ func cacheOption(c *cli.Context) (packer.Option, error) {
 		}
 		dir = filepath.Join(base, "scratchpack")
 	}
-	cache, err := packer.OpenCache(dir)
+	cache, err := layercache.OpenCache(dir)
 	if err != nil {
 		return nil, err
 	}

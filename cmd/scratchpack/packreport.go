@@ -8,6 +8,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/scratchpack/scratchpack/packer"
+	"github.com/scratchpack/scratchpack/transfer"
 )
 
 // printPackReport tells, on stderr, what went into the image and why.
@@ -61,7 +62,7 @@ type packResult struct {
 	Trace        *packer.Trace       `json:"trace,omitempty"`
 }
 
-func packJSON(res *packer.Result, digest v1.Hash, dsts []packer.Ref) packResult {
+func packJSON(res *packer.Result, digest v1.Hash, dsts []transfer.Ref) packResult {
 	out := packResult{Digest: digest.String(), ImageID: imageID(res.Image), Size: res.Files.Size(), Files: []string{}, FromBase: res.FromBase, Sysroot: res.Sysroot, Needs: res.Needs, Trace: res.Trace}
 	if out.Needs == nil {
 		out.Needs = []packer.NeedStatus{}
@@ -109,9 +110,9 @@ func imageID(img v1.Image) string {
 // onlyDaemons reports whether every destination is a Docker daemon: then
 // the image ID, which docker run takes, is more use on stdout than the
 // manifest digest, which no daemon knows the image by.
-func onlyDaemons(dsts []packer.Ref) bool {
+func onlyDaemons(dsts []transfer.Ref) bool {
 	for _, d := range dsts {
-		if d.Transport != packer.DockerDaemon {
+		if d.Transport != transfer.DockerDaemon {
 			return false
 		}
 	}
@@ -119,8 +120,8 @@ func onlyDaemons(dsts []packer.Ref) bool {
 }
 
 // wroteLine is the report line for a destination written.
-func wroteLine(d packer.Ref, img v1.Image) string {
-	if d.Transport == packer.DockerDaemon {
+func wroteLine(d transfer.Ref, img v1.Image) string {
+	if d.Transport == transfer.DockerDaemon {
 		return fmt.Sprintf("wrote %s (image ID %s)", d, imageID(img))
 	}
 	return "wrote " + d.String()

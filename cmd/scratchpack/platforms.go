@@ -9,6 +9,7 @@ import (
 
 	"github.com/scratchpack/scratchpack/elfdeps"
 	"github.com/scratchpack/scratchpack/packer"
+	"github.com/scratchpack/scratchpack/transfer"
 )
 
 // platformProgram is one --platform OS/ARCH[/VARIANT]=PATH.
@@ -146,11 +147,11 @@ func programPlatform(file string) (v1.Platform, error) {
 }
 
 // singleDestinations refuses destinations that hold one image, for an index.
-func singleDestinations(dsts []packer.Ref) error {
+func singleDestinations(dsts []transfer.Ref) error {
 	for _, d := range dsts {
-		if d.Transport == packer.DockerArchive || d.Transport == packer.Tarball {
+		if d.Transport == transfer.DockerArchive || d.Transport == transfer.Tarball {
 			kind := "docker-archive"
-			if d.Transport == packer.Tarball {
+			if d.Transport == transfer.Tarball {
 				kind = "FILE.tar (docker load's format)"
 			}
 			return fmt.Errorf("-o %s: a %s holds single images, not the multi-platform index that --platform OS/ARCH=PATH makes: "+
@@ -163,7 +164,7 @@ func singleDestinations(dsts []packer.Ref) error {
 // platformSpecs turns the common spec into one spec per platform, each with
 // its program, requested platform and sysroot; index says whether they make
 // a multi-platform index (--platform OS/ARCH=PATH) or one image.
-func platformSpecs(c *cli.Context, spec packer.Spec, dsts []packer.Ref) (specs []packer.Spec, index bool, err error) {
+func platformSpecs(c *cli.Context, spec packer.Spec, dsts []transfer.Ref) (specs []packer.Spec, index bool, err error) {
 	_, progs, err := parsePlatforms(c.StringSlice("platform"))
 	if err != nil {
 		return nil, false, err

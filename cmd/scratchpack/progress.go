@@ -7,18 +7,17 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/scratchpack/scratchpack/transfer"
 	"golang.org/x/term"
-
-	"github.com/scratchpack/scratchpack/packer"
 )
 
 // progressEvery is how often the progress line is redrawn at most.
 const progressEvery = 100 * time.Millisecond
 
-// pushProgress returns opts, with packer.WithProgress added when something
+// pushProgress returns opts, with transfer.WithProgress added when something
 // is pushed and w is a terminal, and a function that waits until the
-// progress line is finished (call it after packer.Write returns).
-func pushProgress(w io.Writer, dsts []packer.Ref, opts []packer.Option) ([]packer.Option, func()) {
+// progress line is finished (call it after transfer.Write returns).
+func pushProgress(w io.Writer, dsts []transfer.Ref, opts []transfer.Option) ([]transfer.Option, func()) {
 	f, ok := w.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) || !pushes(dsts) {
 		return opts, func() {}
@@ -29,12 +28,12 @@ func pushProgress(w io.Writer, dsts []packer.Ref, opts []packer.Option) ([]packe
 		defer close(done)
 		drawProgress(w, ch)
 	}()
-	return append(append([]packer.Option(nil), opts...), packer.WithProgress(ch)), func() { <-done }
+	return append(append([]transfer.Option(nil), opts...), transfer.WithProgress(ch)), func() { <-done }
 }
 
-func pushes(dsts []packer.Ref) bool {
+func pushes(dsts []transfer.Ref) bool {
 	for _, d := range dsts {
-		if d.Transport == packer.Registry {
+		if d.Transport == transfer.Registry {
 			return true
 		}
 	}

@@ -10,9 +10,8 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/scratchpack/scratchpack/transfer"
 	"golang.org/x/sys/unix"
-
-	"github.com/scratchpack/scratchpack/packer"
 )
 
 // TestDrawProgress: one line redrawn with \r, the last update shown in
@@ -64,27 +63,27 @@ func TestPushProgressOnlyOnTerminal(t *testing.T) {
 	}
 	defer pipeR.Close()
 	defer pipeW.Close()
-	push, err := packer.ParseRef("docker://127.0.0.1:5000/app:1")
+	push, err := transfer.ParseRef("docker://127.0.0.1:5000/app:1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	layout, err := packer.ParseRef("oci:" + t.TempDir())
+	layout, err := transfer.ParseRef("oci:" + t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
 		name string
 		w    io.Writer
-		dsts []packer.Ref
+		dsts []transfer.Ref
 		want bool
 	}{
-		{"terminal, push", pty, []packer.Ref{layout, push}, true},
-		{"terminal, no push", pty, []packer.Ref{layout}, false},
-		{"pipe, push", pipeW, []packer.Ref{push}, false},
-		{"buffer, push", &bytes.Buffer{}, []packer.Ref{push}, false},
+		{"terminal, push", pty, []transfer.Ref{layout, push}, true},
+		{"terminal, no push", pty, []transfer.Ref{layout}, false},
+		{"pipe, push", pipeW, []transfer.Ref{push}, false},
+		{"buffer, push", &bytes.Buffer{}, []transfer.Ref{push}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			opts := []packer.Option{packer.WithInsecure()}
+			opts := []transfer.Option{transfer.WithInsecure()}
 			got, wait := pushProgress(tc.w, tc.dsts, opts)
 			if added := len(got) == len(opts)+1; added != tc.want {
 				t.Errorf("progress option added: %v, want %v", added, tc.want)

@@ -5,9 +5,8 @@ import (
 	"fmt"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/scratchpack/scratchpack/transfer"
 	"github.com/urfave/cli/v2"
-
-	"github.com/scratchpack/scratchpack/packer"
 )
 
 func pullCommand() *cli.Command {
@@ -44,18 +43,18 @@ Exit status: 0 saved, 2 bad input, 4 registry or I/O failure, 130 interrupted.`,
 			if len(args) != 1 {
 				return withCode(exitBadInput, errors.New("pull needs one IMAGE, e.g. scratchpack pull busybox:glibc -o oci-archive:busybox.tar"))
 			}
-			src, err := packer.ParseRef(args[0])
+			src, err := transfer.ParseRef(args[0])
 			if err != nil {
 				return withCode(exitBadInput, err)
 			}
 			if len(outputs) == 0 {
 				return withCode(exitBadInput, errors.New("pull needs -o DEST, e.g. -o oci-archive:base.tar"))
 			}
-			var dsts []packer.Ref
+			var dsts []transfer.Ref
 			for _, o := range outputs {
-				r, err := packer.ParseDest(o)
+				r, err := transfer.ParseDest(o)
 				if err == nil {
-					err = packer.CheckDestDir(r)
+					err = transfer.CheckDestDir(r)
 				}
 				if err != nil {
 					return withCode(exitBadInput, fmt.Errorf("-o %s: %w", o, err))
@@ -68,9 +67,9 @@ Exit status: 0 saved, 2 bad input, 4 registry or I/O failure, 130 interrupted.`,
 				if perr != nil {
 					return withCode(exitBadInput, fmt.Errorf("--platform %q: %w", p, perr))
 				}
-				digest, err = packer.CopyPlatform(c.Context, src, *platform, dsts, writeOptions(c)...)
+				digest, err = transfer.CopyPlatform(c.Context, src, *platform, dsts, writeOptions(c)...)
 			} else {
-				digest, err = packer.Copy(c.Context, src, dsts, writeOptions(c)...)
+				digest, err = transfer.Copy(c.Context, src, dsts, writeOptions(c)...)
 			}
 			if err != nil {
 				return classify(err)

@@ -15,8 +15,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/urfave/cli/v2"
 
-	"github.com/scratchpack/scratchpack/packer"
 	"github.com/scratchpack/scratchpack/runner"
+	"github.com/scratchpack/scratchpack/transfer"
 )
 
 // Exit codes of run, which passes the program's own through: scratchpack's
@@ -109,11 +109,11 @@ func runRun(c *cli.Context) error {
 		return withCode(exitRunFailed, fmt.Errorf("run takes one IMAGE, not %q too: the program's arguments go after --, e.g. scratchpack run %s -- %s",
 			images[1], images[0], strings.Join(images[1:], " ")))
 	}
-	ref, err := packer.ParseRef(images[0])
+	ref, err := transfer.ParseRef(images[0])
 	if err != nil {
 		return withCode(exitRunFailed, err)
 	}
-	if ref.Transport == packer.Scratch {
+	if ref.Transport == transfer.Scratch {
 		return withCode(exitRunFailed, errors.New("scratch is empty: there is nothing to run"))
 	}
 	platform := v1.Platform{OS: "linux", Architecture: runtime.GOARCH}
@@ -133,13 +133,13 @@ func runRun(c *cli.Context) error {
 		return withCode(exitRunFailed, err)
 	}
 	opts = append(opts, runner.WithWorkDir(tmp))
-	popts := append(maxUnpackOptions(c), packer.WithTimeout(c.Duration("timeout")))
+	popts := append(maxUnpackOptions(c), transfer.WithTimeout(c.Duration("timeout")))
 	if c.Bool("insecure") {
-		popts = append(popts, packer.WithInsecure())
+		popts = append(popts, transfer.WithInsecure())
 	}
-	img, err := packer.LoadBase(c.Context, ref, platform, popts...)
+	img, err := transfer.LoadBase(c.Context, ref, platform, popts...)
 	if err != nil {
-		var pe *packer.PlatformError
+		var pe *transfer.PlatformError
 		if errors.As(err, &pe) {
 			err = platformError(ref, pe)
 		}
@@ -170,7 +170,7 @@ func runRun(c *cli.Context) error {
 }
 
 // platformError says which platforms an image has, and how to pick one.
-func platformError(ref packer.Ref, pe *packer.PlatformError) error {
+func platformError(ref transfer.Ref, pe *transfer.PlatformError) error {
 	if len(pe.Have) == 0 {
 		return fmt.Errorf("%s has no image for %s (it declares no platforms)", ref, pe.Want)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/scratchpack/scratchpack/packer"
+	"github.com/scratchpack/scratchpack/transfer"
 )
 
 // runtimeHelp is the part of pack --help about run-time needs.
@@ -98,7 +99,7 @@ func traceSkips(c *cli.Context) []string {
 		skip = append(skip, filepath.Join(base, "scratchpack"))
 	}
 	for _, o := range c.StringSlice("output") {
-		if ref, err := packer.ParseRef(o); err == nil && ref.Path != "" {
+		if ref, err := transfer.ParseRef(o); err == nil && ref.Path != "" {
 			skip = append(skip, ref.Path)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/scratchpack/scratchpack/packer"
 	"github.com/scratchpack/scratchpack/sbom"
+	"github.com/scratchpack/scratchpack/transfer"
 )
 
 // spdxMediaType is the media type of SPDX JSON documents, and the
@@ -25,14 +26,14 @@ type sbomJob struct {
 	name    string           // the image's name in the document
 	file    string           // where to write it; platforms add .OS-ARCH before .spdx.json
 	results []*packer.Result // one per platform
-	dsts    []packer.Ref     // where the images went: pushed ones get the document attached
+	dsts    []transfer.Ref   // where the images went: pushed ones get the document attached
 	created time.Time
 }
 
 // writeSBOMs writes an SPDX document for each built image beside the output
 // and attaches it to the image in every registry it was pushed to. It
 // returns the files written.
-func writeSBOMs(ctx context.Context, j sbomJob, opts ...packer.Option) ([]string, error) {
+func writeSBOMs(ctx context.Context, j sbomJob, opts ...transfer.Option) ([]string, error) {
 	var files []string
 	for _, res := range j.results {
 		doc, err := describe(j, res)
@@ -60,13 +61,13 @@ func writeSBOMs(ctx context.Context, j sbomJob, opts ...packer.Option) ([]string
 		if err != nil {
 			return files, err
 		}
-		art, err := packer.NewArtifact(spdxMediaType, data, *subject, map[string]string{
+		art, err := transfer.NewArtifact(spdxMediaType, data, *subject, map[string]string{
 			"org.opencontainers.image.created": j.created.UTC().Format(time.RFC3339),
 		})
 		if err != nil {
 			return files, err
 		}
-		if _, err := packer.Attach(ctx, art, j.dsts, opts...); err != nil {
+		if _, err := transfer.Attach(ctx, art, j.dsts, opts...); err != nil {
 			return files, err
 		}
 	}
@@ -115,7 +116,7 @@ func describe(j sbomJob, res *packer.Result) (*sbom.Document, error) {
 	defer files.Close()
 	return sbom.Generate(sbom.Image{
 		Name: j.name, Digest: digest.String(), Platform: p.String(), Created: j.created,
-		Tool: "scratchpack-" + packer.Version, Files: files,
+		Tool: "scratchpack-" + moduleVersion(), Files: files,
 		Program: programPath(res), Go: res.Report.Go, Dpkg: dpkg, Origins: origins,
 	})
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/scratchpack/scratchpack/internal/testenv"
-	"github.com/scratchpack/scratchpack/packer"
+	"github.com/scratchpack/scratchpack/transfer"
 )
 
 // spdxDoc is the part of an SPDX document the tests read.
@@ -105,11 +105,11 @@ func TestPackSBOM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := packer.ParseRef("docker://" + ref + ":1.0")
+	r, err := transfer.ParseRef("docker://" + ref + ":1.0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	refs, err := packer.Referrers(context.Background(), r, h)
+	refs, err := transfer.Referrers(context.Background(), r, h)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package depcheck
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -18,44 +19,34 @@ func deps(t *testing.T, pkg string) []string {
 
 const module = "github.com/scratchpack/scratchpack"
 
-// TestImportsPointOneWay: elfdeps imports the standard library (and u-root's
-// pkg/ldd, the loader oracle) only; packer never sees the CLI library, the
-// configuration file, the SBOM writer nor runner; sbom needs no image library;
-// runner (cmd → runner → packer → elfdeps) never sees the CLI.
+// house is which of the module's packages each may import, directly or not:
+// the arrows point one way, down (cmd at the top, elfdeps at the bottom).
+var house = map[string][]string{
+	"elfdeps":    {},
+	"layercache": {},
+	"sbom":       {"elfdeps"},
+	"transfer":   {"layercache"},
+	"packer":     {"elfdeps", "layercache", "transfer"},
+	"config":     {"elfdeps", "layercache", "transfer", "packer"},
+	"runner":     {"elfdeps", "layercache", "transfer", "packer"},
+}
+
+// TestImportsPointOneWay: each package imports only the module's packages
+// below it, never the CLI library nor test helpers; elfdeps imports the
+// standard library (and u-root's pkg/ldd, the loader oracle) only.
 func TestImportsPointOneWay(t *testing.T) {
-	for _, tc := range []struct {
-		pkg     string
-		allowed func(string) bool
-	}{
-		{module + "/elfdeps", func(d string) bool {
-			return !strings.Contains(strings.SplitN(d, "/", 2)[0], ".") || // the standard library
-				d == module+"/elfdeps" || strings.HasPrefix(d, "github.com/u-root/u-root/pkg/ldd")
-		}},
-		{module + "/packer", func(d string) bool {
-			return !strings.HasPrefix(d, "github.com/urfave/") && !strings.HasPrefix(d, module+"/cmd") &&
-				!strings.HasPrefix(d, module+"/internal/") && d != module+"/sbom" && d != module+"/config" &&
-				!strings.HasPrefix(d, module+"/runner")
-		}},
-		// sbom reads a tar stream and an fs.FS: the standard library and elfdeps' root.
-		{module + "/sbom", func(d string) bool {
-			return !strings.Contains(strings.SplitN(d, "/", 2)[0], ".") || d == module+"/sbom" || d == module+"/elfdeps" ||
-				strings.HasPrefix(d, "github.com/u-root/u-root/pkg/ldd")
-		}},
-		// config turns YAML into packer specs; it never sees the CLI.
-		{module + "/config", func(d string) bool {
-			return !strings.HasPrefix(d, "github.com/urfave/") && !strings.HasPrefix(d, module+"/cmd") &&
-				!strings.HasPrefix(d, module+"/internal/") && d != module+"/sbom"
-		}},
-		// runner may use packer (images, unpacking) and elfdeps, never the CLI.
-		{module + "/runner", func(d string) bool {
-			return !strings.HasPrefix(d, "github.com/urfave/") && !strings.HasPrefix(d, module+"/cmd") &&
-				!strings.HasPrefix(d, module+"/internal/")
-		}},
-	} {
-		t.Run(tc.pkg, func(t *testing.T) {
-			for _, d := range deps(t, tc.pkg) {
-				if !tc.allowed(d) {
-					t.Errorf("%s imports %s", tc.pkg, d)
+	for pkg, below := range house {
+		t.Run(pkg, func(t *testing.T) {
+			for _, d := range deps(t, module+"/"+pkg) {
+				own, ok := strings.CutPrefix(d, module+"/")
+				switch {
+				case ok && own != pkg && !slices.Contains(below, own):
+					t.Errorf("%s imports %s", pkg, own)
+				case strings.HasPrefix(d, "github.com/urfave/"):
+					t.Errorf("%s imports the CLI library %s", pkg, d)
+				case pkg == "elfdeps" && strings.Contains(strings.SplitN(d, "/", 2)[0], ".") && !ok &&
+					!strings.HasPrefix(d, "github.com/u-root/u-root/pkg/ldd"):
+					t.Errorf("elfdeps imports %s: it uses the standard library only", d)
 				}
 			}
 		})

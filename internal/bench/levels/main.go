@@ -2,7 +2,7 @@
 // every gzip level and some zstd levels, and prints, tab-separated, each
 // setting, the blob's size and the time it took; the first line is the tar
 // (--compression none). make bench runs it on node's rootfs to show how
-// packer.DefaultGzipLevel was chosen.
+// layercache.DefaultGzipLevel was chosen.
 package main
 
 import (
@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/scratchpack/scratchpack/layercache"
 	"github.com/scratchpack/scratchpack/packer"
 )
 
@@ -63,15 +64,15 @@ func run(root string) error {
 	}
 	defer os.RemoveAll(work)
 	type setting struct {
-		c     packer.Compression
+		c     layercache.Compression
 		level int
 	}
-	settings := []setting{{packer.Uncompressed, 0}}
+	settings := []setting{{layercache.Uncompressed, 0}}
 	for l := 1; l <= 9; l++ {
-		settings = append(settings, setting{packer.Gzip, l})
+		settings = append(settings, setting{layercache.Gzip, l})
 	}
 	for _, l := range []int{1, 3, 6, 19} { // klauspost/compress has four zstd levels
-		settings = append(settings, setting{packer.Zstd, l})
+		settings = append(settings, setting{layercache.Zstd, l})
 	}
 	for _, s := range settings {
 		dir, err := os.MkdirTemp(work, "")
