@@ -93,7 +93,7 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	traced, err := traceAdditions(ctx, spec)
+	traced, err := traceAdditions(spec.Runtime.Traced)
 	if err != nil {
 		return nil, err
 	}

@@ -18,7 +18,9 @@ type RuntimeSpec struct {
 	CACerts     Switch   // the CA certificate bundle (--ca-certs, --no-ca-certs)
 	CABundle    string   // a host PEM file to bundle instead of the root's (--ca-bundle)
 	TZData      Switch   // the zone database (--tzdata, --no-tzdata)
-	Trace       *TraceSpec
+	// Traced is what one traced run of the program used (runner.Trace):
+	// it goes in too. Nil: the program was not traced.
+	Traced *Trace
 }
 
 // Switch is a setting that the analysis decides unless it is forced.
@@ -73,7 +75,7 @@ func planRuntime(spec Spec, rep *elfdeps.Report, c *elfdeps.Closure, embedded []
 			st.Reason = "reported only"
 		case n.Kind == elfdeps.NeedStdlib && includes(rs.Include, n.Files):
 			st.Added = true // by the --include of its directories
-		case n.Kind == elfdeps.NeedStdlib && rs.Trace != nil && !rs.Trace.ReportOnly:
+		case n.Kind == elfdeps.NeedStdlib && rs.Traced != nil:
 			st.Reason = StdlibTraced
 		case n.Kind == elfdeps.NeedStdlib:
 			st.Reason = StdlibUnknowable

@@ -17,6 +17,7 @@ import (
 	"github.com/scratchpack/scratchpack/config"
 	"github.com/scratchpack/scratchpack/elfdeps"
 	"github.com/scratchpack/scratchpack/packer"
+	"github.com/scratchpack/scratchpack/runner"
 	"github.com/scratchpack/scratchpack/transfer"
 )
 
@@ -140,10 +141,20 @@ func runPack(c *cli.Context) error {
 		return withCode(exitRegistry, err)
 	}
 	defer os.RemoveAll(work)
-	if spec.Runtime.Trace != nil && spec.Runtime.Trace.ReportOnly {
-		s := specs[0]
-		s.WorkDir = work
-		return traceReport(c, s)
+	specs[0].WorkDir = work
+	ts, err := traceSpec(c, specs[0])
+	if err != nil {
+		return withCode(exitBadInput, err)
+	}
+	if ts != nil {
+		tr, err := runner.Trace(c.Context, *ts)
+		if err != nil {
+			return classify(err)
+		}
+		if c.Bool("trace-report") {
+			return traceReport(c, specs[0].Program, tr)
+		}
+		specs[0].Runtime.Traced = tr
 	}
 
 	opts := writeOptions(c)

@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/scratchpack/scratchpack/packer"
+	"github.com/scratchpack/scratchpack/runner"
 	"github.com/scratchpack/scratchpack/transfer"
 )
 
@@ -81,12 +82,22 @@ func runtimeSpec(c *cli.Context, spec *packer.Spec) error {
 			return fmt.Errorf("--include %q: %w", p, err)
 		}
 	}
-	if c.Bool("trace") || c.Bool("trace-report") {
-		rs.Trace = &packer.TraceSpec{Args: spec.Config.Cmd, ReportOnly: c.Bool("trace-report"), Timeout: c.Duration("trace-timeout"), Skip: traceSkips(c)}
-		rs.Trace.Home, _ = os.UserHomeDir()
-	}
 	spec.Runtime = rs
 	return nil
+}
+
+// traceSpec is the run --trace and --trace-report ask for, nil without them.
+func traceSpec(c *cli.Context, spec packer.Spec) (*runner.TraceSpec, error) {
+	if !c.Bool("trace") && !c.Bool("trace-report") {
+		return nil, nil
+	}
+	if spec.Root != "" && spec.Root != "/" {
+		return nil, fmt.Errorf("--trace runs the program on this machine, so it works only with --sysroot / (not %s)", spec.Root)
+	}
+	ts := &runner.TraceSpec{Program: spec.Program, Args: spec.Config.Cmd, Env: spec.Config.Env, WorkDir: spec.WorkDir,
+		Timeout: c.Duration("trace-timeout"), Skip: traceSkips(c)}
+	ts.Home, _ = os.UserHomeDir()
+	return ts, nil
 }
 
 // traceSkips are the paths scratchpack writes that a traced run may touch:

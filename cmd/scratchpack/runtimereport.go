@@ -116,13 +116,9 @@ func printNeedList(w io.Writer, needs []elfdeps.Need) {
 	}
 }
 
-// traceReport runs pack --trace-report: the program once under strace,
-// and what it opened on stdout (as JSON with --json).
-func traceReport(c *cli.Context, spec packer.Spec) error {
-	tr, err := packer.RunTrace(c.Context, spec)
-	if err != nil {
-		return classify(err)
-	}
+// traceReport prints what pack --trace-report's run of program used on
+// stdout (as JSON with --json).
+func traceReport(c *cli.Context, program string, tr *packer.Trace) error {
 	if c.Bool("json") {
 		return json.NewEncoder(c.App.Writer).Encode(tr)
 	}
@@ -131,7 +127,7 @@ func traceReport(c *cli.Context, spec packer.Spec) error {
 	if tr.TimedOut {
 		status = "stopped after --trace-timeout"
 	}
-	fmt.Fprintf(w, "traced %s (%s)\n", spec.Program, status)
+	fmt.Fprintf(w, "traced %s (%s)\n", program, status)
 	for _, s := range []struct {
 		title string
 		list  []string

@@ -1,4 +1,4 @@
-package packer
+package runner
 
 import (
 	"os"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/scratchpack/scratchpack/packer"
 )
 
 // TestParseStrace reads the log format of strace -f -qq -y: decorated
@@ -128,9 +129,9 @@ func TestTraceClassify(t *testing.T) {
 	for i := range events {
 		events[i].real = events[i].path
 	}
-	tr := &Trace{}
-	tr.classify(events, j("bin/prog"), "/work/trace-1", &TraceSpec{})
-	want := &Trace{
+	tr := &packer.Trace{}
+	classify(tr, events, j("bin/prog"), "/work/trace-1", &TraceSpec{})
+	want := &packer.Trace{
 		Files:       []string{j("etc/app.d/a.conf"), j("lib/py/json/__init__.py"), j("lib/py/os.py")},
 		Directories: []string{j("etc/app.d"), j("lib/py/json")},
 		StatOnly:    []string{j("lib/py/json"), j("lib/py/os.py")},
