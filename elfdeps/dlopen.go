@@ -69,6 +69,12 @@ func DlopenHints(root *Root, prog io.ReaderAt, rep *Report, c *Closure) []Dlopen
 			if src == "" {
 				src = l.Path
 			}
+			if root.objects != nil {
+				if o, _, err := root.object(src); err == nil {
+					h.scanObject(l.Path, o, false)
+				}
+				continue
+			}
 			f, _, err := root.Open(src)
 			if err != nil {
 				continue
@@ -127,6 +133,11 @@ func (h *hinter) scan(name string, r io.ReaderAt, isProgram bool) {
 	if err != nil {
 		return
 	}
+	h.scanObject(name, o, isProgram)
+}
+
+// scanObject is scan of an object already parsed, whose file is open.
+func (h *hinter) scanObject(name string, o *object, isProgram bool) {
 	imports := importSet(o)
 	h.symbolFamilies(name, imports, isProgram)
 	dlopens := imports["dlopen"] || imports["dlmopen"]

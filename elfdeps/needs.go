@@ -53,6 +53,9 @@ type needsOptions struct {
 	env      []string
 	embedded []*Report
 	program  io.ReaderAt
+	// programOpen says that the program's own object (rep.obj) can still
+	// read its file: Analyze keeps it open, so it is not parsed again.
+	programOpen bool
 }
 
 // WithEnv gives the environment the program will run with (the image's):
@@ -173,6 +176,13 @@ func (a *needsAnalysis) libraryImports(p string) ([]string, error) {
 func (a *needsAnalysis) withObject(l *libFile, fn func(o *object) error) error {
 	if l.rep != nil {
 		return fn(l.rep.obj)
+	}
+	if a.root.objects != nil { // parsed once for the whole analysis, its file kept open
+		o, _, err := a.root.object(l.path)
+		if err != nil {
+			return err
+		}
+		return fn(o)
 	}
 	f, _, err := a.root.Open(l.path)
 	if err != nil {

@@ -361,15 +361,13 @@ func (s *search) result() (*Library, *object, []string, error) {
 // shared object) gives an *unloadableError: ld.so stops there with an error.
 func (r *resolver) open(dir dirPair, name string) (*Library, *object, error) {
 	src := path.Join(dir.src, name)
-	f, fi, err := r.root.Open(src)
-	if err != nil {
+	obj, fi, err := r.root.object(src)
+	if fi == nil && err != nil { // not opened
 		if errors.Is(err, ErrNotRegular) || errors.Is(err, ErrSymlinkLoop) && r.isDir(dir.src) {
 			return nil, nil, &unloadableError{src, unwrapPathError(err)}
 		}
 		return nil, nil, err
 	}
-	defer f.Close()
-	obj, err := readObject(f)
 	if err != nil {
 		if errors.Is(err, ErrNotELF) || errors.Is(err, ErrScript) || errors.Is(err, ErrCorrupt) {
 			return nil, nil, &unloadableError{src, err}
@@ -473,10 +471,8 @@ func (r *resolver) ldCache() *LDCache {
 	if r.cache != nil || r.noCache != nil {
 		return r.cache
 	}
-	b, err := r.root.ReadFile("/etc/ld.so.cache")
-	if err == nil {
-		r.cache, err = ParseLDCache(b)
-	}
+	var err error
+	r.cache, err = r.root.ldCache()
 	if err != nil {
 		r.noCache = err
 		if !isNotExist(err) {

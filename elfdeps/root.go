@@ -18,8 +18,9 @@ const maxSymlinkHops = 40
 // given to a Root are absolute and slash-separated; symbolic links are
 // resolved inside the root, as a chroot would, so nothing outside it is read.
 type Root struct {
-	fsys fs.FS
-	name string // for messages: the host directory, or a description
+	fsys    fs.FS
+	name    string       // for messages: the host directory, or a description
+	objects *objectCache // parsed objects, kept by a Sharing Root; nil otherwise
 }
 
 // NewRoot returns a Root over fsys. The fsys should implement

@@ -74,8 +74,12 @@ func (a *needsAnalysis) stdlib() *Need {
 			}
 		}
 	}
-	if len(hits) == 0 && a.opts.program != nil {
-		if o, err := readObjectParts(a.opts.program, false); err == nil {
+	if len(hits) == 0 && (a.opts.program != nil || a.opts.programOpen) {
+		o, err := a.rep.obj, error(nil)
+		if !a.opts.programOpen {
+			o, err = readObjectParts(a.opts.program, false)
+		}
+		if err == nil {
 			for i := range interpreterRuntimes {
 				rt := &interpreterRuntimes[i]
 				if def, _ := o.defines(rt.symbol); def[rt.symbol] {

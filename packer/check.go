@@ -44,7 +44,12 @@ func Check(ctx context.Context, spec Spec, opts ...Option) (*Verdict, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep, err := elfdeps.InspectFile(spec.Program)
+	prog, err := elfdeps.OpenProgram(spec.Program)
+	if err != nil {
+		return nil, err
+	}
+	defer prog.File.Close() // Analyze closes it too; twice is harmless
+	rep, err := prog.Inspect()
 	if err != nil {
 		return nil, err
 	}
@@ -76,16 +81,23 @@ func Check(ctx context.Context, spec Spec, opts ...Option) (*Verdict, error) {
 		baseFS = overlayFS{set: NewFileSet()} // scratch: an empty root
 	}
 	where := "base " + spec.Base.String()
-	placed, c, err := onBase(baseFS, rep, spec)
-	if err != nil {
-		return nil, err
-	}
-	v.Closure = c
+	// As it would be in the image, alone on the base: at spec.Dest, so that
+	// $ORIGIN points where it will be.
+	placed := *rep
+	placed.Path = spec.Dest
+	prog.Path, prog.Report = spec.Dest, &placed
+	dir := path.Dir(spec.Dest)
 	root := elfdeps.NewRoot(baseFS, where)
+	a, err := elfdeps.Analyze(root, prog, elfdeps.AnalyzeOptions{Resolve: []elfdeps.Option{elfdeps.WithOrigin(dir, dir)}, Env: spec.Config.Env})
+	if err != nil {
+		return nil, fmt.Errorf("resolving %s against base %s: %w", spec.Program, spec.Base, err)
+	}
+	defer a.Close()
+	v.Closure = a.Closure
 	var rootLoader string
 	v.BaseLibc, rootLoader = elfdeps.RootLibc(root, rep)
-	problems := elfdeps.Diagnose(placed, c, where, "")
-	if p := elfdeps.DiagnoseLibc(placed, v.BaseLibc, rootLoader, where); p != nil {
+	problems := a.Problems
+	if p := elfdeps.DiagnoseLibc(&placed, v.BaseLibc, rootLoader, where); p != nil {
 		// The precise reason replaces the generic missing loader.
 		kept := []elfdeps.Problem{*p}
 		for _, q := range problems {
@@ -98,7 +110,7 @@ func Check(ctx context.Context, spec Spec, opts ...Option) (*Verdict, error) {
 	v.Problems = append(v.Problems, problems...)
 	v.Runs = len(v.Problems) == 0
 	if v.Runs {
-		v.Warnings = append(v.Warnings, missingNeeds(root, placed, c, spec)...)
+		v.Warnings = append(v.Warnings, missingNeeds(root, a)...)
 	}
 	return v, nil
 }
@@ -138,10 +150,9 @@ func (v *Verdict) wrongPlatform(rep *elfdeps.Report, pe *transfer.PlatformError)
 }
 
 // missingNeeds lists the default run-time needs the base does not meet.
-func missingNeeds(root *elfdeps.Root, rep *elfdeps.Report, c *elfdeps.Closure, spec Spec) []string {
-	needs, _ := elfdeps.RuntimeNeeds(root, rep, c, elfdeps.WithEnv(spec.Config.Env))
+func missingNeeds(root *elfdeps.Root, a *elfdeps.Analysis) []string {
 	var out []string
-	for _, n := range needs {
+	for _, n := range a.Needs {
 		if !n.Default {
 			continue
 		}
@@ -152,8 +163,7 @@ func missingNeeds(root *elfdeps.Root, rep *elfdeps.Report, c *elfdeps.Closure, s
 			}
 		}
 		if len(n.Libraries) > 0 {
-			dc, err := elfdeps.Resolve(root, rep, elfdeps.WithDlopen(string(n.Kind), n.Libraries...), elfdeps.WithOrigin(path.Dir(spec.Dest), path.Dir(spec.Dest)))
-			if err == nil {
+			if dc, err := a.Resolve(elfdeps.WithDlopen(string(n.Kind), n.Libraries...)); err == nil {
 				for _, m := range dc.Missing {
 					if m.Dlopen != "" {
 						lacking = append(lacking, m.Soname)

@@ -73,8 +73,13 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep, err := elfdeps.InspectFile(spec.Program)
+	prog, err := elfdeps.OpenProgram(spec.Program)
 	if err != nil {
+		return nil, err
+	}
+	rep, err := prog.Inspect()
+	if err != nil {
+		prog.File.Close()
 		return nil, err
 	}
 	platform, err := elfPlatform(rep, spec.Platform)
@@ -82,14 +87,22 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 		return nil, err
 	}
 	if spec.Root == "" {
-		if spec.Root, err = FindSysroot(rep); err != nil {
-			return nil, err
-		}
+		spec.Root, err = elfdeps.FindSysroot(rep)
 	}
-	if spec.Root, err = filepath.Abs(spec.Root); err != nil {
+	if err == nil {
+		spec.Root, err = filepath.Abs(spec.Root)
+	}
+	if err != nil {
+		prog.File.Close()
 		return nil, err
 	}
-	closure, err := hostClosure(spec, rep)
+	// The one analysis of the program: closure, run-time needs, PyInstaller.
+	a, err := elfdeps.Analyze(elfdeps.DirRoot(spec.Root), prog, elfdeps.AnalyzeOptions{Resolve: hostResolveOptions(spec), Env: spec.Config.Env})
+	if err != nil {
+		return nil, err
+	}
+	defer a.Close()
+	closure, err := complete(a.Closure, rep, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -97,11 +110,11 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	py, err := planPyInstaller(spec, rep)
+	py, err := planPyInstaller(spec, a)
 	if err != nil {
 		return nil, err
 	}
-	plan, err := planRuntime(spec, rep, closure, py.embedded, append(py.libs, traceLibs(traced)...))
+	plan, err := planRuntime(spec, a, closure, append(py.libs, traceLibs(traced)...))
 	if err != nil {
 		return nil, err
 	}
@@ -187,18 +200,22 @@ func elfPlatform(rep *elfdeps.Report, want *v1.Platform) (v1.Platform, error) {
 	return got, nil
 }
 
-// hostClosure resolves the program where its files are taken from. A
-// library loaded at run time (elfdeps.WithDlopen in extra) that is missing
-// stays in Closure.Missing for the caller; any other missing name is an error.
-func hostClosure(spec Spec, rep *elfdeps.Report, extra ...elfdeps.Option) (*elfdeps.Closure, error) {
+// hostResolveOptions are how the program is resolved where its files are
+// taken from: with the library path, and $ORIGIN at its place in the image,
+// read from its real directory in the root.
+func hostResolveOptions(spec Spec) []elfdeps.Option {
 	opts := []elfdeps.Option{elfdeps.WithLibraryPath(spec.LibraryPath...)}
-	if dir, ok := OriginDir(spec.Root, spec.Program); ok {
+	if dir, ok := elfdeps.OriginDir(spec.Root, spec.Program); ok {
 		opts = append(opts, elfdeps.WithOrigin(path.Dir(spec.Dest), dir))
 	}
-	c, err := elfdeps.Resolve(elfdeps.DirRoot(spec.Root), rep, append(opts, extra...)...)
-	if err != nil {
-		return nil, fmt.Errorf("resolving the libraries of %s in %s: %w", spec.Program, spec.Root, err)
-	}
+	return opts
+}
+
+// complete fails unless every library the loader maps was found where the
+// program's files are taken from. A library loaded at run time
+// (elfdeps.WithDlopen) that is missing stays in Closure.Missing for the
+// caller.
+func complete(c *elfdeps.Closure, rep *elfdeps.Report, spec Spec) (*elfdeps.Closure, error) {
 	var fatal []elfdeps.Missing
 	for _, m := range c.Missing {
 		if m.Dlopen == "" {

@@ -12,35 +12,6 @@ import (
 	"github.com/scratchpack/scratchpack/elfdeps"
 )
 
-// PyInstallerContents reads the libraries of a PyInstaller program: inflated
-// from its archive (--onefile), or from the _internal directory beside it
-// (--onedir, PyInstaller 6), whose host path it also returns. It fills
-// pi.Libraries.
-func PyInstallerContents(program string, pi *elfdeps.PyInstaller) ([]*elfdeps.Report, string, error) {
-	if pi.Mode == "onefile" {
-		f, err := os.Open(program)
-		if err != nil {
-			return nil, "", err
-		}
-		defer f.Close()
-		reps, err := pi.EmbeddedLibraries(f)
-		if err != nil {
-			return nil, "", fmt.Errorf("%s: reading its PyInstaller archive: %w", program, err)
-		}
-		return reps, "", nil
-	}
-	dir := filepath.Join(filepath.Dir(program), "_internal")
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return nil, "", fmt.Errorf("%s is a PyInstaller --onedir program, but %s is not there: "+
-			"keep the program in its dist/ folder (or add its files with --add)", program, dir)
-	}
-	reps, err := pi.OnedirLibraries(os.DirFS(dir))
-	if err != nil {
-		return nil, "", fmt.Errorf("%s: reading %s: %w", program, dir, err)
-	}
-	return reps, dir, nil
-}
-
 // pyinstallerPlan is what a PyInstaller program adds to its image: the
 // system libraries its embedded ones need, and a onedir program's contents.
 type pyinstallerPlan struct {
@@ -50,14 +21,17 @@ type pyinstallerPlan struct {
 	contents string // host _internal directory of a onedir program
 }
 
-func planPyInstaller(spec Spec, rep *elfdeps.Report) (*pyinstallerPlan, error) {
+func planPyInstaller(spec Spec, a *elfdeps.Analysis) (*pyinstallerPlan, error) {
+	rep := a.Report
 	if rep.PyInstaller == nil {
 		return &pyinstallerPlan{}, nil
 	}
-	p := &pyinstallerPlan{info: rep.PyInstaller}
-	var err error
-	if p.embedded, p.contents, err = PyInstallerContents(spec.Program, rep.PyInstaller); err != nil {
-		return nil, err
+	p := &pyinstallerPlan{info: rep.PyInstaller, embedded: a.Embedded}
+	if rep.PyInstaller.Mode != "onefile" {
+		p.contents = filepath.Join(filepath.Dir(spec.Program), "_internal")
+		if fi, err := os.Stat(p.contents); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("%w: %s: keep the program in its dist/ folder, with _internal/ beside it", elfdeps.ErrNoOnedir, spec.Program)
+		}
 	}
 	sys := elfdeps.SystemLibraries(p.embedded)
 	names := make([]string, 0, len(sys))

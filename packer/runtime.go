@@ -2,7 +2,6 @@ package packer
 
 import (
 	"fmt"
-	"os"
 	"path"
 	"strings"
 
@@ -54,16 +53,10 @@ type runtimePlan struct {
 
 // planRuntime works out the run-time needs of the program and resolves the
 // libraries they (and --include-lib) add, with their closures, on the host.
-func planRuntime(spec Spec, rep *elfdeps.Report, c *elfdeps.Closure, embedded []*elfdeps.Report, extraLibs []dlopenRequest) (*runtimePlan, error) {
-	root := elfdeps.DirRoot(spec.Root)
+func planRuntime(spec Spec, a *elfdeps.Analysis, c *elfdeps.Closure, extraLibs []dlopenRequest) (*runtimePlan, error) {
 	p := &runtimePlan{closure: c}
-	nopts := []elfdeps.NeedsOption{elfdeps.WithEnv(spec.Config.Env), elfdeps.WithEmbedded(embedded...)}
-	if f, err := os.Open(spec.Program); err == nil {
-		defer f.Close()
-		nopts = append(nopts, elfdeps.WithProgram(f))
-	}
-	needs, warns := elfdeps.RuntimeNeeds(root, rep, c, nopts...)
-	p.notes = append(p.notes, warns...)
+	needs := a.Needs
+	p.notes = append(p.notes, a.Warnings...)
 	rs := spec.Runtime
 	needs = forcedNeeds(needs, rs)
 	var reqs []dlopenRequest
@@ -111,8 +104,11 @@ func planRuntime(spec Spec, rep *elfdeps.Report, c *elfdeps.Closure, embedded []
 	for _, r := range reqs {
 		opts = append(opts, elfdeps.WithDlopen(r.why, r.name))
 	}
-	var err error
-	if p.closure, err = hostClosure(spec, rep, opts...); err != nil {
+	c, err := a.Resolve(opts...)
+	if err != nil {
+		return nil, err
+	}
+	if p.closure, err = complete(c, a.Report, spec); err != nil {
 		return nil, err
 	}
 	for _, m := range p.closure.Missing {

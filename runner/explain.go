@@ -30,8 +30,14 @@ func explain(res *Result, root *elfdeps.Root, p *process, arch string, emulated 
 	if err != nil {
 		return
 	}
-	defer f.Close()
-	rep, err := elfdeps.Inspect(f)
+	defer f.Close() // Analyze closes it too
+	target := hostArch
+	if emulated {
+		target = arch
+	}
+	dir := path.Dir(prog)
+	a, err := elfdeps.Analyze(root, elfdeps.Program{Path: prog, File: f},
+		elfdeps.AnalyzeOptions{Resolve: []elfdeps.Option{elfdeps.WithOrigin(dir, dir)}, Target: target, Hints: true})
 	if errors.Is(err, elfdeps.ErrScript) {
 		res.Problems = explainScript(root, prog)
 		return
@@ -39,18 +45,8 @@ func explain(res *Result, root *elfdeps.Root, p *process, arch string, emulated 
 	if err != nil {
 		return // not a program scratchpack can say anything about
 	}
-	rep.Path = prog
-	dir := path.Dir(prog)
-	c, err := elfdeps.Resolve(root, rep, elfdeps.WithOrigin(dir, dir))
-	if err != nil {
-		return
-	}
-	target := hostArch
-	if emulated {
-		target = arch
-	}
-	res.Problems = elfdeps.Diagnose(rep, c, "the image", target)
-	res.Hints = elfdeps.DlopenHints(root, f, rep, c)
+	defer a.Close()
+	res.Problems, res.Hints = a.Problems, a.Hints
 	for _, rf := range elfdeps.RuntimeFiles(f) {
 		if _, err := root.Stat(rf.Path); err != nil {
 			res.MissingFiles = append(res.MissingFiles, rf)

@@ -56,7 +56,7 @@ func (w *workspace) unpack(ctx context.Context, img v1.Image, owners bool, warn 
 }
 
 // root is the unpacked root as elfdeps reads it: links resolved inside it.
-func (w *workspace) root() *elfdeps.Root { return elfdeps.DirRoot(w.rootfs) }
+func (w *workspace) root() *elfdeps.Root { return elfdeps.NewRoot(os.DirFS(w.rootfs), "the image") }
 
 // prepare makes what the runtime mounts on, and the working directory:
 // /proc and /dev become plain directories (whatever the image has there),

@@ -4,17 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/urfave/cli/v2"
 
 	"github.com/scratchpack/scratchpack/elfdeps"
-	"github.com/scratchpack/scratchpack/packer"
 )
 
 func inspectCommand() *cli.Command {
@@ -131,123 +128,60 @@ type analysis struct {
 }
 
 func analyze(file string, sr *sysroots, libPath []string, ldso bool, env []string) (*analysis, error) {
-	rep, err := elfdeps.InspectFile(file)
+	prog, err := elfdeps.OpenProgram(file)
 	if err != nil {
+		return nil, err
+	}
+	rep, err := prog.Inspect()
+	if err != nil {
+		prog.File.Close()
 		return nil, err
 	}
 	root, given, err := sr.forPlatform(v1.Platform{OS: "linux", Architecture: rep.Arch, Variant: rep.Variant})
-	if err != nil {
-		return nil, err
-	}
-	if root == "" {
-		if root, err = packer.FindSysroot(rep); err != nil {
-			var se *packer.SysrootError
-			if !errors.As(err, &se) {
-				return nil, err
-			}
+	if err == nil && root == "" {
+		root, err = elfdeps.FindSysroot(rep)
+		var se *elfdeps.SysrootError
+		if errors.As(err, &se) {
+			prog.File.Close()
 			return noSysroot(rep, se), nil
 		}
 	}
-	if root, err = filepath.Abs(root); err != nil {
-		return nil, err
-	}
-	abs, err := filepath.Abs(file)
-	if err != nil {
-		return nil, err
-	}
-	opts := []elfdeps.Option{elfdeps.WithLibraryPath(libPath...)}
-	if dir, ok := packer.OriginDir(root, abs); ok {
-		opts = append(opts, elfdeps.WithOrigin(dir, dir))
-	}
-	var cl *elfdeps.Closure
-	if ldso {
-		cl, err = elfdeps.ResolveWithLoader(abs, rep)
-	} else {
-		cl, err = elfdeps.Resolve(elfdeps.DirRoot(root), rep, opts...)
+	if err == nil {
+		root, err = filepath.Abs(root)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: resolving libraries in %s: %w", file, root, err)
+		prog.File.Close()
+		return nil, err
+	}
+	o := elfdeps.AnalyzeOptions{Resolve: []elfdeps.Option{elfdeps.WithLibraryPath(libPath...)}, Env: env, Hints: true, Loader: ldso}
+	if dir, ok := elfdeps.OriginDir(root, file); ok {
+		o.Resolve = append(o.Resolve, elfdeps.WithOrigin(dir, dir))
 	}
 	// On this machine, a program of another architecture fails with
 	// "exec format error"; in a sysroot, it is meant for that sysroot.
-	target := ""
 	if root == "/" && (given || rep.Arch == runtime.GOARCH) {
-		target = runtime.GOARCH
+		o.Target = runtime.GOARCH
 	}
-	rep.Warnings = append(rep.Warnings, cl.Warnings...)
-	var embedded []*elfdeps.Report
-	var pySys []elfdeps.Library
-	var pyMissing []elfdeps.Missing
-	if rep.PyInstaller != nil {
-		if embedded, _, err = packer.PyInstallerContents(file, rep.PyInstaller); err != nil {
-			rep.Warnings = append(rep.Warnings, err.Error())
-		}
-		if pySys, pyMissing, err = pyinstallerSystem(root, rep, embedded, opts); err != nil {
-			return nil, err
-		}
-	}
-	nopts := []elfdeps.NeedsOption{elfdeps.WithEnv(env), elfdeps.WithEmbedded(embedded...)}
-	if f, err := os.Open(file); err == nil {
-		defer f.Close()
-		nopts = append(nopts, elfdeps.WithProgram(f))
-	}
-	needs, warns := elfdeps.RuntimeNeeds(elfdeps.DirRoot(root), rep, cl, nopts...)
-	rep.Warnings = append(rep.Warnings, warns...)
-	if needs == nil {
-		needs = []elfdeps.Need{}
-	}
-	hints, err := dlopenHints(file, root, rep, cl)
+	a, err := elfdeps.Analyze(elfdeps.DirRoot(root), prog, o)
 	if err != nil {
 		return nil, err
 	}
+	defer a.Close()
+	a.Report.Warnings = append(append(a.Report.Warnings, a.Closure.Warnings...), a.Warnings...)
+	cl := a.Closure
 	return &analysis{
-		Report: rep, Loader: cl.Interpreter, Libraries: cl.Libraries, Missing: cl.Missing,
+		Report: a.Report, Loader: cl.Interpreter, Libraries: cl.Libraries, Missing: cl.Missing,
 		ClosureGlibcMin: cl.GlibcMin, GlibcProvided: cl.GlibcProvided, BundleSize: cl.Size(),
-		Problems: nonNilProblems(elfdeps.Diagnose(rep, cl, root, target)), Root: root, Needs: needs,
-		PySystem: pySys, PyMissing: pyMissing, DlopenHints: hints,
+		Problems: nonNilProblems(a.Problems), Root: root, Needs: nonNilNeeds(a.Needs),
+		PySystem: a.PySystem, PyMissing: a.PyMissing, DlopenHints: a.Hints,
 	}, nil
 }
 
-// pyinstallerSystem resolves, in root, the system libraries that the
-// libraries inside a PyInstaller program need.
-func pyinstallerSystem(root string, rep *elfdeps.Report, embedded []*elfdeps.Report, opts []elfdeps.Option) ([]elfdeps.Library, []elfdeps.Missing, error) {
-	sys := elfdeps.SystemLibraries(embedded)
-	if len(sys) == 0 {
-		return nil, nil, nil
+func nonNilNeeds(n []elfdeps.Need) []elfdeps.Need {
+	if n == nil {
+		return []elfdeps.Need{}
 	}
-	names := make([]string, 0, len(sys))
-	for n := range sys {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	c, err := elfdeps.Resolve(elfdeps.DirRoot(root), rep, append(opts, elfdeps.WithDlopen("PyInstaller", names...))...)
-	if err != nil {
-		return nil, nil, err
-	}
-	var libs []elfdeps.Library
-	for _, l := range c.Libraries {
-		if l.Dlopen != "" {
-			libs = append(libs, l)
-		}
-	}
-	var missing []elfdeps.Missing
-	for _, m := range c.Missing {
-		if m.Dlopen != "" {
-			missing = append(missing, m)
-		}
-	}
-	return libs, missing, nil
-}
-
-// dlopenHints reads the program again for the strings and imports that say
-// what it loads at run time.
-func dlopenHints(file, root string, rep *elfdeps.Report, cl *elfdeps.Closure) ([]elfdeps.DlopenHint, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return elfdeps.DlopenHints(elfdeps.DirRoot(root), f, rep, cl), nil
+	return n
 }
 
 func nonNilProblems(p []elfdeps.Problem) []elfdeps.Problem {
@@ -259,10 +193,10 @@ func nonNilProblems(p []elfdeps.Problem) []elfdeps.Problem {
 
 // noSysroot is the analysis of a program of another architecture that has
 // no sysroot to be resolved in.
-func noSysroot(rep *elfdeps.Report, se *packer.SysrootError) *analysis {
+func noSysroot(rep *elfdeps.Report, se *elfdeps.SysrootError) *analysis {
 	return &analysis{
 		Report: rep, Libraries: []elfdeps.Library{}, Missing: []elfdeps.Missing{}, Needs: []elfdeps.Need{},
 		DlopenHints: []elfdeps.DlopenHint{},
-		Problems:    []elfdeps.Problem{{Code: "no-sysroot", Symptom: "no sysroot for " + se.Platform, Message: se.Error()}},
+		Problems:    []elfdeps.Problem{{Code: "no-sysroot", Symptom: "no sysroot for " + se.Platform, Message: se.Error() + " (" + sysrootHint(se) + ")"}},
 	}
 }

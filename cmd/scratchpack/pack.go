@@ -357,12 +357,13 @@ func words(flag, s string) ([]string, error) {
 
 // classify gives an error its exit code.
 func classify(err error) error {
+	err = withFlagHints(err)
 	var wr *packer.WontRunError
 	var pe *transfer.PlatformError
 	var fe *elfdeps.FileError
 	var ce config.Errors
 	var ee *exitError
-	var se *packer.SysrootError
+	var se *elfdeps.SysrootError
 	var re *transfer.RefusedError
 	switch {
 	case errors.As(err, &ee):
@@ -381,7 +382,7 @@ func classify(err error) error {
 	case errors.As(err, &fe), errors.As(err, &se), errors.Is(err, packer.ErrDuplicatePlatform), errors.Is(err, elfdeps.ErrNotELF), errors.Is(err, elfdeps.ErrCorrupt), errors.Is(err, elfdeps.ErrScript),
 		errors.Is(err, fs.ErrNotExist), errors.Is(err, elfdeps.ErrNotRegular), errors.Is(err, transfer.ErrBadRef), errors.As(err, &ce),
 		errors.Is(err, packer.ErrRefusedAdd), errors.Is(err, packer.ErrShadowsInterpreter), errors.Is(err, packer.ErrConflict),
-		errors.Is(err, transfer.ErrUnsupported), errors.Is(err, transfer.ErrAmbiguous):
+		errors.Is(err, transfer.ErrUnsupported), errors.Is(err, transfer.ErrAmbiguous), errors.Is(err, elfdeps.ErrNoOnedir):
 		return withCode(exitBadInput, err)
 	case errors.Is(err, context.Canceled):
 		return withCode(exitInterrupt, errInterrupted)

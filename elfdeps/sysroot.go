@@ -1,14 +1,13 @@
-package packer
+package elfdeps
 
 import (
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
-
-	"github.com/scratchpack/scratchpack/elfdeps"
 )
 
 // hostArch is the GOARCH of this machine, whose own libraries are in "/".
@@ -38,7 +37,7 @@ func (e *SysrootError) Error() string {
 		}
 	}
 	return fmt.Sprintf("%s is a %s program and this machine is %s: its loader %s is in none of %s. "+
-		"Give the target's libraries with --sysroot DIR, or --sysroot %s=DIR for this platform alone: "+
+		"Give a sysroot holding the target's libraries (for this platform alone: %s=DIR): "+
 		"a cross sysroot, an unpacked root file system of the target, or a toolchain's sysroot",
 		e.Program, e.Platform, e.Host, e.Interpreter, strings.Join(where, ", "), e.Platform)
 }
@@ -50,24 +49,24 @@ func (e *SysrootError) Error() string {
 // libc6-ARCH-cross installs it) when that holds the program's loader, else
 // "/" when this machine holds it (a multiarch installation, such as
 // libc6:armhf); otherwise the error is a *SysrootError that says where it looked.
-func FindSysroot(rep *elfdeps.Report) (string, error) {
+func FindSysroot(rep *Report) (string, error) {
 	return findSysroot(rep, hostArch, "/")
 }
 
 // findSysroot is FindSysroot for a host of architecture host whose file
 // system is under hostRoot (for tests).
-func findSysroot(rep *elfdeps.Report, host, hostRoot string) (string, error) {
+func findSysroot(rep *Report, host, hostRoot string) (string, error) {
 	if rep.Arch == host || (rep.Interpreter == "" && len(rep.Needed) == 0) {
 		return "/", nil
 	}
 	var candidates []string
-	cross, ok := elfdeps.DebianCrossSysroot(rep)
+	cross, ok := DebianCrossSysroot(rep)
 	if ok {
 		candidates = append(candidates, cross.Dir)
 	}
 	candidates = append(candidates, "/")
 	for _, dir := range candidates {
-		found, err := hasLoader(hostPath(hostRoot, dir), rep)
+		found, err := hasLoader(filepath.Join(hostRoot, filepath.FromSlash(dir)), rep)
 		if err != nil {
 			return "", err
 		}
@@ -83,14 +82,14 @@ func findSysroot(rep *elfdeps.Report, host, hostRoot string) (string, error) {
 
 // hasLoader reports whether dir holds the program's loader, for its
 // architecture (a program without one: whether dir exists).
-func hasLoader(dir string, rep *elfdeps.Report) (bool, error) {
+func hasLoader(dir string, rep *Report) (bool, error) {
 	if fi, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) || err == nil && !fi.IsDir() {
 		return false, nil
 	}
 	if rep.Interpreter == "" {
 		return true, nil
 	}
-	c, err := elfdeps.Resolve(elfdeps.DirRoot(dir), rep)
+	c, err := Resolve(DirRoot(dir), rep)
 	if err != nil {
 		return false, fmt.Errorf("looking for the loader of %s in %s: %w", rep.Path, dir, err)
 	}
@@ -98,7 +97,7 @@ func hasLoader(dir string, rep *elfdeps.Report) (bool, error) {
 }
 
 // platformArch is ARCH[/VARIANT] of a program.
-func platformArch(rep *elfdeps.Report) string {
+func platformArch(rep *Report) string {
 	if rep.Variant != "" {
 		return rep.Arch + "/" + rep.Variant
 	}

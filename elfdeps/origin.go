@@ -1,10 +1,8 @@
-package packer
+package elfdeps
 
 import (
 	"path"
 	"path/filepath"
-
-	"github.com/scratchpack/scratchpack/elfdeps"
 )
 
 // OriginDir returns the directory, in root, that the loader expands the
@@ -22,7 +20,7 @@ func OriginDir(root, program string) (dir string, ok bool) {
 		return "", false
 	}
 	p := path.Join("/", filepath.ToSlash(rel))
-	if real, _, err := elfdeps.DirRoot(root).Resolve(p); err == nil {
+	if real, _, err := DirRoot(root).Resolve(p); err == nil {
 		p = real
 	}
 	return path.Dir(p), true
