@@ -71,11 +71,6 @@ func target(im *Image, dir string) (*Target, Errors) {
 			TZData:      switchOf(im.TZData),
 		},
 	}
-	for _, p := range im.Include {
-		if _, err := packer.CleanImagePath(p); err != nil {
-			bad("include", "%v", err)
-		}
-	}
 	if im.Compression != "" {
 		c, err := layercache.ParseCompression(im.Compression)
 		if err != nil {
@@ -91,41 +86,27 @@ func target(im *Image, dir string) (*Target, Errors) {
 		}
 		spec.Layers = l
 	}
-	if im.CABundle != "" && spec.Runtime.CACerts == packer.Off {
-		bad("ca-bundle", "a bundle with ca-certs: false: drop one of them")
-	}
 	if im.Base != "" {
 		base, err := transfer.ParseRef(im.Base)
 		if err != nil {
 			bad("base", "%v", err)
 		}
-		if base.Transport == transfer.Tarball {
-			base.Transport = transfer.OCIArchive
-		}
-		if base.Transport == transfer.DockerDaemon {
-			bad("base", "a Docker daemon is a destination, not a base: docker save the image and use docker-archive:FILE")
-		}
 		spec.Base = withLocalPath(dir, base)
 	}
-	if im.Dest != "" {
-		if _, err := packer.CleanImagePath(im.Dest); err != nil {
-			bad("dest", "%v", err)
-		}
-	}
-	if im.Workdir != "" {
-		if _, err := packer.CleanImagePath(im.Workdir); err != nil {
-			bad("workdir", "%v", err)
-		}
-	}
-	if err := checkUser(im.User); err != nil {
-		bad("user", "%v", err)
-	}
 	for _, a := range im.Add {
-		if _, err := packer.CleanImagePath(a.Dest); err != nil {
-			errs = append(errs, &Error{Line: a.line, Msg: fmt.Sprintf("image %s: add %s: %v", im.Name, a.Dest, err)})
-		}
 		spec.Add = append(spec.Add, packer.Addition{Src: local(dir, a.Src), Dest: a.Dest})
 	}
+	// The settings packer itself checks, each reported at its key.
+	spec.Program = "-" // each platform's program is checked below
+	for _, se := range packer.SpecErrors(spec.Validate()) {
+		key, i := keyOf(se.Field)
+		if key == "add" && i >= 0 && i < len(im.Add) {
+			errs = append(errs, &Error{Line: im.Add[i].line, Msg: fmt.Sprintf("image %s: add %s: %v", im.Name, im.Add[i].Dest, se.Err)})
+			continue
+		}
+		bad(key, "%v", se.Err)
+	}
+	spec.Program = ""
 
 	switch {
 	case im.Program != "" && len(im.Platforms.Keys) > 0:
@@ -206,19 +187,28 @@ func parsePlatform(s string) (*v1.Platform, error) {
 }
 
 // checkUser accepts what pack's --user does.
-func checkUser(u string) error {
-	if u == "" || u == "root" || u == "nonroot" {
-		return nil
+// specKeys are the keys of the Spec fields packer.Spec.Validate names.
+var specKeys = map[string]string{
+	"Dest": "dest", "Config.WorkingDir": "workdir", "Config.User": "user", "Config.Env": "env",
+	"Config.Labels": "labels", "Config.Annotations": "annotations", "Config.Expose": "expose",
+	"Add": "add", "Runtime.Include": "include", "Runtime.CABundle": "ca-bundle", "Base": "base",
+	"Level": "compression-level", "Program": "program",
+}
+
+// keyOf is the configuration key of a Spec field ("Add[2].Dest" is add,
+// item 2), and the item's index, or -1.
+func keyOf(field string) (string, int) {
+	name, rest, _ := strings.Cut(field, "[")
+	i := -1
+	if idx, _, ok := strings.Cut(rest, "]"); ok {
+		if n, err := strconv.Atoi(idx); err == nil {
+			i = n
+		}
 	}
-	id, gid, _ := strings.Cut(u, ":")
-	_, err := strconv.ParseUint(id, 10, 32)
-	if err == nil && gid != "" {
-		_, err = strconv.ParseUint(gid, 10, 32)
+	if k, ok := specKeys[name]; ok {
+		return k, i
 	}
-	if err != nil {
-		return fmt.Errorf("%q: want root, nonroot or UID[:GID]", u)
-	}
-	return nil
+	return strings.ToLower(name), i
 }
 
 // local takes a relative path from dir.

@@ -33,7 +33,7 @@ func (r *resolver) expand(s string, n *node) []dirPair {
 		if hasToken(s, "ORIGIN") {
 			if !n.hasOrg {
 				r.closure.Warnings = append(r.closure.Warnings,
-					"$ORIGIN in "+n.name+" cannot be expanded: where the program lives is unknown (is it outside --root?)")
+					"$ORIGIN in "+n.name+" cannot be expanded: where the program lives is unknown (is it outside the sysroot?)")
 				return nil
 			}
 			img = replaceToken(img, "ORIGIN", n.origin.img)

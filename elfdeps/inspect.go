@@ -162,7 +162,7 @@ func withHint(err error, f io.ReaderAt) error {
 		line := make([]byte, 128)
 		n, _ := f.ReadAt(line, 0)
 		first, _, _ := strings.Cut(string(line[:n]), "\n")
-		return fmt.Errorf("%w (%s): pack the interpreter it names and add the script with --add", err, strings.TrimSpace(first))
+		return fmt.Errorf("%w (%s): pack the interpreter it names, and add the script as a file", err, strings.TrimSpace(first))
 	case errors.Is(err, ErrNotELF):
 		return fmt.Errorf("%w: scratchpack reads compiled Linux programs; give it the binary your build produced", err)
 	case errors.Is(err, ErrCorrupt):

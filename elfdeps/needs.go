@@ -509,7 +509,7 @@ func (a *needsAnalysis) tzdata() *Need {
 		n.Symptom = "local time is silently UTC instead of " + tz
 		return n
 	}
-	n.Symptom = "only if TZ names a zone at run time (docker run -e TZ=Europe/Paris): local time would silently be UTC; --tzdata adds the zones (0.7 MB)"
+	n.Symptom = "only if TZ names a zone at run time (docker run -e TZ=Europe/Paris): local time would silently be UTC; adding the zone database (0.7 MB) fixes it"
 	return n
 }
 
@@ -555,7 +555,7 @@ func (a *needsAnalysis) dlopen() *Need {
 		return nil
 	}
 	return &Need{Kind: NeedDlopen, Why: why,
-		Symptom: "libraries it loads with dlopen are not in DT_NEEDED: if it loads any, run pack --trace to find them, or name them with --include-lib"}
+		Symptom: "libraries it loads with dlopen are not in DT_NEEDED: if it loads any, trace a run of it to find them, or name them as libraries to include"}
 }
 
 func lookupEnv(env []string, key string) (string, bool) {

@@ -42,7 +42,7 @@ func OpenCache(dir string) (*Cache, error) {
 	}
 	for _, d := range []string{"blobs/sha256", "layers", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
-			return nil, fmt.Errorf("cache %s: %w; choose another with --cache DIR, or pack with --no-cache", dir, err)
+			return nil, fmt.Errorf("%w: %s: %w", ErrUnusable, dir, err)
 		}
 	}
 	c := &Cache{dir: dir}
@@ -87,8 +87,12 @@ func (c *Cache) blobPath(h v1.Hash) string {
 	return filepath.Join(c.dir, "blobs", h.Algorithm, h.Hex)
 }
 
-// ErrCacheCorrupt is wrapped by get's error when an entry exists but cannot
-// be used; the layer is then written again and the entry replaced.
+// ErrUnusable is wrapped when a cache cannot be opened, read or written:
+// choose another directory, or do without a cache.
+var ErrUnusable = errors.New("unusable layer cache")
+
+// ErrCorrupt is wrapped by Get's error when an entry exists but cannot be
+// used; the layer is then written again and the entry replaced.
 var ErrCorrupt = errors.New("corrupt cache entry")
 
 // get returns the layer cached under key, nil if there is none, or an error

@@ -22,7 +22,7 @@ func makeLayer(s *FileSet, o LayerOptions, c *layercache.Cache, now func() time.
 	}
 	key, ok, err := layerKey(s, o.Compression, level, o.MTime, now())
 	if err != nil {
-		return nil, nil, fmt.Errorf("computing the cache key (pack with --no-cache to do without): %w", err)
+		return nil, nil, fmt.Errorf("%w: computing the cache key: %w", layercache.ErrUnusable, err)
 	}
 	if !ok {
 		l, err := writeLayerFile(s, o) // a source changed just now: do not cache
@@ -35,11 +35,11 @@ func makeLayer(s *FileSet, o LayerOptions, c *layercache.Cache, now func() time.
 	case errors.Is(err, layercache.ErrCorrupt):
 		rebuilt = err
 	case err != nil:
-		return nil, nil, fmt.Errorf("reading cache %s (pack with --no-cache to do without): %w", c.Dir(), err)
+		return nil, nil, fmt.Errorf("%w: reading %s: %w", layercache.ErrUnusable, c.Dir(), err)
 	}
 	o.Dir = c.TmpDir()
 	if l, err = writeLayerFile(s, o); err != nil {
-		return nil, nil, fmt.Errorf("writing into the cache %s (pack with --no-cache, or --cache DIR elsewhere, to do without it): %w", c.Dir(), err)
+		return nil, nil, fmt.Errorf("%w: writing into %s: %w", layercache.ErrUnusable, c.Dir(), err)
 	}
 	// A source that changed while it was read may have given a layer that
 	// matches neither its old nor its new content.

@@ -21,13 +21,13 @@ const (
 func placeExtras(set *FileSet, spec Spec, guard func(dest, why string) error) error {
 	for _, a := range spec.Add {
 		if err := addTree(set, a, guard, spec.KeepSUID); err != nil {
-			return fmt.Errorf("--add %s:%s: %w", a.Src, a.Dest, err)
+			return fmt.Errorf("adding %s as %s: %w", a.Src, a.Dest, err)
 		}
 	}
 	if spec.Config.User == "nonroot" {
 		for _, e := range []Entry{
-			{Path: "/etc/passwd", Type: TypeFile, Mode: 0o644, Data: []byte(passwd), Size: int64(len(passwd)), Why: "--user nonroot"},
-			{Path: "/etc/group", Type: TypeFile, Mode: 0o644, Data: []byte(group), Size: int64(len(group)), Why: "--user nonroot"},
+			{Path: "/etc/passwd", Type: TypeFile, Mode: 0o644, Data: []byte(passwd), Size: int64(len(passwd)), Why: "user nonroot"},
+			{Path: "/etc/group", Type: TypeFile, Mode: 0o644, Data: []byte(group), Size: int64(len(group)), Why: "user nonroot"},
 		} {
 			if err := set.Add(e); err != nil {
 				return err
@@ -46,7 +46,7 @@ var homes = []Entry{
 
 // ErrRefusedAdd means an --add source is one scratchpack will not copy: a
 // symbolic link, a device, a fifo or a socket. The error names the file.
-var ErrRefusedAdd = errors.New("refused --add source")
+var ErrRefusedAdd = errors.New("refused source of an added file")
 
 // addTree adds a host file, or a directory with everything in it, at
 // a.Dest. The source itself must not be a symbolic link: a link given on
@@ -66,8 +66,8 @@ func addTree(set *FileSet, a Addition, guard func(dest, why string) error, keepS
 	}
 	if fi.Mode()&fs.ModeSymlink != 0 {
 		target, _ := os.Readlink(a.Src)
-		return fmt.Errorf("%w: %s is a symbolic link (to %s), and --add does not follow links; name the file itself, e.g. --add \"$(readlink -f %s)\":%s",
-			ErrRefusedAdd, a.Src, target, a.Src, a.Dest)
+		return fmt.Errorf("%w: %s is a symbolic link (to %s), and added files are never read through links: name the file itself, $(readlink -f %s)",
+			ErrRefusedAdd, a.Src, target, a.Src)
 	}
 	if !fi.IsDir() {
 		return addOne(set, a.Src, dest, fi, guard, keepSUID)
@@ -89,7 +89,7 @@ func addTree(set *FileSet, a Addition, guard func(dest, why string) error, keepS
 }
 
 func addOne(set *FileSet, src, dest string, fi fs.FileInfo, guard func(dest, why string) error, keepSUID bool) error {
-	why := "--add " + src
+	why := "added from " + src
 	if !fi.IsDir() {
 		if err := guard(dest, why); err != nil {
 			return err

@@ -2,7 +2,6 @@ package packer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -161,15 +160,15 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 }
 
 func (s Spec) withDefaults() (Spec, error) {
-	if s.Program == "" {
-		return s, errors.New("no program given")
+	if err := s.Validate(); err != nil {
+		return s, err
 	}
 	if s.Dest == "" {
 		s.Dest = "/app/" + filepath.Base(s.Program)
 	}
 	var err error
 	if s.Dest, err = CleanImagePath(s.Dest); err != nil {
-		return s, fmt.Errorf("--dest: %w", err)
+		return s, &SpecError{Field: "Dest", Err: err}
 	}
 	if s.WorkDir == "" {
 		s.WorkDir = os.TempDir()

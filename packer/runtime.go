@@ -35,9 +35,22 @@ const (
 // NeedStatus is one run-time need and whether it went into the image.
 type NeedStatus struct {
 	elfdeps.Need
-	Added  bool   `json:"added"`
-	Reason string `json:"reason,omitempty"` // why it was not added
+	Added  bool     `json:"added"`
+	Reason string   `json:"reason,omitempty"`    // why it was not added
+	Cause  NotAdded `json:"not_added,omitempty"` // the same, for callers to branch on
 }
+
+// NotAdded is why a run-time need was left out of an image.
+type NotAdded string
+
+// The causes of NeedStatus.
+const (
+	SwitchedOff  NotAdded = "off"            // RuntimeSpec turned this kind off
+	NoExtras     NotAdded = "no-extras"      // RuntimeSpec.NoExtras
+	NotByDefault NotAdded = "not-by-default" // only if asked for (RuntimeSpec.TZData On, say)
+	ReportedOnly NotAdded = "reported-only"  // nothing to add: dlopen calls
+	Unknowable   NotAdded = "unknowable"     // what goes in is known only by running it (stdlib)
+)
 
 // runtimePlan is what the run-time needs add to an image.
 type runtimePlan struct {
@@ -65,24 +78,21 @@ func planRuntime(spec Spec, a *elfdeps.Analysis, c *elfdeps.Closure, extraLibs [
 		sw := switchFor(n.Kind, rs)
 		switch {
 		case n.Kind == elfdeps.NeedDlopen:
-			st.Reason = "reported only"
+			st.Reason, st.Cause = "reported only", ReportedOnly
 		case n.Kind == elfdeps.NeedStdlib && includes(rs.Include, n.Files):
-			st.Added = true // by the --include of its directories
+			st.Added = true // by the Include of its directories
 		case n.Kind == elfdeps.NeedStdlib && rs.Traced != nil:
-			st.Reason = StdlibTraced
+			st.Reason, st.Cause = StdlibTraced, Unknowable
 		case n.Kind == elfdeps.NeedStdlib:
-			st.Reason = StdlibUnknowable
+			st.Reason, st.Cause = StdlibUnknowable, Unknowable
 		case sw == Off:
-			st.Reason = "--no-" + flagName(n.Kind)
+			st.Reason, st.Cause = "turned off", SwitchedOff
 		case sw == On:
 			st.Added = true
 		case rs.NoExtras:
-			st.Reason = "--no-runtime-extras"
+			st.Reason, st.Cause = "run-time extras turned off", NoExtras
 		case !n.Default:
-			st.Reason = "not by default"
-			if f := flagName(n.Kind); f != "" {
-				st.Reason += ": add it with --" + f
-			}
+			st.Reason, st.Cause = "not by default", NotByDefault
 		default:
 			st.Added = true
 		}
@@ -94,7 +104,7 @@ func planRuntime(spec Spec, a *elfdeps.Analysis, c *elfdeps.Closure, extraLibs [
 		p.needs = append(p.needs, st)
 	}
 	for _, l := range rs.IncludeLibs {
-		reqs = append(reqs, dlopenRequest{name: l, why: "--include-lib " + l, required: true})
+		reqs = append(reqs, dlopenRequest{name: l, why: "asked for: library " + l, required: true})
 	}
 	reqs = append(reqs, extraLibs...)
 	if len(reqs) == 0 {
@@ -182,12 +192,12 @@ func forcedNeeds(needs []elfdeps.Need, rs RuntimeSpec) []elfdeps.Need {
 	switch {
 	case has[elfdeps.NeedCACerts]:
 	case rs.CABundle != "" && rs.CACerts != Off:
-		needs = append(needs, elfdeps.Need{Kind: elfdeps.NeedCACerts, Why: "--ca-bundle", Files: []string{elfdeps.CABundlePath}})
+		needs = append(needs, elfdeps.Need{Kind: elfdeps.NeedCACerts, Why: "asked for: CA bundle " + rs.CABundle, Files: []string{elfdeps.CABundlePath}})
 	case rs.CACerts == On:
-		needs = append(needs, elfdeps.Need{Kind: elfdeps.NeedCACerts, Why: "--ca-certs", Files: []string{elfdeps.CABundlePath}})
+		needs = append(needs, elfdeps.Need{Kind: elfdeps.NeedCACerts, Why: "asked for: CA certificates", Files: []string{elfdeps.CABundlePath}})
 	}
 	if rs.TZData == On && !has[elfdeps.NeedTZData] {
-		needs = append(needs, elfdeps.Need{Kind: elfdeps.NeedTZData, Why: "--tzdata", Files: []string{elfdeps.ZoneinfoDir}})
+		needs = append(needs, elfdeps.Need{Kind: elfdeps.NeedTZData, Why: "asked for: the zone database", Files: []string{elfdeps.ZoneinfoDir}})
 	}
 	return needs
 }
@@ -203,17 +213,6 @@ func switchFor(k elfdeps.NeedKind, rs RuntimeSpec) Switch {
 		return rs.TZData
 	}
 	return Auto
-}
-
-// flagName is the pack flag that forces a need on ("--"+name) or off ("--no-"+name).
-func flagName(k elfdeps.NeedKind) string {
-	switch k {
-	case elfdeps.NeedCACerts:
-		return "ca-certs"
-	case elfdeps.NeedTZData:
-		return "tzdata"
-	}
-	return "runtime-extras"
 }
 
 // shortWhy cuts a need's reason for the one-line pack report.

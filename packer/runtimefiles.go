@@ -59,24 +59,24 @@ func placeRuntime(set *FileSet, base fs.FS, p *runtimePlan, spec Spec, fromBase 
 		}
 	}
 	for _, inc := range spec.Runtime.Include {
-		if err := pl.include(inc, "--include "+inc); err != nil {
-			return fmt.Errorf("--include %s: %w", inc, err)
+		if err := pl.include(inc, "included: "+inc); err != nil {
+			return fmt.Errorf("including %s: %w", inc, err)
 		}
 	}
 	for _, inc := range p.include {
 		if pl.baseHas(inc) || set.Has(inc) {
 			continue
 		}
-		if err := pl.include(inc, "--trace: used by the run"); err != nil {
-			return fmt.Errorf("--trace: adding %s: %w", inc, err)
+		if err := pl.include(inc, "traced: used by the run"); err != nil {
+			return fmt.Errorf("adding %s, which the traced run used: %w", inc, err)
 		}
 	}
 	for _, d := range p.includeDirs {
 		if pl.baseHas(d) || set.Has(d) {
 			continue
 		}
-		if err := pl.dir(d, "--trace: used by the run"); err != nil {
-			pl.notes = append(pl.notes, fmt.Sprintf("--trace: directory %s not added: %v", d, err))
+		if err := pl.dir(d, "traced: used by the run"); err != nil {
+			pl.notes = append(pl.notes, fmt.Sprintf("directory %s, which the traced run used, not added: %v", d, err))
 		}
 	}
 	if !pl.baseHas("/tmp") {
@@ -146,14 +146,14 @@ func (pl *placer) need(st *NeedStatus, spec Spec) error {
 			}
 		}
 	case elfdeps.NeedCACerts:
-		bundle, from := spec.Runtime.CABundle, "--ca-bundle"
+		bundle, from := spec.Runtime.CABundle, "the CA bundle asked for"
 		if bundle == "" && pl.baseHas(elfdeps.CABundlePath) {
 			return nil // the base's own bundle
 		}
 		if bundle == "" {
 			var ok bool
 			if bundle, from, ok = pl.src.find(elfdeps.CABundlePath, true); !ok {
-				st.Added, st.Reason = false, fmt.Sprintf("no %s in %s or on this machine: install the ca-certificates package, or give --ca-bundle FILE", elfdeps.CABundlePath, pl.src.root)
+				st.Added, st.Reason = false, fmt.Sprintf("no %s in %s or on this machine: install the ca-certificates package, or name a CA bundle to use", elfdeps.CABundlePath, pl.src.root)
 				return nil
 			}
 		}

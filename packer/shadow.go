@@ -11,7 +11,7 @@ import (
 
 // ErrShadowsInterpreter means an --add would put a file where the program's
 // interpreter (dynamic loader), or a link in front of it, is in the image.
-var ErrShadowsInterpreter = errors.New("--add would replace the program's interpreter")
+var ErrShadowsInterpreter = errors.New("an added file would replace the program's interpreter")
 
 // interpreterGuard returns a check for --add destinations: it refuses one
 // that lands, directly or through the image's symbolic links, on the
@@ -45,7 +45,7 @@ func interpreterGuard(set *FileSet, base fs.FS, c *elfdeps.Closure) func(dest, w
 	return func(dest, why string) error {
 		if interp[dest] || interp[resolved(dest)] {
 			return fmt.Errorf("%w: %s (%s) would stand where the program's interpreter %s is; "+
-				"scratchpack places the interpreter itself: drop that --add, or give it another destination",
+				"scratchpack places the interpreter itself: drop that file, or give it another destination",
 				ErrShadowsInterpreter, dest, why, l.Path)
 		}
 		return nil

@@ -47,7 +47,7 @@ func traceAdditions(tr *Trace) (*traceAddition, error) {
 	}
 	add.trace = tr
 	for _, l := range tr.Libraries {
-		add.libs = append(add.libs, dlopenRequest{name: l, why: "--trace: used by the run"})
+		add.libs = append(add.libs, dlopenRequest{name: l, why: "traced: used by the run"})
 	}
 	add.files = append(add.files, tr.Files...)
 	add.dirs = append(add.dirs, tr.Directories...)
@@ -79,7 +79,7 @@ func traceAdditions(tr *Trace) (*traceAddition, error) {
 			add.files = append(add.files, c.Interpreter.Path)
 		}
 		for _, l := range c.Libraries {
-			add.libs = append(add.libs, dlopenRequest{name: l.Path, why: "--trace: needed by " + p})
+			add.libs = append(add.libs, dlopenRequest{name: l.Path, why: "traced: needed by " + p})
 		}
 	}
 	return add, nil

@@ -136,7 +136,7 @@ func namespaceError(err error, userNS bool) error {
 			"kernel.apparmor_restrict_unprivileged_userns=0 on Ubuntu)", err)
 	}
 	return fmt.Errorf("the kernel refused to make new namespaces (%w): scratchpack may itself be confined (a container without "+
-		"CAP_SYS_ADMIN, a seccomp profile); use --runtime runc where runc works, or run it on the host", err)
+		"CAP_SYS_ADMIN, a seccomp profile); use the runc runtime where runc works, or run it on the host", err)
 }
 
 func (c *builtinContainer) Signal(sig os.Signal) error { return c.cmd.Process.Signal(sig) }

@@ -70,9 +70,6 @@ func runCheck(c *cli.Context) error {
 	if err != nil {
 		return withCode(checkCantTell, fmt.Errorf("--base: %w", err))
 	}
-	if base.Transport == transfer.Tarball {
-		base.Transport = transfer.OCIArchive
-	}
 	work, err := workDir("scratchpack-check-")
 	if err != nil {
 		return withCode(checkCantTell, err)

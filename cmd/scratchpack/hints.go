@@ -3,8 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/scratchpack/scratchpack/elfdeps"
+	"github.com/scratchpack/scratchpack/layercache"
+	"github.com/scratchpack/scratchpack/packer"
 )
 
 // The libraries say what is wrong in their own terms; the CLI adds which of
@@ -23,8 +26,39 @@ func withFlagHints(err error) error {
 	if errors.As(err, &ee) {
 		return err
 	}
-	if errors.As(err, &se) {
+	switch {
+	case len(packer.SpecErrors(err)) > 0:
+		return withCode(exitBadInput, flagErrors(err))
+	case errors.As(err, &se):
 		return fmt.Errorf("%w (%s)", err, sysrootHint(se))
+	case errors.Is(err, layercache.ErrUnusable):
+		return fmt.Errorf("%w (choose another cache with --cache DIR, or do without with --no-cache)", err)
 	}
 	return err
+}
+
+// specFlags are the flags of the Spec fields packer.Spec.Validate names.
+var specFlags = map[string]string{
+	"Program": "PROGRAM", "Dest": "--dest", "Config.WorkingDir": "--workdir", "Config.User": "--user",
+	"Config.Env": "--env", "Config.Labels": "--label", "Config.Annotations": "--annotation",
+	"Config.Expose": "--expose", "Add": "--add", "Runtime.Include": "--include",
+	"Runtime.CABundle": "--ca-bundle", "Base": "--base", "Level": "--compression-level",
+}
+
+// flagErrors says each mistake of a Spec by the flag that set it, one a line.
+func flagErrors(err error) error {
+	ses := packer.SpecErrors(err)
+	if len(ses) == 0 {
+		return err
+	}
+	lines := make([]string, len(ses))
+	for i, se := range ses {
+		name, _, _ := strings.Cut(se.Field, "[")
+		flag := specFlags[name]
+		if flag == "" {
+			flag = se.Field
+		}
+		lines[i] = flag + ": " + se.Err.Error()
+	}
+	return errors.New(strings.Join(lines, "\n"))
 }

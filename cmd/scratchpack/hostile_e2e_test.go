@@ -133,7 +133,7 @@ func TestPackAddRefusals(t *testing.T) {
 		adds []string
 		want string
 	}{
-		{"symlink to /etc/shadow", []string{shadowLink + ":/etc/app/config.yaml"}, "does not follow links"},
+		{"symlink to /etc/shadow", []string{shadowLink + ":/etc/app/config.yaml"}, "never read through links"},
 		{"device", []string{"/dev/null:/dev/null"}, "only files, directories and links"},
 		{"fifo", []string{fifo + ":/fifo"}, "only files, directories and links"},
 		{"over the interpreter", []string{fake + ":/lib64/ld-linux-x86-64.so.2"}, "interpreter"},

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -136,6 +135,11 @@ func runPack(c *cli.Context) error {
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}
+	for _, s := range specs {
+		if err := s.Validate(); err != nil {
+			return withCode(exitBadInput, flagErrors(err))
+		}
+	}
 	work, err := workDir("scratchpack-")
 	if err != nil {
 		return withCode(exitRegistry, err)
@@ -248,9 +252,6 @@ func packSpec(c *cli.Context) (packer.Spec, []transfer.Ref, error) {
 	if err != nil {
 		return spec, nil, fmt.Errorf("--base: %w", err)
 	}
-	if base.Transport == transfer.Tarball {
-		base.Transport = transfer.OCIArchive
-	}
 	spec = packer.Spec{
 		Program:     first(programs),
 		Dest:        c.String("dest"),
@@ -270,11 +271,6 @@ func packSpec(c *cli.Context) (packer.Spec, []transfer.Ref, error) {
 	}
 	if spec.Config.Annotations, err = keyValues("--annotation", c.StringSlice("annotation")); err != nil {
 		return spec, nil, err
-	}
-	for _, kv := range spec.Config.Env {
-		if !strings.Contains(kv, "=") {
-			return spec, nil, fmt.Errorf("--env %q: want K=V", kv)
-		}
 	}
 	if c.IsSet("entrypoint") {
 		if spec.Config.Entrypoint, err = words("--entrypoint", c.String("entrypoint")); err != nil {
@@ -296,21 +292,9 @@ func packSpec(c *cli.Context) (packer.Spec, []transfer.Ref, error) {
 		if !ok || src == "" || dest == "" {
 			return spec, nil, fmt.Errorf("--add %q: want SRC:DEST, e.g. --add ./config.yaml:/etc/app/config.yaml", a)
 		}
-		if _, err := packer.CleanImagePath(dest); err != nil {
-			return spec, nil, fmt.Errorf("--add %q: %w", a, err)
-		}
 		spec.Add = append(spec.Add, packer.Addition{Src: src, Dest: dest})
 	}
 	spec.KeepSUID = c.Bool("keep-suid")
-	if u := spec.Config.User; u != "" && u != "root" && u != "nonroot" {
-		id, gid, _ := strings.Cut(u, ":")
-		if _, err := strconv.ParseUint(id, 10, 32); err != nil {
-			return spec, nil, fmt.Errorf("--user %q: want root, nonroot or UID[:GID]", u)
-		}
-		if _, err := strconv.ParseUint(gid, 10, 32); gid != "" && err != nil {
-			return spec, nil, fmt.Errorf("--user %q: want root, nonroot or UID[:GID]", u)
-		}
-	}
 	if err := runtimeSpec(c, &spec); err != nil {
 		return spec, nil, err
 	}

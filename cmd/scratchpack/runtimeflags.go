@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -73,14 +72,6 @@ func runtimeSpec(c *cli.Context, spec *packer.Spec) error {
 	}
 	if rs.TZData, err = onOff(c, "tzdata"); err != nil {
 		return err
-	}
-	if rs.CABundle != "" && rs.CACerts == packer.Off {
-		return errors.New("--ca-bundle and --no-ca-certs contradict each other")
-	}
-	for _, p := range rs.Include {
-		if _, err := packer.CleanImagePath(p); err != nil {
-			return fmt.Errorf("--include %q: %w", p, err)
-		}
 	}
 	spec.Runtime = rs
 	return nil

@@ -77,7 +77,7 @@ func printNeeds(w io.Writer, needs []packer.NeedStatus, notes []string) {
 			fmt.Fprintf(w, "  NOT ADDED: %s (%s): %s\n    without it: %s\n    add what a run uses with --trace -- ARGS, or all of it with %s\n",
 				n.Kind, n.Reason, n.Why, n.Symptom, includeFlags(n.Files))
 		default:
-			fmt.Fprintf(w, "  not added: %s (%s): %s\n    without it: %s\n", n.Kind, n.Reason, n.Why, n.Symptom)
+			fmt.Fprintf(w, "  not added: %s (%s%s): %s\n    without it: %s\n", n.Kind, n.Reason, notAddedFlag(n), n.Why, n.Symptom)
 		}
 	}
 	for _, note := range notes {
@@ -113,7 +113,42 @@ func printNeedList(w io.Writer, needs []elfdeps.Need) {
 			line += ": " + strings.Join(what, ", ")
 		}
 		fmt.Fprintf(w, "%s\n      because %s\n      without it: %s\n", line, n.Why, n.Symptom)
+		if f := needFlags(n.Kind, !n.Default); f != "" {
+			fmt.Fprintf(w, "      pack: %s\n", f)
+		}
 	}
+}
+
+// needFlags are pack's flags for a kind of run-time need: what adds it when
+// it is not added by default (asked), or what else helps.
+func needFlags(k elfdeps.NeedKind, asked bool) string {
+	switch {
+	case k == elfdeps.NeedDlopen:
+		return "--trace -- ARGS finds what a run loads; --include-lib NAME adds a library"
+	case k == elfdeps.NeedTZData && asked:
+		return "--tzdata adds it"
+	case k == elfdeps.NeedCACerts && asked:
+		return "--ca-certs adds it"
+	}
+	return ""
+}
+
+// notAddedFlag is the flag behind a need left out of an image.
+func notAddedFlag(n packer.NeedStatus) string {
+	switch n.Cause {
+	case packer.NoExtras:
+		return " (--no-runtime-extras)"
+	case packer.SwitchedOff:
+		if n.Kind == elfdeps.NeedTZData {
+			return " (--no-tzdata)"
+		}
+		return " (--no-ca-certs)"
+	case packer.NotByDefault:
+		if f := needFlags(n.Kind, true); f != "" {
+			return ": " + f
+		}
+	}
+	return ""
 }
 
 // traceReport prints what pack --trace-report's run of program used on

@@ -36,7 +36,7 @@ func TestTrace(t *testing.T) {
 	}
 	layout := filepath.Join(t.TempDir(), "l")
 	_, report, code := run(t, nil, "pack", "--no-runtime-extras", "--trace", "-o", "oci:"+layout+":t", prog)
-	if code != 0 || !strings.Contains(report, "--trace") {
+	if code != 0 || !strings.Contains(report, "traced: used by the run") {
 		t.Fatalf("pack --trace: exit %d\n%s", code, report)
 	}
 	want, _ := hostOutput(t, prog)
