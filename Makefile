@@ -10,6 +10,7 @@
 #   make demo       build and inspect a couple of fixtures
 #   make bench      time scratchpack against docker build, crane and the floors (minutes)
 #   make corpus     pack and run every program of /usr/bin and /usr/sbin, compared with here (long)
+#   make debian-images  build the Debian 12 roots and images some tests use, once (testdata/out/debian)
 #   make clean      remove everything the Makefile built
 
 GO ?= go
@@ -68,7 +69,7 @@ FIXTURES := \
 # A failed compile must not leave a half-written fixture that looks up to date.
 .DELETE_ON_ERROR:
 
-.PHONY: build deps fixtures test lint malformed demo bench clean fuzz docs corpus
+.PHONY: build deps fixtures test lint malformed demo bench clean fuzz docs corpus debian-images
 
 # The binary is static (nothing needs cgo, and the dynamic loader costs ~2 ms a start)
 # and leaves out urfave/cli's man and markdown writers (their init costs ~1 ms a start).
@@ -156,6 +157,14 @@ bench: deps
 
 clean:
 	rm -rf bin $(BIN) testdata/out
+
+# The real Debian 12 roots (mmdebstrap, through this machine's apt sources) and their
+# one-layer images that tests use as inputs, built ahead of `make test`: testenv.DebianRoot
+# and DebianImage cache them in testdata/out/debian (~380 MB; make clean removes them),
+# keyed by a hash of each spec and the apt sources, so this pays once per machine (~1 min).
+# Root, and network access to Debian's archive; a second run takes about a second.
+debian-images: deps
+	$(GO) test -count=1 -v -run '^TestDebian(Root|Image)$$' ./internal/testenv
 
 # ---- fixtures -------------------------------------------------------------------------
 # Every fixture also depends on this Makefile, so changed flags rebuild it.

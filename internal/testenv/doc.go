@@ -1,6 +1,8 @@
 // Package testenv starts real components for end-to-end tests: the CNCF
-// distribution registry, runc (through umoci), a private dockerd, and a
-// busybox:glibc-shaped base image assembled from the host's Debian files.
+// distribution registry, runc (through umoci), a private dockerd, a
+// busybox:glibc-shaped base image assembled from the host's Debian files,
+// and real Debian 12 roots and images made by mmdebstrap (DebianRoot,
+// DebianImage), cached in testdata/out/debian.
 //
 // Every helper returns resources that are stopped and removed through
 // t.Cleanup. A helper skips the test only when a component cannot exist on
