@@ -20,6 +20,7 @@ import (
 type Result struct {
 	Image    v1.Image
 	Report   *elfdeps.Report  // the program
+	Program  string           // where the program is in the image
 	Closure  *elfdeps.Closure // its closure on the host (where files come from)
 	Files    *FileSet         // what the new layers hold
 	FromBase []string         // libraries the base image already provides
@@ -128,7 +129,7 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 		return nil, err
 	}
 	set := NewFileSet()
-	res := &Result{Report: rep, Closure: closure, Files: set, Sysroot: spec.Root, Needs: plan.needs, Trace: traced.trace}
+	res := &Result{Report: rep, Program: spec.Dest, Closure: closure, Files: set, Sysroot: spec.Root, Needs: plan.needs, Trace: traced.trace}
 	if res.FromBase, err = placeClosure(set, baseFS, closure, rep, spec); err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/scratchpack/scratchpack/config"
 	"github.com/scratchpack/scratchpack/elfdeps"
 	"github.com/scratchpack/scratchpack/packer"
+	"github.com/scratchpack/scratchpack/release"
 	"github.com/scratchpack/scratchpack/runner"
 	"github.com/scratchpack/scratchpack/transfer"
 )
@@ -169,48 +170,60 @@ func runPack(c *cli.Context) error {
 	if err := transfer.CheckOutputs(dsts, opts...); err != nil {
 		return classify(err)
 	}
-	if index {
-		return runPackIndex(c, specs, dsts, work, opts, popts)
+	for i := range specs {
+		specs[i].WorkDir = work
 	}
-	spec = specs[0]
-	spec.WorkDir = work
-	res, err := packer.Build(c.Context, spec, popts...)
-	if err != nil {
-		return classify(err)
+	writeOpts, waitProgress := pushProgress(c.App.ErrWriter, dsts)
+	writing := false
+	r := release.Run(c.Context, []release.Job{{Name: filepath.Base(specs[0].Program), Specs: specs, Index: index, Outputs: dsts, SBOM: c.String("sbom")}},
+		release.Options{Pack: popts, Transfer: opts, Write: writeOpts, Version: c.App.Version, Built: func(r *release.Result) error {
+			for _, b := range r.Builds {
+				printPackReport(c.App.ErrWriter, b)
+			}
+			err := smokeTest(c, r.Builds[0], work)
+			if index {
+				err = smokeIndex(c, r.Builds, work)
+			}
+			writing = err == nil
+			return err
+		}})[0]
+	waitProgress(writing)
+	if r.Err != nil {
+		return classify(r.Err)
 	}
-	printPackReport(c.App.ErrWriter, res)
-	if err := smokeTest(c, res, work); err != nil {
-		return err
-	}
-	writeOpts, waitProgress := pushProgress(c.App.ErrWriter, dsts, opts)
-	digest, err := transfer.Write(c.Context, res.Image, dsts, writeOpts...)
-	waitProgress()
-	if err != nil {
-		return classify(err)
-	}
+	return packOutcome(c, r, dsts)
+}
+
+// packOutcome reports what pack wrote: the destinations and SBOMs on
+// stderr, the digest file, and the digest (or --json) on stdout.
+func packOutcome(c *cli.Context, r *release.Result, dsts []transfer.Ref) error {
+	w := c.App.ErrWriter
 	for _, d := range dsts {
-		fmt.Fprintln(c.App.ErrWriter, wroteLine(d, res.Image))
-	}
-	if f := c.String("sbom"); f != "" {
-		files, err := writeSBOMs(c.Context, sbomJob{name: imageName(spec, dsts), file: f, results: []*packer.Result{res}, dsts: dsts, created: spec.Created}, opts...)
-		if err != nil {
-			return classify(err)
+		switch {
+		case r.Index != nil:
+			fmt.Fprintf(w, "wrote %s (an index of %d platforms)\n", d, len(r.Builds))
+		default:
+			fmt.Fprintln(w, wroteLine(d, r.Builds[0].Image))
 		}
-		fmt.Fprintf(c.App.ErrWriter, "wrote the SBOM %s\n", strings.Join(files, ", "))
+	}
+	if len(r.SBOM) > 0 {
+		fmt.Fprintf(w, "wrote the SBOM %s\n", strings.Join(r.SBOM, ", "))
 	}
 	if f := c.String("digest-file"); f != "" {
-		if err := os.WriteFile(f, []byte(digest.String()+"\n"), 0o644); err != nil {
+		if err := release.WriteFile(f, []byte(r.Digest.String()+"\n")); err != nil {
 			return withCode(exitRegistry, err)
 		}
 	}
-	if c.Bool("json") {
-		return json.NewEncoder(c.App.Writer).Encode(packJSON(res, digest, dsts))
+	switch {
+	case c.Bool("json") && r.Index != nil:
+		return json.NewEncoder(c.App.Writer).Encode(packIndexJSON(r, dsts))
+	case c.Bool("json"):
+		return json.NewEncoder(c.App.Writer).Encode(packJSON(r.Builds[0], r.Digest, dsts))
+	case r.Index == nil && onlyDaemons(dsts):
+		fmt.Fprintln(c.App.Writer, r.ImageID)
+	default:
+		fmt.Fprintln(c.App.Writer, r.Digest)
 	}
-	if onlyDaemons(dsts) {
-		fmt.Fprintln(c.App.Writer, imageID(res.Image))
-		return nil
-	}
-	fmt.Fprintln(c.App.Writer, digest)
 	return nil
 }
 
@@ -411,15 +424,4 @@ func timeoutFlag() cli.Flag {
 // forceFlag lets pack, pull and build replace a file that is not an image archive.
 func forceFlag() cli.Flag {
 	return &cli.BoolFlag{Name: "force", Usage: "replace an output FILE that is not an image archive (never a device, fifo, socket, link or directory)"}
-}
-
-// imageName names an image in its SBOM: the repository of its first
-// docker:// or docker-daemon: destination, else its program's name.
-func imageName(spec packer.Spec, dsts []transfer.Ref) string {
-	for _, d := range dsts {
-		if d.Name != nil && (d.Transport == transfer.Registry || d.Transport == transfer.DockerDaemon) {
-			return d.Name.Context().String()
-		}
-	}
-	return filepath.Base(spec.Program)
 }
