@@ -19,46 +19,10 @@ import (
 
 func buildCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "build",
-		Usage:     "build the images a scratchpack.yaml describes, in parallel",
-		ArgsUsage: "[IMAGE...]",
-		Description: `build reads scratchpack.yaml (or --config FILE) and builds every image in it, or
-only those named, several at a time, writing each to its outputs. One failing
-image does not stop the others; the exit status is that of the first failure.
-
-  version: 1
-  images:
-    server:                               # the image's name
-      program: build/server                 # paths are relative to the file
-      base: scratch                         # or any pack --base
-      output: ["docker://${REGISTRY}/server:${VERSION}", "oci:out/layout:server"]
-      tags: [latest]                        # more tags for docker:// and docker-daemon:
-      sbom: out/server.spdx.json            # SPDX 2.3; attached to pushed images
-      entrypoint: [/app/server]             # cmd, env, workdir, user, labels,
-      env: {LANG: C.UTF-8}                  # annotations, expose, add, dest, sysroot,
-      add: ["conf/app.yaml:/etc/app.yaml"]  # library-path, keep-suid, include-lib,
-      ca-certs: true                        # include, ca-bundle, tzdata: as pack's flags
-      runtime-extras: false                 # as pack --no-runtime-extras
-      layers: libs                          # compression, compression-level: as pack's
-    tool:
-      platforms:                            # one program per platform: an index
-        linux/amd64: build/amd64/tool
-        linux/arm64: {program: build/arm64/tool, sysroot: /usr/aarch64-linux-gnu}
-      output: ["docker://${REGISTRY}/tool:${VERSION}"]
-
-${VAR} is taken from the environment (an unset one is an error; ${VAR:-default}
-has a default; $$ is a $; inside [...] or {...} quote such values, as YAML's
-flow style reads { and } itself). Unknown keys and bad values are errors with
-the file and line. Keys starting with x- are free, for YAML anchors (<<: *defaults).
-
-Images built together share the layer cache (--cache, --no-cache): with
-layers: libs, the C library layer they have in common is made once.
-
-Results go to stderr; --json prints them on stdout (name, digest, references,
-size, platforms, sbom), --digest-file writes "DIGEST NAME" lines.
-
-Exit status: 0 all built, 2 bad configuration or input, 3 a program would not
-run in its image, 4 registry, daemon or I/O failure, 130 interrupted.`,
+		Name:        "build",
+		Usage:       "build the images a scratchpack.yaml describes, in parallel",
+		ArgsUsage:   "[IMAGE...]",
+		Description: helpText("build"),
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Value: config.DefaultFile, Usage: "read the images from `FILE`"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: runtime.GOMAXPROCS(0), DefaultText: "the number of CPUs", Usage: "build at most `N` images at once"},

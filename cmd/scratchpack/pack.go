@@ -23,78 +23,10 @@ import (
 
 func packCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "pack",
-		Usage:     "write the smallest OCI image that runs a program",
-		ArgsUsage: "PROGRAM [-- ARG...] | --platform OS/ARCH=PATH... [-- ARG...]",
-		Description: `pack puts PROGRAM at /app/NAME (--dest), with exactly the files its loader
-needs: the interpreter at its PT_INTERP path, each shared library at the path the
-loader opens, and the symbolic links in between. On a base image, what the base
-already provides is not added again, and a base whose glibc is too old is refused.
-Before writing, pack resolves the program inside the finished image and refuses
-an image that would not start. Arguments after -- become the default command.
-
-Destinations (-o, repeatable; the image is built once); anything else is refused,
-and a push is only ever to a docker:// destination:
-  oci:DIR[:TAG]                     OCI image layout (added to an existing one)
-  oci-archive:FILE[:TAG]            tar of an OCI image layout
-  docker-archive:FILE[:NAME:TAG]    docker save format
-  FILE.tar                          one tarball for both docker load and OCI tools
-  docker://REGISTRY/REPO[:TAG]      push (credentials: ~/.docker/config.json,
-                                    DOCKER_CONFIG, credential helpers)
-  docker-daemon:NAME[:TAG]          load into the Docker daemon at DOCKER_HOST
-                                    (default unix:///var/run/docker.sock)
--t TAG gives docker:// and docker-daemon: destinations more tags, pushed together.
---sbom FILE writes an SPDX 2.3 document (files with checksums, Go modules, Debian
-packages with versions) and attaches it to pushed images as an OCI artifact
-that refers to the image (referrers API, or the sha256-DIGEST tag).
-
-Programs of other architectures (cross-compiled with aarch64-linux-gnu-gcc,
-GOARCH=arm64, ...) take their libraries from a sysroot: Debian's cross sysroot
-/usr/TRIPLET by default (apt-get install libc6-arm64-cross), or --sysroot DIR: a
-cross sysroot, an unpacked root file system of the target, or a toolchain's
-sysroot (DIR/lib, DIR/usr/lib, DIR/etc/ld.so.cache). The image gets each file
-where the target's loader looks, not where the sysroot keeps it.
-
-One image for several platforms: give --platform OS/ARCH[/VARIANT]=PATH once per
-platform instead of PROGRAM. Each program is checked against its platform and
-packed on its own base (an index base is resolved per platform), with its own
-sysroot (--sysroot OS/ARCH=DIR); the result is one OCI image index, written to
-oci:, oci-archive: or docker:// (docker archives and FILE.tar hold single images).
-Arguments (after --) are the default command of every platform's image.
-
-The image digest is printed on stdout (with only docker-daemon: destinations, the
-image ID, which docker run takes; --json gives both). The same inputs always give the same
-digest: times come from SOURCE_DATE_EPOCH (else 1970-01-01), files are owned 0:0
-with fixed modes (0755 or 0644, never setuid, setgid or sticky).
-
---add SRC:DEST copies a host file, or a directory with everything in it. SRC must
-not be a symbolic link (name the file itself: --add "$(readlink -f SRC)":DEST);
-links inside a directory are copied as links, never followed, wherever they point.
-Devices, fifos and sockets are refused, and so is a DEST that would replace the
-program's interpreter or a link in front of it.
-
-Examples:
-  scratchpack pack -o oci:out:hello ./hello
-  scratchpack pack --base busybox:glibc -o docker://127.0.0.1:5000/app:1.0 ./server -- --port 8080
-  scratchpack pack --user nonroot --add ./config.yaml:/etc/app/config.yaml -o app.tar ./app
-  scratchpack pack --dest /app/server --platform linux/amd64=./server-amd64 \
-      --platform linux/arm64=./server-arm64 -o docker://127.0.0.1:5000/app:1.0
-  scratchpack pack -o docker://127.0.0.1:5000/app:1.2.0 -t 1.2 -t latest --sbom app.spdx.json ./app
-  scratchpack pack -o docker-daemon:app:dev ./app && docker run --rm app:dev
-  scratchpack pack --smoke-args --version -o docker://127.0.0.1:5000/tool:1 ./tool
-
-With --smoke (or --smoke-args ARGS), pack runs the finished image once, as
-scratchpack run does, and writes it only if the program exits 0 within
---smoke-timeout; otherwise it shows the program's output and what inspecting it
-in the image finds (a missing /etc/passwd, a library loaded at run time), and
-exits 3. --smoke runs the image's own entrypoint and command (the arguments
-after --); --smoke-args runs the entrypoint with other arguments, such as
---version, without changing the image. With several platforms, each image this
-machine can run (its own, and those binfmt_misc emulates) is run.
-
-Exit status: 0 written, 2 bad input, 3 the program would not run in the image
-(or on the base, or failed its smoke run), 4 registry, daemon or I/O failure,
-130 interrupted.` + runtimeHelp + layerHelp,
+		Name:        "pack",
+		Usage:       "write the smallest OCI image that runs a program",
+		ArgsUsage:   "PROGRAM [-- ARG...] | --platform OS/ARCH=PATH... [-- ARG...]",
+		Description: helpText("pack") + runtimeHelp + layerHelp,
 		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the image to `DEST` (see above); repeatable"},
 			&cli.StringFlag{Name: "base", Value: "scratch", Usage: "`IMAGE` to build on: scratch, a registry reference, oci:DIR[:TAG], oci-archive:FILE, docker-archive:FILE"},
