@@ -16,12 +16,18 @@ const (
 	group      = "root:x:0:\nnonroot:x:65532:\n"
 )
 
-// placeExtras adds --add files and the user database for --user nonroot.
+// placeExtras adds --add files, the directories of Spec.Dirs and the user
+// database for --user nonroot.
 // guard refuses destinations that must not be replaced (the interpreter's).
 func placeExtras(set *FileSet, spec Spec, guard func(dest, why string) error) error {
 	for _, a := range spec.Add {
 		if err := addTree(set, a, guard, spec.KeepSUID); err != nil {
 			return fmt.Errorf("adding %s as %s: %w", a.Src, a.Dest, err)
+		}
+	}
+	for _, d := range spec.Dirs {
+		if err := set.Add(Entry{Path: d.Path, Type: TypeDir, Mode: d.Mode & (fs.ModePerm | fs.ModeSticky), UID: d.UID, GID: d.GID, Why: d.Why}); err != nil {
+			return fmt.Errorf("directory %s (%s): %w", d.Path, d.Why, err)
 		}
 	}
 	if spec.Config.User == "nonroot" {

@@ -1,8 +1,10 @@
 package packer
 
 import (
+	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -13,7 +15,8 @@ import (
 
 // makeImage puts the layers on the base and sets the configuration; version
 // is scratchpack's, for the history.
-func makeImage(base v1.Image, layers []NewLayer, spec Spec, p v1.Platform, version string) (v1.Image, error) {
+func makeImage(base v1.Image, layers []NewLayer, spec Spec, p v1.Platform, o *options) (v1.Image, error) {
+	version := o.version
 	cf, err := base.ConfigFile()
 	if err != nil {
 		return nil, fmt.Errorf("reading the configuration of base %s: %w", spec.Base, err)
@@ -66,6 +69,15 @@ func makeImage(base v1.Image, layers []NewLayer, spec Spec, p v1.Platform, versi
 	cf2 = cf2.DeepCopy()
 	cf2.Created, cf2.OS, cf2.Architecture, cf2.Variant = created, p.OS, p.Architecture, p.Variant
 	cf2.Author = ""
+	for _, fn := range o.config {
+		diffs := append([]v1.Hash(nil), cf2.RootFS.DiffIDs...)
+		if err := fn(cf2); err != nil {
+			return nil, err
+		}
+		if !slices.Equal(diffs, cf2.RootFS.DiffIDs) {
+			return nil, errors.New("WithImageConfig: the function changed the layers' diff IDs")
+		}
+	}
 	if img, err = mutate.ConfigFile(img, cf2); err != nil {
 		return nil, err
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/scratchpack/scratchpack/layercache"
 	"github.com/scratchpack/scratchpack/transfer"
 )
@@ -16,6 +18,7 @@ type options struct {
 	now     func() time.Time  // the clock, for the cache's racy-file check
 	version string            // of scratchpack, for the image history
 	images  []transfer.Option // how base images are read
+	config  []func(*v1.ConfigFile) error
 }
 
 func makeOptions(opts ...Option) (*options, error) {
@@ -59,6 +62,21 @@ func WithVersion(v string) Option {
 func WithImageOptions(opts ...transfer.Option) Option {
 	return func(o *options) error {
 		o.images = append(o.images, opts...)
+		return nil
+	}
+}
+
+// WithImageConfig has fn finish each image's configuration file, last:
+// what a caller that derives an image from another (slim) sets beyond
+// Spec.Config, such as the volumes, the stop signal, a named user and the
+// history. fn sees the platform in the file; the layers' diff IDs must
+// stay as they are.
+func WithImageConfig(fn func(*v1.ConfigFile) error) Option {
+	return func(o *options) error {
+		if fn == nil {
+			return errors.New("WithImageConfig: nil function")
+		}
+		o.config = append(o.config, fn)
 		return nil
 	}
 }

@@ -106,7 +106,7 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	traced, err := traceAdditions(spec.Runtime.Traced)
+	traced, err := traceAdditions(spec.Runtime.Traced, spec.Runtime.Programs, spec.Root)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +156,7 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 		return nil, err
 	}
 	res.Layer = res.Layers[len(res.Layers)-1].Layer
-	res.Image, err = makeImage(base, res.Layers, spec, platform, o.version)
+	res.Image, err = makeImage(base, res.Layers, spec, platform, o)
 	return res, err
 }
 

@@ -50,6 +50,6 @@ func placePyInstaller(set *FileSet, base fs.FS, p *pyinstallerPlan, spec Spec) e
 	if p.contents == "" {
 		return nil
 	}
-	pl := &placer{set: set, base: base, union: elfdeps.NewRoot(overlayFS{base: base, set: set}, "the image"), src: dataSource{spec.Root}}
+	pl := &placer{set: set, base: base, union: elfdeps.NewRoot(overlayFS{base: base, set: set}, "the image"), src: dataSource{root: spec.Root, imageRoot: spec.Runtime.ImageRoot}}
 	return pl.tree(p.contents, path.Join(path.Dir(spec.Dest), "_internal"), "PyInstaller --onedir contents", nil)
 }

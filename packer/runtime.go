@@ -2,6 +2,7 @@ package packer
 
 import (
 	"fmt"
+	"os"
 	"path"
 	"strings"
 
@@ -20,6 +21,16 @@ type RuntimeSpec struct {
 	// Traced is what one traced run of the program used (runner.Trace):
 	// it goes in too. Nil: the program was not traced.
 	Traced *Trace
+	// Programs are more programs of the root to add at the same path, each
+	// with its loader and libraries (a script's interpreter with it): what
+	// the program runs that its ELF file does not say.
+	Programs []string
+	// ImageRoot says that Root is an image of its own being made smaller
+	// (slim): the files of the run-time needs come from Root alone, never
+	// from this machine; its own /etc/nsswitch.conf and /etc/hosts are
+	// copied rather than written; and no user database is written, since
+	// the image's own users go in (as Add files).
+	ImageRoot bool
 }
 
 // Switch is a setting that the analysis decides unless it is forced.
@@ -57,7 +68,7 @@ type runtimePlan struct {
 	needs   []NeedStatus
 	closure *elfdeps.Closure // the host closure with the dlopen'd libraries
 	verify  []elfdeps.Option // WithDlopen of the libraries found, to check them in the image
-	include []string         // files of this machine to add at the same path (--trace)
+	include []included       // files of the root to add at the same path (--trace, Programs)
 	// includeDirs are directories of this machine to make at the same path,
 	// empty but for what else goes in (--trace: directories the run listed).
 	includeDirs []string
@@ -238,8 +249,12 @@ func needWhy(n elfdeps.Need) string {
 
 // dataSource finds data files in the root, or, when the root is not the
 // host and lacks them, on the host: CA certificates, zones and /etc/services
-// do not depend on the architecture.
-type dataSource struct{ root string }
+// do not depend on the architecture. An image's root (ImageRoot) has only
+// its own.
+type dataSource struct {
+	root      string
+	imageRoot bool
+}
 
 // find returns the host path of the file or directory behind p (a path in
 // the root, links followed inside it), and where it was found.
@@ -247,10 +262,20 @@ func (d dataSource) find(p string, fallback bool) (string, string, bool) {
 	if real, _, err := elfdeps.DirRoot(d.root).Resolve(p); err == nil {
 		return hostPath(d.root, real), d.root, true
 	}
-	if fallback && d.root != "/" {
+	if fallback && d.root != "/" && !d.imageRoot {
 		if real, _, err := elfdeps.DirRoot("/").Resolve(p); err == nil {
 			return real, "this machine", true
 		}
 	}
 	return "", "", false
+}
+
+// has reports whether the root itself has a regular file at p.
+func (d dataSource) has(p string) bool {
+	real, _, err := elfdeps.DirRoot(d.root).Resolve(p)
+	if err != nil {
+		return false
+	}
+	fi, err := os.Stat(hostPath(d.root, real))
+	return err == nil && fi.Mode().IsRegular()
 }

@@ -47,7 +47,8 @@ type placer struct {
 // and, where the base has none and unless --no-runtime-extras, /etc/passwd
 // and /etc/group with root and nonroot.
 func placeRuntime(set *FileSet, base fs.FS, p *runtimePlan, spec Spec, fromBase []string) error {
-	pl := &placer{set: set, base: base, union: elfdeps.NewRoot(overlayFS{base: base, set: set}, "the image"), src: dataSource{spec.Root}}
+	pl := &placer{set: set, base: base, union: elfdeps.NewRoot(overlayFS{base: base, set: set}, "the image"),
+		src: dataSource{root: spec.Root, imageRoot: spec.Runtime.ImageRoot}}
 	for _, so := range fromBase {
 		pl.baseLibc = pl.baseLibc || so == "libc.so.6"
 	}
@@ -64,18 +65,18 @@ func placeRuntime(set *FileSet, base fs.FS, p *runtimePlan, spec Spec, fromBase 
 		}
 	}
 	for _, inc := range p.include {
-		if pl.baseHas(inc) || set.Has(inc) {
+		if pl.baseHas(inc.path) || set.Has(inc.path) {
 			continue
 		}
-		if err := pl.include(inc, "traced: used by the run"); err != nil {
-			return fmt.Errorf("adding %s, which the traced run used: %w", inc, err)
+		if err := pl.include(inc.path, inc.why); err != nil {
+			return fmt.Errorf("adding %s (%s): %w", inc.path, inc.why, err)
 		}
 	}
 	for _, d := range p.includeDirs {
 		if pl.baseHas(d) || set.Has(d) {
 			continue
 		}
-		if err := pl.dir(d, "traced: used by the run"); err != nil {
+		if err := pl.dir(d, whyTraced); err != nil {
 			pl.notes = append(pl.notes, fmt.Sprintf("directory %s, which the traced run used, not added: %v", d, err))
 		}
 	}
@@ -84,7 +85,7 @@ func placeRuntime(set *FileSet, base fs.FS, p *runtimePlan, spec Spec, fromBase 
 			return err
 		}
 	}
-	if !spec.Runtime.NoExtras { // --user nonroot writes its own (placeExtras)
+	if !spec.Runtime.NoExtras && !spec.Runtime.ImageRoot { // --user nonroot writes its own (placeExtras)
 		for _, f := range []string{"/etc/passwd", "/etc/group"} {
 			if err := pl.generate(f, "by default: users root and nonroot"); err != nil {
 				return err
@@ -112,6 +113,12 @@ func (pl *placer) need(st *NeedStatus, spec Spec) error {
 	switch st.Kind {
 	case elfdeps.NeedNSS:
 		for _, f := range st.Files {
+			if _, ok := generated[f]; ok && pl.src.imageRoot {
+				if err := pl.imageOwn(f, why); err != nil {
+					return err
+				}
+				continue
+			}
 			if _, ok := generated[f]; ok {
 				if err := pl.generate(f, why); err != nil {
 					return err
@@ -152,7 +159,10 @@ func (pl *placer) need(st *NeedStatus, spec Spec) error {
 		}
 		if bundle == "" {
 			var ok bool
-			if bundle, from, ok = pl.src.find(elfdeps.CABundlePath, true); !ok {
+			if bundle, from, ok = pl.src.find(elfdeps.CABundlePath, true); !ok && pl.src.imageRoot {
+				st.Added, st.Reason = false, fmt.Sprintf("the image has no %s", elfdeps.CABundlePath)
+				return nil
+			} else if !ok {
 				st.Added, st.Reason = false, fmt.Sprintf("no %s in %s or on this machine: install the ca-certificates package, or name a CA bundle to use", elfdeps.CABundlePath, pl.src.root)
 				return nil
 			}
@@ -184,18 +194,34 @@ func fromNote(why, from, root string) string {
 	return why + " (from " + from + ")"
 }
 
-// generate adds one of the generated files, unless the base has that path.
+// generate adds one of the generated files, unless the base has that path
+// or a file was added there (Add).
 func (pl *placer) generate(p, why string) error {
-	if pl.baseHas(p) {
+	if pl.baseHas(p) || pl.set.Has(p) {
 		return nil
 	}
 	data := generated[p]
 	return pl.put(Entry{Path: p, Type: TypeFile, Mode: 0o644, Data: []byte(data), Size: int64(len(data)), Why: why})
 }
 
-// copyData adds the root's (or the host's) file at p, at the same path.
+// imageOwn adds, for an image's root (ImageRoot), its own copy of a file
+// scratchpack otherwise writes: /etc/nsswitch.conf and /etc/hosts are the
+// root's if it has them, else written; the user database is the caller's
+// (Add), never written.
+func (pl *placer) imageOwn(p, why string) error {
+	switch {
+	case p == "/etc/passwd" || p == "/etc/group":
+		return nil
+	case pl.src.has(p):
+		return pl.copyData(p, why+" (the image's own)", false)
+	}
+	return pl.generate(p, why)
+}
+
+// copyData adds the root's (or the host's) file at p, at the same path,
+// unless the base has it or a file was added there (Add).
 func (pl *placer) copyData(p, why string, fallback bool) error {
-	if pl.baseHas(p) {
+	if pl.baseHas(p) || pl.set.Has(p) {
 		return nil
 	}
 	src, from, ok := pl.src.find(p, fallback)

@@ -1,6 +1,7 @@
 package packer
 
 import (
+	"io/fs"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -26,6 +27,17 @@ type Spec struct {
 	Layers      Layering               // how the new files are split into layers
 	Runtime     RuntimeSpec            // run-time needs: what goes in beyond the loader's closure
 	KeepSUID    bool                   // keep the setuid and setgid bits of the program and --add files that have them (--keep-suid)
+	Dirs        []Directory            // directories the image gets with their owner and mode
+}
+
+// Directory is a directory the image gets, with its owner and mode, empty
+// but for what else goes in it: what an image being made smaller had at its
+// user's home, its volumes and its working directory.
+type Directory struct {
+	Path     string      // absolute, in the image; no symbolic link on the way
+	Mode     fs.FileMode // permission bits, and fs.ModeSticky
+	UID, GID int
+	Why      string // what asked for it, for the report
 }
 
 // Config is the OCI image configuration a user sets, named as Docker's flags.

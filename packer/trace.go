@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -28,58 +29,92 @@ type Trace struct {
 	Output   string            `json:"output"` // the program's stdout and stderr, cut at 64 kB
 }
 
-// traceAddition is what a trace adds to an image.
+// traceAddition is what a trace, and the programs RuntimeSpec.Programs
+// names, add to an image.
 type traceAddition struct {
 	trace *Trace
 	libs  []dlopenRequest // libraries to resolve with their closures
-	files []string        // files of this machine, at the same path
-	dirs  []string        // directories of this machine, made empty at the same path
+	files []included      // files of the root, at the same path
+	dirs  []string        // directories of the root, made empty at the same path
 }
+
+// included is a path of the root to add at the same path, and why.
+type included struct{ path, why string }
+
+// The reasons of what a trace adds.
+const (
+	whyTraced   = "traced: used by the run"
+	whyProgram  = "asked for: program "
+	whyExecuted = "traced: executed by the run"
+)
 
 // traceAdditions turns what a traced run used into libraries to resolve
 // (with their closures), files to include and directories to make: a
 // program it executed comes with its own loader and libraries, a script
-// with its interpreter's.
-func traceAdditions(tr *Trace) (*traceAddition, error) {
-	add := &traceAddition{}
-	if tr == nil {
-		return add, nil
+// with its interpreter's. The programs named come the same way. Paths are
+// of root, where the run's files and the programs are read.
+func traceAdditions(tr *Trace, programs []string, root string) (*traceAddition, error) {
+	add := &traceAddition{trace: tr}
+	// A program, the reason it goes in, and what its libraries' reasons start with.
+	type prog struct{ path, why, by string }
+	var progs []prog
+	for _, p := range programs {
+		progs = append(progs, prog{p, whyProgram + p, "asked for"})
 	}
-	add.trace = tr
-	for _, l := range tr.Libraries {
-		add.libs = append(add.libs, dlopenRequest{name: l, why: "traced: used by the run"})
+	if tr != nil {
+		for _, l := range tr.Libraries {
+			add.libs = append(add.libs, dlopenRequest{name: l, why: whyTraced})
+		}
+		for _, f := range tr.Files {
+			add.files = append(add.files, included{f, whyTraced})
+		}
+		add.dirs = append(add.dirs, tr.Directories...)
+		for _, p := range tr.Programs {
+			progs = append(progs, prog{p, whyExecuted, "traced"})
+		}
 	}
-	add.files = append(add.files, tr.Files...)
-	add.dirs = append(add.dirs, tr.Directories...)
+	if root == "" {
+		root = "/"
+	}
 	seen := map[string]bool{}
-	progs := append([]string(nil), tr.Programs...)
 	for len(progs) > 0 {
 		p := progs[0]
 		progs = progs[1:]
-		if seen[p] {
+		if seen[p.path] {
 			continue
 		}
-		seen[p] = true
-		add.files = append(add.files, p)
-		rep, err := elfdeps.InspectFile(p)
+		seen[p.path] = true
+		add.files = append(add.files, included{p.path, p.why})
+		real, _, err := elfdeps.DirRoot(root).Resolve(p.path)
+		if err != nil {
+			return nil, fmt.Errorf("program %s (%s): %w", p.path, p.why, err)
+		}
+		host := hostPath(root, real)
+		rep, err := elfdeps.InspectFile(host)
 		if errors.Is(err, elfdeps.ErrScript) {
-			if interp := scriptInterpreter(p); interp != "" {
-				progs = append(progs, interp)
+			if interp := scriptInterpreter(host); interp != "" {
+				progs = append(progs, prog{interp, p.by + ": the interpreter of " + p.path, p.by})
 			}
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		c, err := elfdeps.Resolve(elfdeps.DirRoot("/"), rep)
+		placed := *rep
+		placed.Path = real
+		var opts []elfdeps.Option
+		if dir, ok := elfdeps.OriginDir(root, host); ok {
+			opts = append(opts, elfdeps.WithOrigin(path.Dir(real), dir))
+		}
+		c, err := elfdeps.Resolve(elfdeps.DirRoot(root), &placed, opts...)
 		if err != nil {
-			return nil, fmt.Errorf("resolving the libraries of %s, which the run executed: %w", p, err)
+			return nil, fmt.Errorf("resolving the libraries of %s (%s): %w", p.path, p.why, err)
 		}
 		if c.Interpreter != nil {
-			add.files = append(add.files, c.Interpreter.Path)
+			add.files = append(add.files, included{c.Interpreter.Path, p.by + ": the loader of " + p.path})
 		}
 		for _, l := range c.Libraries {
-			add.libs = append(add.libs, dlopenRequest{name: l.Path, why: "traced: needed by " + p})
+			add.libs = append(add.libs, dlopenRequest{name: l.Path, why: p.by + ": needed by " + p.path})
 		}
 	}
 	return add, nil

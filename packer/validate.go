@@ -79,6 +79,15 @@ func (s Spec) Validate() error {
 		}
 		path(fmt.Sprintf("Add[%d].Dest", i), a.Dest)
 	}
+	for i, d := range s.Dirs {
+		path(fmt.Sprintf("Dirs[%d].Path", i), d.Path)
+		if d.UID < 0 || d.GID < 0 {
+			bad(fmt.Sprintf("Dirs[%d]", i), "%s: negative owner %d:%d", d.Path, d.UID, d.GID)
+		}
+	}
+	for i, p := range s.Runtime.Programs {
+		path(fmt.Sprintf("Runtime.Programs[%d]", i), p)
+	}
 	for i, p := range s.Runtime.Include {
 		path(fmt.Sprintf("Runtime.Include[%d]", i), p)
 	}
