@@ -30,6 +30,7 @@ var house = map[string][]string{
 	"config":     {"elfdeps", "layercache", "transfer", "packer"},
 	"runner":     {"elfdeps", "layercache", "transfer", "packer"},
 	"release":    {"elfdeps", "layercache", "transfer", "packer", "runner", "sbom", "config"},
+	"slim":       {"elfdeps", "layercache", "transfer", "packer", "runner", "sbom", "config", "release"},
 }
 
 // TestImportsPointOneWay: each package imports only the module's packages

@@ -1,0 +1,137 @@
+package slim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/scratchpack/scratchpack/packer"
+	"github.com/scratchpack/scratchpack/release"
+	"github.com/scratchpack/scratchpack/transfer"
+)
+
+// Run makes the minimal image of spec.Image, for each platform picked, and
+// writes it (one image, or an index when the image is an index and more
+// than one platform is made) to the outputs, with its SBOM. Nothing of the
+// original image is kept but the program, what it needs, and its
+// configuration. It returns what was written and a report per platform.
+func Run(ctx context.Context, spec Spec, o Options) (res *Result, err error) {
+	if err := validate(spec, o); err != nil {
+		return nil, err
+	}
+	work, err := os.MkdirTemp(spec.WorkDir, "slim-")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = errors.Join(err, removeAll(work)) }()
+	src, err := source(ctx, spec.Image, o)
+	if err != nil {
+		return nil, err
+	}
+	picked, index, err := pick(src, spec.Platforms)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", spec.Image, err)
+	}
+	var plans []*plan
+	for i, p := range picked {
+		o.progress(fmt.Sprintf("unpacking %s (%s)", spec.Image, p.platform))
+		pl, err := prepare(ctx, p, spec, filepath.Join(work, fmt.Sprintf("p%d", i)), o)
+		if err != nil {
+			return nil, fmt.Errorf("slimming %s (%s): %w", spec.Image, p.platform, err)
+		}
+		plans = append(plans, pl)
+	}
+	specs := make([]packer.Spec, len(plans))
+	for i, pl := range plans {
+		specs[i] = pl.spec
+	}
+	ro := o.Release
+	ro.Pack = append(append([]packer.Option(nil), ro.Pack...), packer.WithImageConfig(configHook(plans, spec.Image, ro.Version)))
+	var reports []*Report
+	ro.Built = func(r *release.Result) error {
+		if reports, err = makeReports(plans, r.Builds); err != nil {
+			return err
+		}
+		if o.Built != nil {
+			return o.Built(&Result{Result: r, Reports: reports})
+		}
+		return nil
+	}
+	o.progress("building")
+	r := release.Run(ctx, []release.Job{{Name: imageName(spec.Image, plans[0]), Specs: specs, Index: index, Outputs: o.Outputs, SBOM: o.SBOM}}, ro)[0]
+	if r.Err != nil {
+		return nil, r.Err
+	}
+	return &Result{Result: r, Reports: reports}, nil
+}
+
+// ErrUnsupported is wrapped when the image is of a kind slim cannot read.
+var ErrUnsupported = errors.New("unsupported")
+
+// validate checks what can be checked before reading anything.
+func validate(spec Spec, o Options) error {
+	if spec.Image.Transport == transfer.Scratch || spec.Image.Transport == 0 {
+		return fmt.Errorf("%w: scratch is empty: there is nothing to make smaller", transfer.ErrBadRef)
+	}
+	if spec.Image.Transport == transfer.DockerDaemon {
+		return fmt.Errorf("%w: reading an image from a Docker daemon is not supported yet: `docker save` it and name the archive (docker-archive:FILE)", ErrUnsupported)
+	}
+	return nil
+}
+
+func (o Options) progress(s string) {
+	if o.Progress != nil {
+		o.Progress(s)
+	}
+}
+
+// source loads the image or index.
+func source(ctx context.Context, ref transfer.Ref, o Options) (srcImage, error) {
+	a, err := transfer.Load(ctx, ref, o.Release.Transfer...)
+	return srcImage{a, ref}, err
+}
+
+// plan is one platform's image and what packer is asked to make of it.
+type plan struct {
+	platform v1.Platform
+	digest   v1.Hash        // of the original's manifest
+	config   *v1.ConfigFile // the original's
+	root     string         // where it is unpacked
+	prog     *program
+	users    *users
+	spec     packer.Spec
+	original Size
+	notes    []string
+	started  time.Time
+}
+
+// imageName names the job (the SBOM's document): a registry image's
+// repository, else the program's name.
+func imageName(ref transfer.Ref, p *plan) string {
+	if ref.Name != nil && ref.Transport == transfer.Registry {
+		return ref.Name.Context().String()
+	}
+	return filepath.Base(p.prog.real)
+}
+
+// removeAll removes a work directory, also where an unpacked image left
+// directories without write permission.
+func removeAll(dir string) error {
+	err := os.RemoveAll(dir)
+	if err == nil || !errors.Is(err, fs.ErrPermission) {
+		return err
+	}
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			_ = os.Chmod(p, 0o700)
+		}
+		return nil
+	})
+	return os.RemoveAll(dir)
+}
