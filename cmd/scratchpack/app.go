@@ -67,6 +67,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			inspectCommand(),
 			packCommand(),
 			buildCommand(),
+			slimCommand(),
 			pullCommand(),
 			lsCommand(),
 			checkCommand(),

@@ -14,7 +14,7 @@ import (
 // libraries are the packages below the CLI: they say what is wrong in their
 // own terms, and the CLI (hints.go) or the configuration file adds which of
 // its flags or keys is the way out.
-var libraries = []string{"elfdeps", "packer", "transfer", "layercache", "runner", "sbom", "release"}
+var libraries = []string{"elfdeps", "packer", "transfer", "layercache", "runner", "sbom", "release", "slim"}
 
 // TestLibrariesNameNoFlags: no string in the libraries names one of the
 // CLI's flags (a string that is exactly a flag is an argument to another

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/urfave/cli/v2"
+
+	"github.com/scratchpack/scratchpack/packer"
+	"github.com/scratchpack/scratchpack/release"
+	"github.com/scratchpack/scratchpack/slim"
+	"github.com/scratchpack/scratchpack/transfer"
+)
+
+func slimCommand() *cli.Command {
+	return &cli.Command{
+		Name:        "slim",
+		Usage:       "write the minimal image of an image that already exists: its program and what it needs",
+		ArgsUsage:   "IMAGE",
+		Description: helpText("slim"),
+		Flags: append([]cli.Flag{
+			&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the slim image to `DEST`; repeatable"},
+			&cli.StringFlag{Name: "program", Usage: "`PATH` in the image of the program to keep (default: the first word of its entrypoint and command)"},
+			&cli.StringSliceFlag{Name: "keep", Usage: "also keep `PATH` of the image, a file or a directory with all it holds; repeatable"},
+			&cli.StringSliceFlag{Name: "platform", Usage: "slim only the image for `OS/ARCH[/VARIANT]` of a multi-platform IMAGE; repeatable (default: every platform)"},
+			&cli.Int64Flag{Name: "source-date-epoch", EnvVars: []string{"SOURCE_DATE_EPOCH"}, Usage: "image and file time, in `SECONDS` since the epoch"},
+			&cli.StringSliceFlag{Name: "tag", Aliases: []string{"t"}, Usage: "also tag docker:// and docker-daemon: destinations `TAG`; repeatable"},
+			&cli.StringFlag{Name: "sbom", Usage: "write an SPDX 2.3 JSON SBOM to `FILE`, and attach it to pushed images"},
+			&cli.StringFlag{Name: "docker-host", EnvVars: []string{"DOCKER_HOST"}, Value: transfer.DefaultDockerHost, Usage: "Docker daemon `ADDRESS` for docker-daemon: destinations (unix:///PATH)"},
+			&cli.StringFlag{Name: "digest-file", Usage: "also write the image digest to `FILE`"},
+			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
+			forceFlag(),
+			timeoutFlag(),
+			&cli.BoolFlag{Name: "json", Usage: "print the result and the reports as JSON on stdout instead of the digest"},
+		}, append(smokeFlags(), layerFlags()...)...),
+		Action: runSlim,
+	}
+}
+
+func runSlim(c *cli.Context) error {
+	spec, dsts, err := slimSpec(c)
+	if err != nil {
+		return withCode(exitBadInput, err)
+	}
+	work, err := workDir("scratchpack-slim-")
+	if err != nil {
+		return withCode(exitRegistry, err)
+	}
+	defer os.RemoveAll(work)
+	spec.WorkDir = work
+	opts := writeOptions(c)
+	popts, err := packOptions(c, true, opts)
+	if err != nil {
+		return withCode(exitRegistry, err)
+	}
+	if err := transfer.CheckOutputs(dsts, opts...); err != nil {
+		return classify(err)
+	}
+	writeOpts, waitProgress := pushProgress(c.App.ErrWriter, dsts)
+	writing := false
+	res, err := slim.Run(c.Context, spec, slim.Options{
+		Outputs: dsts,
+		SBOM:    c.String("sbom"),
+		Release: release.Options{Pack: popts, Transfer: opts, Write: writeOpts, Version: c.App.Version},
+		Built: func(r *slim.Result) error {
+			for _, rep := range r.Reports {
+				printSlimReport(c.App.ErrWriter, rep)
+			}
+			err := smokeTest(c, r.Builds[0], work)
+			if r.Index != nil || len(r.Builds) > 1 {
+				err = smokeIndex(c, r.Builds, work)
+			}
+			writing = err == nil
+			return err
+		},
+		Progress: func(s string) { fmt.Fprintf(c.App.ErrWriter, "%s\n", s) },
+	})
+	waitProgress(writing)
+	if err != nil {
+		return classifySlim(err)
+	}
+	if !c.Bool("json") {
+		return packOutcome(c, res.Result, dsts)
+	}
+	for _, d := range dsts {
+		fmt.Fprintf(c.App.ErrWriter, "wrote %s\n", d)
+	}
+	if f := c.String("digest-file"); f != "" {
+		if err := release.WriteFile(f, []byte(res.Digest.String()+"\n")); err != nil {
+			return withCode(exitRegistry, err)
+		}
+	}
+	return json.NewEncoder(c.App.Writer).Encode(slimJSON(res, dsts))
+}
+
+// slimSpec turns flags and arguments into a slim.Spec and destinations.
+func slimSpec(c *cli.Context) (slim.Spec, []transfer.Ref, error) {
+	var spec slim.Spec
+	args := operands(c)
+	switch {
+	case len(args) == 0:
+		return spec, nil, errors.New("slim needs an IMAGE, e.g. scratchpack slim oci-archive:app.tar -o oci:slim")
+	case len(args) > 1:
+		return spec, nil, fmt.Errorf("slim takes one IMAGE, not %q too", args[1])
+	}
+	img, err := transfer.ParseRef(args[0])
+	if err != nil {
+		return spec, nil, err
+	}
+	if len(c.StringSlice("output")) == 0 {
+		return spec, nil, errors.New("slim needs at least one -o DEST, e.g. -o oci:slim or -o slim.tar; see scratchpack slim --help")
+	}
+	var dsts []transfer.Ref
+	for _, o := range c.StringSlice("output") {
+		r, err := transfer.ParseDest(o)
+		if err == nil {
+			err = transfer.CheckDestDir(r)
+		}
+		if err != nil {
+			return spec, nil, fmt.Errorf("-o %s: %w", o, err)
+		}
+		dsts = append(dsts, r)
+	}
+	if dsts, err = transfer.WithTags(dsts, c.StringSlice("tag")); err != nil {
+		return spec, nil, fmt.Errorf("-t: %w", err)
+	}
+	for _, p := range c.StringSlice("platform") {
+		pl, err := v1.ParsePlatform(p)
+		if err != nil || pl.Architecture == "" {
+			return spec, nil, fmt.Errorf("--platform %q: want OS/ARCH[/VARIANT], e.g. linux/arm64", p)
+		}
+		spec.Platforms = append(spec.Platforms, *pl)
+	}
+	spec.Image = img
+	spec.Program = c.String("program")
+	spec.Keep = c.StringSlice("keep")
+	spec.Created = time.Unix(c.Int64("source-date-epoch"), 0)
+	var layers packer.Spec
+	if err := layerSpec(c, &layers); err != nil {
+		return spec, nil, err
+	}
+	spec.Compression, spec.Level, spec.Layers = layers.Compression, layers.Level, layers.Layers
+	return spec, dsts, nil
+}
+
+// classifySlim gives slim's own errors their exit code, and the rest
+// pack's.
+func classifySlim(err error) error {
+	if errors.Is(err, slim.ErrNoProgram) || errors.Is(err, slim.ErrNotInImage) || errors.Is(err, slim.ErrUnsupported) {
+		return withCode(exitBadInput, withFlagHints(err))
+	}
+	return classify(err)
+}
+
+// printSlimReport says what slimming one platform's image kept, and how
+// big the slim image is against the original.
+func printSlimReport(w io.Writer, r *slim.Report) {
+	fmt.Fprintf(w, "slimmed %s (%s): keeps %s", r.From, r.Platform, r.Program)
+	if r.Script != "" {
+		fmt.Fprintf(w, " to run the script %s", r.Script)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "  original: %s compressed, %s of files, %d entries\n", sizeOf(r.Original.Compressed), sizeOf(r.Original.Files), r.Original.Count)
+	fmt.Fprintf(w, "  slim:     %s compressed, %s of files, %d entries (%.1f%% of the original)\n",
+		sizeOf(r.Slim.Compressed), sizeOf(r.Slim.Files), r.Slim.Count, 100*r.Ratio())
+	fmt.Fprintln(w, "  kept:")
+	for _, g := range r.Groups {
+		fmt.Fprintf(w, "    %s: %d %s, %s\n", g.Reason, g.Files, plural(g.Files, "entry", "entries"), sizeOf(g.Bytes))
+	}
+	if len(r.Users) > 0 {
+		fmt.Fprintf(w, "  users: %v\n", r.Users)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "  note: %s\n", n)
+	}
+}
+
+// slimResult is slim --json.
+type slimResult struct {
+	Digest       string         `json:"digest"`
+	References   []string       `json:"references"`
+	Destinations []string       `json:"destinations"`
+	Platforms    []string       `json:"platforms"`
+	Reports      []*slim.Report `json:"reports"`
+}
+
+func slimJSON(res *slim.Result, dsts []transfer.Ref) slimResult {
+	out := slimResult{Digest: res.Digest.String(), References: release.References(dsts, res.Digest), Platforms: res.Platforms, Reports: res.Reports}
+	for _, d := range dsts {
+		out.Destinations = append(out.Destinations, d.String())
+	}
+	return out
+}
