@@ -32,6 +32,10 @@ type initMessage struct {
 	Warning string `json:"warning,omitempty"`
 	Error   string `json:"error,omitempty"`
 	Code    int    `json:"code,omitempty"`
+	// Exec is the init's last message before it executes the program:
+	// where the descriptor does not close on exec, because a program
+	// wrapping the init (strace) holds it too, it ends the messages.
+	Exec bool `json:"exec,omitempty"`
 }
 
 // builtinContainer is the program started in namespaces made by
@@ -120,6 +124,9 @@ func startBuiltin(ctx context.Context, o *options, w *workspace, p *process) (co
 		}
 		if m.Error != "" {
 			c.start = &StartError{Msg: m.Error, Code: m.Code}
+		}
+		if m.Exec && o.heldInit {
+			break // the program runs; an exec that fails now shows as exit status 126 or 127
 		}
 	}
 	return c, nil

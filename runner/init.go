@@ -58,6 +58,7 @@ func Init() int {
 	if err != nil {
 		return fail(127, "exec: %q: %v", p.Args[0], err)
 	}
+	_ = enc.Encode(initMessage{Exec: true})
 	err = unix.Exec(prog, p.Args, p.Env)
 	code := 126
 	if errors.Is(err, unix.ENOENT) {

@@ -59,6 +59,7 @@ type options struct {
 	grace      time.Duration
 	warn       func(string)
 	initCmd    []string // the command that becomes the builtin runtime's init
+	heldInit   bool     // initCmd wraps the init and holds its message pipe (strace)
 	binfmtDir  string
 	hostArch   string
 }
@@ -218,6 +219,20 @@ func WithInit(argv ...string) Option {
 func withBinfmtDir(dir string) Option {
 	return func(o *options) error {
 		o.binfmtDir = dir
+		return nil
+	}
+}
+
+// withTracedInit makes argv, a program that runs the init as its child
+// (strace -f ... -- scratchpack __init), the builtin runtime's init: it
+// holds the init's message pipe open, so the init's exec message ends the
+// messages instead of the pipe's end.
+func withTracedInit(argv ...string) Option {
+	return func(o *options) error {
+		if err := WithInit(argv...)(o); err != nil {
+			return err
+		}
+		o.heldInit = true
 		return nil
 	}
 }

@@ -13,10 +13,11 @@ type traceKind int
 
 // The ways a traced call uses a path.
 const (
-	traceOpen traceKind = iota // opened (open, openat, openat2)
-	traceExec                  // executed (execve, execveat)
-	traceStat                  // resolved without opening: stat, lstat, statx, access, readlink and their *at forms
-	traceList                  // listed: getdents64 on a directory descriptor
+	traceOpen  traceKind = iota // opened (open, openat, openat2)
+	traceExec                   // executed (execve, execveat)
+	traceStat                   // resolved without opening: stat, lstat, statx, access, readlink and their *at forms
+	traceList                   // listed: getdents64 on a directory descriptor
+	traceMkdir                  // made: mkdir, mkdirat (what it needs is the directory it is made in)
 )
 
 // straceCalls are the calls traced, with how each uses its path. Other
@@ -30,6 +31,7 @@ var straceCalls = map[string]traceKind{
 	"access": traceStat, "faccessat": traceStat, "faccessat2": traceStat,
 	"readlink": traceStat, "readlinkat": traceStat, "chdir": traceStat,
 	"getdents64": traceList, "getdents": traceList,
+	"mkdir": traceMkdir, "mkdirat": traceMkdir,
 }
 
 // straceArgs are the strace options that write the log parseStrace reads:
@@ -39,6 +41,7 @@ var straceArgs = []string{"-f", "-qq", "-y", "-z", "-e", "trace=%file,getdents64
 
 // straceEvent is one successful call that used a path.
 type straceEvent struct {
+	pid  string // the process that made the call
 	path string // absolute, as asked for (links not followed)
 	real string // as strace -y showed the opened descriptor, if it did
 	kind traceKind
@@ -72,6 +75,7 @@ func parseStrace(r io.Reader) ([]straceEvent, error) {
 			delete(pending, pid)
 		}
 		if ev, ok := parseCall(rest); ok {
+			ev.pid = pid
 			out = append(out, ev)
 		}
 	}

@@ -142,6 +142,9 @@ func classify(tr *packer.Trace, events []straceEvent, prog, workDir string, ts *
 	uses := map[string]*traceUse{}
 	var order []string
 	for _, ev := range events {
+		if ev.kind == traceMkdir {
+			continue // a directory the run made on this machine
+		}
 		u := uses[ev.path]
 		if u == nil {
 			u = &traceUse{real: ev.real}

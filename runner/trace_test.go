@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/scratchpack/scratchpack/packer"
 )
 
@@ -67,10 +68,14 @@ func TestParseStrace(t *testing.T) {
 		{path: "/proc/self/exe", real: "/proc/self/exe", kind: traceStat},
 		{path: "/etc/apt/apt.conf.d", real: "/etc/apt/apt.conf.d", kind: traceList},
 		{path: "/etc/apt/apt.conf.d", real: "/etc/apt/apt.conf.d", kind: traceList},
+		{path: "/tmp/new", real: "/tmp/new", kind: traceMkdir},
 		{path: "/usr/bin/env", real: "/usr/bin/env", kind: traceExec},
 	}
-	if diff := cmp.Diff(want, got, cmp.AllowUnexported(straceEvent{})); diff != "" {
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(straceEvent{}), cmpopts.IgnoreFields(straceEvent{}, "pid")); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)
+	}
+	if len(got) == len(want) && (got[0].pid != "10333" || got[len(got)-1].pid != "10342") {
+		t.Errorf("pids %q and %q, want the calls' 10333 and 10342", got[0].pid, got[len(got)-1].pid)
 	}
 }
 
