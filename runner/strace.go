@@ -62,16 +62,34 @@ func parseStrace(r io.Reader) ([]straceEvent, error) {
 			continue
 		}
 		rest = strings.TrimSpace(rest)
+		if from, found := strings.CutPrefix(rest, "+++ superseded by execve in pid "); found {
+			// A thread other than the leader executed a program: its
+			// execve resumes under the leader's pid.
+			from = strings.TrimSuffix(from, " +++")
+			if head, ok := pending[from]; ok {
+				pending[pid] = head
+				delete(pending, from)
+			}
+			continue
+		}
 		if head, found := strings.CutSuffix(rest, " <unfinished ...>"); found {
 			pending[pid] = head
 			continue
 		}
 		if strings.HasPrefix(rest, "<... ") {
-			_, tail, found := strings.Cut(rest, " resumed>")
+			call, tail, found := strings.Cut(rest, " resumed>")
 			if !found {
 				continue
 			}
-			rest = pending[pid] + tail
+			head, ok := pending[pid]
+			if !ok && strings.HasPrefix(call, "<... execve") && strings.HasSuffix(strings.TrimSpace(tail), "= 0") {
+				// A program executed by a thread other than the
+				// leader: strace -z leaves out the unfinished half,
+				// which has the path.
+				out = append(out, straceEvent{pid: pid, kind: traceExec})
+				continue
+			}
+			rest = head + tail
 			delete(pending, pid)
 		}
 		if ev, ok := parseCall(rest); ok {

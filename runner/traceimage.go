@@ -152,18 +152,13 @@ func probe(ctx context.Context, p string, d time.Duration) error {
 
 // programEvents are the events from the container's init executing the
 // program on: strace's first execve is its own of the init, which then
-// sets the root up (with paths of this machine) and executes the program
-// from the same process.
+// sets the root up (with paths of this machine) and executes the program,
+// from whichever of its threads (so by another pid, maybe), starting no
+// other program first.
 func programEvents(events []straceEvent) []straceEvent {
-	initPID, execs := "", 0
+	execs := 0
 	for i, ev := range events {
-		if ev.kind != traceExec {
-			continue
-		}
-		if initPID == "" {
-			initPID = ev.pid
-		}
-		if ev.pid == initPID {
+		if ev.kind == traceExec {
 			if execs++; execs == 2 {
 				return events[i:]
 			}

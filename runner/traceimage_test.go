@@ -14,7 +14,8 @@ import (
 // TestClassifyImage: what a traced run of an image used, from the log of
 // strace wrapping the builtin runtime's init, looked up in the image's
 // root: the init's own calls before it executes the program are left out,
-// and a file the run made brings the directory it was made in.
+// (the init is Go: it executes the program from another thread), and a
+// file the run made brings the directory it was made in.
 func TestClassifyImage(t *testing.T) {
 	root := t.TempDir()
 	for _, d := range []string{"usr/sbin", "etc/nginx", "var/lib/nginx", "run", "proc", "usr/lib"} {
@@ -33,10 +34,14 @@ func TestClassifyImage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	log := `7 execve("/tmp/go-build/slim.test", ["slim.test", "__init"], 0x0 /* 0 vars */) = 0
+	before := `7 execve("/tmp/go-build/slim.test", ["slim.test", "__init"], 0x0 /* 0 vars */) = 0
 7 openat(AT_FDCWD</tmp>, "/etc/nginx/nginx.conf", O_RDONLY) = 5</etc/nginx/nginx.conf>
 7 newfstatat(AT_FDCWD</>, "/usr/sbin/nginx", {st_mode=S_IFREG|0755, ...}, 0) = 0
-7 execve("/usr/sbin/nginx", ["nginx"], 0x0 /* 1 var */) = 0
+`
+	unfinished := `9 execve("/usr/sbin/nginx", ["nginx"], 0x0 /* 1 var */ <unfinished ...>
+`
+	after := `7 +++ superseded by execve in pid 9 +++
+7 <... execve resumed>) = 0
 7 openat(AT_FDCWD</>, "/etc/nginx/nginx.conf", O_RDONLY) = 4</etc/nginx/nginx.conf>
 7 openat(AT_FDCWD</>, "/usr/lib/libecho.so", O_RDONLY|O_CLOEXEC) = 4</usr/lib/libecho.so>
 7 openat(AT_FDCWD</>, "/etc/passwd", O_RDONLY|O_CLOEXEC) = 4</etc/passwd>
@@ -45,12 +50,6 @@ func TestClassifyImage(t *testing.T) {
 8 mkdir("/var/lib/nginx/body", 0700) = 0
 8 newfstatat(AT_FDCWD</>, "/etc/nginx", {st_mode=S_IFDIR|0755, ...}, 0) = 0
 `
-	events, err := parseStrace(strings.NewReader(log))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := &packer.Trace{}
-	classifyImage(tr, programEvents(events), root)
 	want := &packer.Trace{
 		Libraries:   []string{"/usr/lib/libecho.so"},
 		Files:       []string{"/etc/nginx/nginx.conf"},
@@ -63,10 +62,27 @@ func TestClassifyImage(t *testing.T) {
 			"/proc/self/stat": "given to every container by the runtime (/proc)",
 		},
 	}
-	if diff := cmp.Diff(want, tr); diff != "" {
-		t.Errorf("classifyImage (-want +got):\n%s", diff)
+	for _, tc := range []struct{ name, log string }{
+		{"with the exec's unfinished half", before + unfinished + after},
+		{"as strace -z writes it, without", before + after},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			events, err := parseStrace(strings.NewReader(tc.log))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr := &packer.Trace{}
+			classifyImage(tr, programEvents(events), root)
+			if diff := cmp.Diff(want, tr); diff != "" {
+				t.Errorf("classifyImage (-want +got):\n%s", diff)
+			}
+		})
 	}
-	if got := programEvents(events[:3]); got != nil {
+	events, err := parseStrace(strings.NewReader(before))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := programEvents(events); got != nil {
 		t.Errorf("programEvents without the program's exec: %v, want none", got)
 	}
 }
