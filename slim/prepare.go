@@ -15,7 +15,7 @@ import (
 // prepare unpacks one platform's image into dir and works out what packer
 // makes of it: the program at its own path, its root as the sysroot whose
 // files alone meet its run-time needs, the image's users and directories,
-// and the paths kept.
+// the paths kept, and what a traced run used.
 func prepare(ctx context.Context, p picked, spec Spec, dir string, o Options) (*plan, error) {
 	pl := &plan{platform: p.platform, digest: p.digest, root: filepath.Join(dir, "root"), started: time.Now()}
 	var err error
@@ -48,6 +48,16 @@ func prepare(ctx context.Context, p picked, spec Spec, dir string, o Options) (*
 	if pl.users, err = keptUsers(pl.root, cfg.User); err != nil {
 		return nil, err
 	}
+	var traced *packer.Trace
+	if spec.Trace != nil {
+		o.progress(fmt.Sprintf("tracing a run of %s (%s)", spec.Image, p.platform))
+		if traced, err = traceRun(ctx, p.img, pl.root, *spec.Trace); err != nil {
+			return nil, err
+		}
+		if readsUsers(traced) {
+			pl.users.keepAll()
+		}
+	}
 	pl.notes = append(pl.notes, pl.users.notes...)
 	adds, err := pl.users.additions(dir)
 	if err != nil {
@@ -78,6 +88,7 @@ func prepare(ctx context.Context, p picked, spec Spec, dir string, o Options) (*
 			ImageRoot: true,
 			Include:   append([]string(nil), spec.Keep...),
 			Programs:  pl.prog.programs(),
+			Traced:    traced,
 		},
 	}
 	for _, k := range spec.Keep {

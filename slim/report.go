@@ -22,9 +22,12 @@ type Report struct {
 	Original Size   `json:"original"`
 	Slim     Size   `json:"slim"`
 	// Groups are the files kept, by why.
-	Groups []Group  `json:"groups"`
-	Users  []string `json:"users"` // the users kept in /etc/passwd
-	Notes  []string `json:"notes,omitempty"`
+	Groups []Group `json:"groups"`
+	// Traced are the paths only the trace added, if there was one.
+	Traced []string      `json:"traced,omitempty"`
+	Trace  *packer.Trace `json:"trace,omitempty"`
+	Users  []string      `json:"users"` // the users kept in /etc/passwd
+	Notes  []string      `json:"notes,omitempty"`
 }
 
 // Size is how big an image is.
@@ -105,7 +108,7 @@ func makeReports(plans []*plan, builds []*packer.Result) ([]*Report, error) {
 
 func report(pl *plan, b *packer.Result) *Report {
 	r := &Report{Platform: pl.platform.String(), From: pl.digest.String(), Program: pl.prog.real, Script: pl.prog.script,
-		Original: pl.original, Users: pl.users.names()}
+		Original: pl.original, Users: pl.users.names(), Trace: b.Trace}
 	for _, n := range append(append([]string{}, pl.notes...), b.Notes...) {
 		r.Notes = append(r.Notes, inImage(n, pl.root))
 	}
@@ -130,6 +133,9 @@ func report(pl *plan, b *packer.Result) *Report {
 		g.Files++
 		g.Bytes += e.Size
 		g.Paths = append(g.Paths, e.Path)
+		if reason == tracedGroup {
+			r.Traced = append(r.Traced, e.Path)
+		}
 	}
 	for _, n := range b.Needs {
 		if !n.Added && n.Reason != "" {
@@ -150,6 +156,9 @@ func inImage(note, root string) string {
 	return strings.ReplaceAll(note, root+"/", "/")
 }
 
+// tracedGroup is the group of what the traced run used.
+const tracedGroup = "what the traced run used"
+
 // The groups of a report, in the order it lists them.
 var groups = []struct{ prefix, name string }{
 	{"the program", "the program"},
@@ -163,6 +172,9 @@ var groups = []struct{ prefix, name string }{
 	{"a volume", "directories kept (home, volumes, working directory)"},
 	{"the working directory", "directories kept (home, volumes, working directory)"},
 	{"included: ", "kept as asked"},
+	{"traced", tracedGroup},
+	{"loaded at run time by traced", tracedGroup},
+	{"loaded at run time by ", "run-time needs"},
 	{"always: ", "every image"},
 }
 

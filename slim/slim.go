@@ -79,6 +79,9 @@ func validate(spec Spec, o Options) error {
 	if spec.Image.Transport == transfer.Scratch || spec.Image.Transport == 0 {
 		return fmt.Errorf("%w: scratch is empty: there is nothing to make smaller", transfer.ErrBadRef)
 	}
+	if spec.Trace != nil && spec.Trace.Timeout < 0 {
+		return fmt.Errorf("a negative trace timeout (%v)", spec.Trace.Timeout)
+	}
 	if spec.Image.Transport == transfer.DockerDaemon {
 		return fmt.Errorf("%w: reading an image from a Docker daemon is not supported yet: `docker save` it and name the archive (docker-archive:FILE)", ErrUnsupported)
 	}

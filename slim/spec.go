@@ -8,6 +8,7 @@ import (
 	"github.com/scratchpack/scratchpack/layercache"
 	"github.com/scratchpack/scratchpack/packer"
 	"github.com/scratchpack/scratchpack/release"
+	"github.com/scratchpack/scratchpack/runner"
 	"github.com/scratchpack/scratchpack/transfer"
 )
 
@@ -21,7 +22,8 @@ type Spec struct {
 	// Program is the path in the image of the program to keep; "" means
 	// the first word of the image's entrypoint and command.
 	Program string
-	Keep    []string // paths of the image kept with all they hold
+	Keep    []string   // paths of the image kept with all they hold
+	Trace   *TraceSpec // a run of the image under strace; nil: what static analysis finds
 	// WorkDir is where the images are unpacked and layers written; ""
 	// means os.TempDir(). Everything slim makes there is removed by Run.
 	WorkDir     string
@@ -29,6 +31,20 @@ type Spec struct {
 	Compression layercache.Compression // of the new layers
 	Level       int                    // compression level; 0 means the default
 	Layers      packer.Layering        // how the new files are split into layers
+}
+
+// TraceSpec is a run of the image in scratchpack's sandbox under strace,
+// to learn what it uses that static analysis cannot see.
+type TraceSpec struct {
+	Args    []string      // replace the image's command; nil keeps it
+	Timeout time.Duration // stop the run after this; 0 means 30 s
+	// Probe is a shell command run on this machine, again and again until
+	// it succeeds, while the program runs (sharing this machine's
+	// network): a request that exercises a server. The run stops once it
+	// has succeeded; "" lets the program run until it exits or times out.
+	Probe string
+	// Run are how the image is run (the work directory, warnings).
+	Run []runner.Option
 }
 
 // Options say where the images go and how they are built and written.

@@ -17,7 +17,9 @@ import (
 // root, and the user the image runs as, with their groups.
 type users struct {
 	passwd, group []string // the lines kept, in the image's order
-	home          string   // the home of the image's user, from its passwd line
+	allPasswd     []string // the image's own, all of them
+	allGroup      []string
+	home          string // the home of the image's user, from its passwd line
 	uid, gid      int
 	name          string // the user's name, "" when the image names a uid without a passwd line
 	notes         []string
@@ -37,6 +39,7 @@ func keptUsers(root, spec string) (*users, error) {
 	if err != nil {
 		return nil, err
 	}
+	u.allPasswd, u.allGroup = passwd, group
 	name, grp, _ := strings.Cut(spec, ":")
 	if name == "" {
 		name = "0"
@@ -88,6 +91,16 @@ func keptUsers(root, spec string) (*users, error) {
 		}
 	}
 	return u, nil
+}
+
+// keepAll keeps every line of the image's user database: a traced run read
+// it, and what it looked up there (nginx's worker user) is not known.
+func (u *users) keepAll() {
+	if len(u.allPasswd) == len(u.passwd) && len(u.allGroup) == len(u.group) {
+		return
+	}
+	u.passwd, u.group = u.allPasswd, u.allGroup
+	u.notes = append(u.notes, "the traced run read the user database: all of the image's /etc/passwd and /etc/group is kept")
 }
 
 // readDB returns the lines of a user database file of the root; none when

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 const testPasswd = `root:x:0:0:root:/root:/bin/bash
@@ -55,7 +56,7 @@ func TestKeptUsers(t *testing.T) {
 			if err != nil {
 				t.Fatalf("keptUsers(%q): %v", tc.user, err)
 			}
-			if diff := cmp.Diff(tc.want, *got, cmp.AllowUnexported(users{})); diff != "" {
+			if diff := cmp.Diff(tc.want, *got, cmp.AllowUnexported(users{}), cmpopts.IgnoreFields(users{}, "allPasswd", "allGroup")); diff != "" {
 				t.Errorf("keptUsers(%q) (-want +got):\n%s", tc.user, diff)
 			}
 		})
@@ -70,5 +71,22 @@ func TestKeptUsersNoDatabase(t *testing.T) {
 	}
 	if _, err := keptUsers(root, "app"); err == nil {
 		t.Error("keptUsers(app) in a root without /etc/passwd: no error")
+	}
+}
+
+func TestKeepAllUsers(t *testing.T) {
+	root := tree(t,
+		treeFile{path: "etc/passwd", data: testPasswd, mode: 0o644},
+		treeFile{path: "etc/group", data: testGroup, mode: 0o644})
+	u, err := keptUsers(root, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.keepAll()
+	if diff := cmp.Diff([]string{"root", "daemon", "redis", "www-data"}, u.names()); diff != "" {
+		t.Errorf("after keepAll, users (-want +got):\n%s", diff)
+	}
+	if len(u.group) != 5 || len(u.notes) != 1 {
+		t.Errorf("after keepAll: %d groups, notes %q; want 5 and one note", len(u.group), u.notes)
 	}
 }

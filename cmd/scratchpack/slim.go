@@ -13,6 +13,7 @@ import (
 
 	"github.com/scratchpack/scratchpack/packer"
 	"github.com/scratchpack/scratchpack/release"
+	"github.com/scratchpack/scratchpack/runner"
 	"github.com/scratchpack/scratchpack/slim"
 	"github.com/scratchpack/scratchpack/transfer"
 )
@@ -21,12 +22,15 @@ func slimCommand() *cli.Command {
 	return &cli.Command{
 		Name:        "slim",
 		Usage:       "write the minimal image of an image that already exists: its program and what it needs",
-		ArgsUsage:   "IMAGE",
+		ArgsUsage:   "IMAGE [--trace [-- ARG...]]",
 		Description: helpText("slim"),
 		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the slim image to `DEST`; repeatable"},
 			&cli.StringFlag{Name: "program", Usage: "`PATH` in the image of the program to keep (default: the first word of its entrypoint and command)"},
 			&cli.StringSliceFlag{Name: "keep", Usage: "also keep `PATH` of the image, a file or a directory with all it holds; repeatable"},
+			&cli.BoolFlag{Name: "trace", Usage: "run the image once in scratchpack's sandbox under strace, on this machine's network, and keep what it uses; ARGs after -- replace its command"},
+			&cli.DurationFlag{Name: "trace-timeout", Value: 30 * time.Second, Usage: "stop the traced run after `DURATION`"},
+			&cli.StringFlag{Name: "trace-probe", Usage: "run the shell `COMMAND` on this machine until it succeeds while the traced program runs (a request to a server, e.g. curl -fsS http://127.0.0.1:8080/), then stop the run; implies --trace"},
 			&cli.StringSliceFlag{Name: "platform", Usage: "slim only the image for `OS/ARCH[/VARIANT]` of a multi-platform IMAGE; repeatable (default: every platform)"},
 			&cli.Int64Flag{Name: "source-date-epoch", EnvVars: []string{"SOURCE_DATE_EPOCH"}, Usage: "image and file time, in `SECONDS` since the epoch"},
 			&cli.StringSliceFlag{Name: "tag", Aliases: []string{"t"}, Usage: "also tag docker:// and docker-daemon: destinations `TAG`; repeatable"},
@@ -53,6 +57,10 @@ func runSlim(c *cli.Context) error {
 	}
 	defer os.RemoveAll(work)
 	spec.WorkDir = work
+	if spec.Trace != nil {
+		spec.Trace.Run = []runner.Option{runner.WithWorkDir(work),
+			runner.WithWarnings(func(s string) { fmt.Fprintf(c.App.ErrWriter, "scratchpack: traced run: warning: %s\n", s) })}
+	}
 	opts := writeOptions(c)
 	popts, err := packOptions(c, true, opts)
 	if err != nil {
@@ -69,7 +77,7 @@ func runSlim(c *cli.Context) error {
 		Release: release.Options{Pack: popts, Transfer: opts, Write: writeOpts, Version: c.App.Version},
 		Built: func(r *slim.Result) error {
 			for _, rep := range r.Reports {
-				printSlimReport(c.App.ErrWriter, rep)
+				printSlimReport(c.App.ErrWriter, rep, c.String("trace-probe") != "")
 			}
 			err := smokeTest(c, r.Builds[0], work)
 			if r.Index != nil || len(r.Builds) > 1 {
@@ -101,8 +109,11 @@ func runSlim(c *cli.Context) error {
 // slimSpec turns flags and arguments into a slim.Spec and destinations.
 func slimSpec(c *cli.Context) (slim.Spec, []transfer.Ref, error) {
 	var spec slim.Spec
-	args := operands(c)
+	args, traceArgs, dash := splitArgs(c)
+	trace := c.Bool("trace") || c.IsSet("trace-probe")
 	switch {
+	case dash && !trace:
+		return spec, nil, errors.New("arguments after -- are the traced run's command: give them with --trace")
 	case len(args) == 0:
 		return spec, nil, errors.New("slim needs an IMAGE, e.g. scratchpack slim oci-archive:app.tar -o oci:slim")
 	case len(args) > 1:
@@ -139,6 +150,15 @@ func slimSpec(c *cli.Context) (slim.Spec, []transfer.Ref, error) {
 	spec.Image = img
 	spec.Program = c.String("program")
 	spec.Keep = c.StringSlice("keep")
+	if trace {
+		if c.Duration("trace-timeout") <= 0 {
+			return spec, nil, fmt.Errorf("--trace-timeout %v: want a positive duration, such as 30s or 2m", c.Duration("trace-timeout"))
+		}
+		spec.Trace = &slim.TraceSpec{Timeout: c.Duration("trace-timeout"), Probe: c.String("trace-probe")}
+		if dash {
+			spec.Trace.Args = traceArgs
+		}
+	}
 	spec.Created = time.Unix(c.Int64("source-date-epoch"), 0)
 	var layers packer.Spec
 	if err := layerSpec(c, &layers); err != nil {
@@ -154,12 +174,15 @@ func classifySlim(err error) error {
 	if errors.Is(err, slim.ErrNoProgram) || errors.Is(err, slim.ErrNotInImage) || errors.Is(err, slim.ErrUnsupported) {
 		return withCode(exitBadInput, withFlagHints(err))
 	}
+	if errors.Is(err, runner.ErrProbe) {
+		return withCode(exitWontRun, err)
+	}
 	return classify(err)
 }
 
 // printSlimReport says what slimming one platform's image kept, and how
 // big the slim image is against the original.
-func printSlimReport(w io.Writer, r *slim.Report) {
+func printSlimReport(w io.Writer, r *slim.Report, probed bool) {
 	fmt.Fprintf(w, "slimmed %s (%s): keeps %s", r.From, r.Platform, r.Program)
 	if r.Script != "" {
 		fmt.Fprintf(w, " to run the script %s", r.Script)
@@ -174,6 +197,19 @@ func printSlimReport(w io.Writer, r *slim.Report) {
 	}
 	if len(r.Users) > 0 {
 		fmt.Fprintf(w, "  users: %v\n", r.Users)
+	}
+	if r.Trace != nil {
+		how := fmt.Sprintf("exited %d", r.Trace.ExitCode)
+		switch {
+		case probed:
+			how = "was stopped once the probe succeeded"
+		case r.Trace.TimedOut:
+			how = "was stopped at the timeout"
+		}
+		fmt.Fprintf(w, "  traced run: %s; it added %d %s\n", how, len(r.Traced), plural(len(r.Traced), "entry", "entries"))
+		for _, p := range r.Traced {
+			fmt.Fprintf(w, "    %s\n", p)
+		}
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "  note: %s\n", n)

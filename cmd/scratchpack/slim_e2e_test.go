@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/tar"
 	"bufio"
 	"bytes"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
 	"github.com/scratchpack/scratchpack/internal/testenv"
 )
@@ -110,6 +112,7 @@ func TestSlimRefuses(t *testing.T) {
 		{"two images", []string{"slim", "-o", "oci:" + dir + "/o", "oci:" + dir + "/a", "oci:" + dir + "/b"}, "slim takes one IMAGE"},
 		{"scratch", []string{"slim", "-o", "oci:" + dir + "/o", "scratch"}, "scratch is empty"},
 		{"a daemon's image", []string{"slim", "-o", "oci:" + dir + "/o", "docker-daemon:redis:7"}, "not supported yet"},
+		{"arguments without --trace", []string{"slim", "-o", "oci:" + dir + "/o", "oci:" + dir + "/in", "--", "--port", "1"}, "give them with --trace"},
 		{"a bad platform", []string{"slim", "--platform", "arm64", "-o", "oci:" + dir + "/o", "oci:" + dir + "/in"}, "--platform"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -119,6 +122,71 @@ func TestSlimRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSlimNginxTrace: nginx-light's Debian image, configured to listen on
+// 127.0.0.1:PORT, slimmed with --trace and a curl probe: the slim image,
+// run by scratchpack run --network host, serves Debian's page.
+func TestSlimNginxTrace(t *testing.T) {
+	testenv.HostProgram(t, "/usr/bin/curl", "curl")
+	testenv.HostProgram(t, "/usr/bin/strace", "strace")
+	port := freeTCPPort(t)
+	img := testenv.DebianImage(t, testenv.DebianServers, v1.Config{Entrypoint: []string{"nginx", "-g", "daemon off;"}})
+	conf := fmt.Sprintf("user www-data;\nworker_processes 1;\npid /run/nginx.pid;\nevents { worker_connections 64; }\n"+
+		"http {\n include /etc/nginx/mime.types;\n server {\n  listen 127.0.0.1:%d;\n  root /var/www/html;\n  index index.nginx-debian.html;\n }\n}\n", port)
+	img, err := mutate.AppendLayers(img, testenv.Layer(t, testenv.TarEntry{
+		Header: tar.Header{Name: "etc/nginx/nginx.conf", Typeflag: tar.TypeReg, Mode: 0o644}, Data: conf}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in"), filepath.Join(dir, "out")
+	testenv.WriteOCILayout(t, img, in, "nginx")
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	_, stderr, code := run(t, nil, "slim", "--no-cache", "--trace", "--trace-probe", "curl -fsS "+url, "-o", "oci:"+out+":slim", "oci:"+in+":nginx")
+	t.Logf("scratchpack slim's report:\n%s", stderr)
+	if code != 0 {
+		t.Fatalf("scratchpack slim --trace: exit %d", code)
+	}
+	if !strings.Contains(stderr, "traced run: was stopped once the probe succeeded") || !strings.Contains(stderr, "/etc/nginx/nginx.conf") {
+		t.Errorf("the report does not say that the trace added /etc/nginx/nginx.conf")
+	}
+
+	cmd := exec.Command(bin, "run", "--network", "host", "oci:"+out+":slim")
+	var outBuf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &outBuf, &outBuf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	}()
+	var last error
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		select {
+		case err := <-exited:
+			exited <- err
+			t.Fatalf("scratchpack run ended before nginx answered: %v\n%s", err, &outBuf)
+		default:
+		}
+		page, err := exec.Command("curl", "-fsS", url).Output()
+		if err == nil {
+			if !strings.Contains(string(page), "Welcome to nginx!") {
+				t.Fatalf("the slim nginx served:\n%s\nwant Debian's default page", page)
+			}
+			return
+		}
+		last = err
+	}
+	t.Fatalf("the slim nginx did not answer %s: %v\n%s", url, last, &outBuf)
 }
 
 // redisCommand sends one inline command to redis and returns its first line.
