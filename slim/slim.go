@@ -30,7 +30,7 @@ func Run(ctx context.Context, spec Spec, o Options) (res *Result, err error) {
 		return nil, err
 	}
 	defer func() { err = errors.Join(err, removeAll(work)) }()
-	src, err := source(ctx, spec.Image, o)
+	src, err := source(ctx, spec.Image, work, o)
 	if err != nil {
 		return nil, err
 	}
@@ -71,9 +71,6 @@ func Run(ctx context.Context, spec Spec, o Options) (res *Result, err error) {
 	return &Result{Result: r, Reports: reports}, nil
 }
 
-// ErrUnsupported is wrapped when the image is of a kind slim cannot read.
-var ErrUnsupported = errors.New("unsupported")
-
 // validate checks what can be checked before reading anything.
 func validate(spec Spec, o Options) error {
 	if spec.Image.Transport == transfer.Scratch || spec.Image.Transport == 0 {
@@ -81,9 +78,6 @@ func validate(spec Spec, o Options) error {
 	}
 	if spec.Trace != nil && spec.Trace.Timeout < 0 {
 		return fmt.Errorf("a negative trace timeout (%v)", spec.Trace.Timeout)
-	}
-	if spec.Image.Transport == transfer.DockerDaemon {
-		return fmt.Errorf("%w: reading an image from a Docker daemon is not supported yet: `docker save` it and name the archive (docker-archive:FILE)", ErrUnsupported)
 	}
 	return nil
 }
@@ -94,8 +88,18 @@ func (o Options) progress(s string) {
 	}
 }
 
-// source loads the image or index.
-func source(ctx context.Context, ref transfer.Ref, o Options) (srcImage, error) {
+// source loads the image or index; an image of a Docker daemon is saved
+// into work first.
+func source(ctx context.Context, ref transfer.Ref, work string, o Options) (srcImage, error) {
+	if ref.Transport == transfer.DockerDaemon {
+		o.progress(fmt.Sprintf("saving %s from the Docker daemon", ref))
+		saved, err := transfer.SaveDaemonImage(ctx, ref, work, o.Release.Transfer...)
+		if err != nil {
+			return srcImage{}, err
+		}
+		a, err := transfer.Load(ctx, saved, o.Release.Transfer...)
+		return srcImage{a, ref}, err
+	}
 	a, err := transfer.Load(ctx, ref, o.Release.Transfer...)
 	return srcImage{a, ref}, err
 }
@@ -117,7 +121,7 @@ type plan struct {
 // imageName names the job (the SBOM's document): a registry image's
 // repository, else the program's name.
 func imageName(ref transfer.Ref, p *plan) string {
-	if ref.Name != nil && ref.Transport == transfer.Registry {
+	if ref.Name != nil && (ref.Transport == transfer.Registry || ref.Transport == transfer.DockerDaemon) {
 		return ref.Name.Context().String()
 	}
 	return filepath.Base(p.prog.real)

@@ -35,7 +35,7 @@ func slimCommand() *cli.Command {
 			&cli.Int64Flag{Name: "source-date-epoch", EnvVars: []string{"SOURCE_DATE_EPOCH"}, Usage: "image and file time, in `SECONDS` since the epoch"},
 			&cli.StringSliceFlag{Name: "tag", Aliases: []string{"t"}, Usage: "also tag docker:// and docker-daemon: destinations `TAG`; repeatable"},
 			&cli.StringFlag{Name: "sbom", Usage: "write an SPDX 2.3 JSON SBOM to `FILE`, and attach it to pushed images"},
-			&cli.StringFlag{Name: "docker-host", EnvVars: []string{"DOCKER_HOST"}, Value: transfer.DefaultDockerHost, Usage: "Docker daemon `ADDRESS` for docker-daemon: destinations (unix:///PATH)"},
+			&cli.StringFlag{Name: "docker-host", EnvVars: []string{"DOCKER_HOST"}, Value: transfer.DefaultDockerHost, Usage: "Docker daemon `ADDRESS` for docker-daemon: images and destinations (unix:///PATH)"},
 			&cli.StringFlag{Name: "digest-file", Usage: "also write the image digest to `FILE`"},
 			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
 			forceFlag(),
@@ -171,7 +171,7 @@ func slimSpec(c *cli.Context) (slim.Spec, []transfer.Ref, error) {
 // classifySlim gives slim's own errors their exit code, and the rest
 // pack's.
 func classifySlim(err error) error {
-	if errors.Is(err, slim.ErrNoProgram) || errors.Is(err, slim.ErrNotInImage) || errors.Is(err, slim.ErrUnsupported) {
+	if errors.Is(err, slim.ErrNoProgram) || errors.Is(err, slim.ErrNotInImage) {
 		return withCode(exitBadInput, withFlagHints(err))
 	}
 	if errors.Is(err, runner.ErrProbe) {

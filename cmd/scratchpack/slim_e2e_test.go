@@ -111,7 +111,6 @@ func TestSlimRefuses(t *testing.T) {
 		{"no output", []string{"slim", "oci:" + dir + "/in"}, "slim needs at least one -o DEST"},
 		{"two images", []string{"slim", "-o", "oci:" + dir + "/o", "oci:" + dir + "/a", "oci:" + dir + "/b"}, "slim takes one IMAGE"},
 		{"scratch", []string{"slim", "-o", "oci:" + dir + "/o", "scratch"}, "scratch is empty"},
-		{"a daemon's image", []string{"slim", "-o", "oci:" + dir + "/o", "docker-daemon:redis:7"}, "not supported yet"},
 		{"arguments without --trace", []string{"slim", "-o", "oci:" + dir + "/o", "oci:" + dir + "/in", "--", "--port", "1"}, "give them with --trace"},
 		{"a bad platform", []string{"slim", "--platform", "arm64", "-o", "oci:" + dir + "/o", "oci:" + dir + "/in"}, "--platform"},
 	} {
