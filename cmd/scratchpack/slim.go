@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -97,6 +98,9 @@ func runSlim(c *cli.Context) error {
 	}
 	for _, d := range dsts {
 		fmt.Fprintf(c.App.ErrWriter, "wrote %s\n", d)
+	}
+	if len(res.SBOM) > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "wrote the SBOM %s\n", strings.Join(res.SBOM, ", "))
 	}
 	if f := c.String("digest-file"); f != "" {
 		if err := release.WriteFile(f, []byte(res.Digest.String()+"\n")); err != nil {

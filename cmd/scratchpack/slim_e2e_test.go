@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -32,10 +33,22 @@ func TestSlimRedis(t *testing.T) {
 	dir := t.TempDir()
 	in, out := filepath.Join(dir, "in"), filepath.Join(dir, "out")
 	testenv.WriteOCILayout(t, img, in, "redis")
-	stdout, stderr, code := run(t, nil, "slim", "--no-cache", "--json", "-o", "oci:"+out+":slim", "oci:"+in+":redis")
+	sbom := filepath.Join(dir, "sbom.json")
+	stdout, stderr, code := run(t, nil, "slim", "--no-cache", "--json", "--smoke-args", "--version", "--sbom", sbom,
+		"-o", "oci:"+out+":slim", "oci:"+in+":redis")
 	t.Logf("scratchpack slim's report:\n%s", stderr)
 	if code != 0 {
 		t.Fatalf("scratchpack slim: exit %d", code)
+	}
+	if !strings.Contains(stderr, "wrote the SBOM "+sbom) {
+		t.Errorf("slim --json --sbom: the SBOM written is not reported")
+	}
+	if !strings.Contains(stderr, `smoke run: the image's program (with ["--version"]) exited 0`) {
+		t.Errorf("slim --smoke-args --version: no smoke run reported")
+	}
+	var doc struct{ SPDXVersion string }
+	if b, err := os.ReadFile(sbom); err != nil || jsonUnmarshal(string(b), &doc) != nil || doc.SPDXVersion != "SPDX-2.3" {
+		t.Errorf("slim --sbom %s: %v, %+v; want an SPDX 2.3 document", sbom, err, doc)
 	}
 	var res struct {
 		Digest  string
