@@ -40,6 +40,11 @@ func prepare(ctx context.Context, p picked, spec Spec, dir string, o Options) (*
 	if pl.original, err = originalSize(p.img, pl.root); err != nil {
 		return nil, err
 	}
+	for _, k := range spec.Keep {
+		if _, fi := statIn(pl.root, k); fi == nil {
+			return nil, fmt.Errorf("%w: %s, asked to be kept", ErrNotInImage, k)
+		}
+	}
 	cfg := pl.config.Config
 	if pl.prog, err = findProgram(pl.root, cfg, spec.Program); err != nil {
 		return nil, err
@@ -90,11 +95,6 @@ func prepare(ctx context.Context, p picked, spec Spec, dir string, o Options) (*
 			Programs:  pl.prog.programs(),
 			Traced:    traced,
 		},
-	}
-	for _, k := range spec.Keep {
-		if _, fi := statIn(pl.root, k); fi == nil {
-			return nil, fmt.Errorf("%w: %s, asked to be kept", ErrNotInImage, k)
-		}
 	}
 	return pl, nil
 }

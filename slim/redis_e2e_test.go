@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -49,7 +51,11 @@ func TestRedisStatic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Run(context.Background(), Spec{Image: in, WorkDir: t.TempDir()}, Options{Outputs: []transfer.Ref{out}})
+	if _, err := Run(context.Background(), Spec{Image: in, Keep: []string{"/etc/nowhere"}, WorkDir: t.TempDir()},
+		Options{Outputs: []transfer.Ref{out}}); !errors.Is(err, ErrNotInImage) {
+		t.Fatalf("keeping a path the image lacks: %v, want ErrNotInImage", err)
+	}
+	res, err := Run(context.Background(), Spec{Image: in, Keep: []string{"/etc/redis"}, WorkDir: t.TempDir()}, Options{Outputs: []transfer.Ref{out}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,6 +77,9 @@ func TestRedisStatic(t *testing.T) {
 	if r.Slim.Files*10 > r.Original.Files {
 		t.Errorf("slim holds %d bytes of files, the original %d: want at most 10%%", r.Slim.Files, r.Original.Files)
 	}
+	if !keptFor(r, "kept as asked", "/etc/redis/redis.conf") {
+		t.Errorf("/etc/redis/redis.conf is not kept as asked (Keep /etc/redis)")
+	}
 	if r.Program != "/usr/bin/redis-check-rdb" {
 		t.Errorf("program %s, want /usr/bin/redis-check-rdb (what /usr/bin/redis-server links to)", r.Program)
 	}
@@ -90,6 +99,16 @@ func TestRedisStatic(t *testing.T) {
 	slim := loaded.(v1.Image)
 	checkConfig(t, img, slim)
 	ping(t, slim)
+}
+
+// keptFor reports whether the report lists p among the files kept for reason.
+func keptFor(r *Report, reason, p string) bool {
+	for _, g := range r.Groups {
+		if g.Reason == reason && slices.Contains(g.Paths, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkConfig compares what slim keeps of the original's configuration,
