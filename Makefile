@@ -113,11 +113,7 @@ FUZZ_TARGETS := \
 	./sbom:FuzzParseStatus
 
 fuzz:
-	@set -e; for t in $(FUZZ_TARGETS); do \
-		pkg=$${t%%:*}; fn=$${t##*:}; \
-		echo "fuzz: $$fn in $$pkg for $(FUZZTIME)"; \
-		$(GO) test -run XXX_no_tests -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) $$pkg; \
-	done
+	GO=$(GO) bash scripts/fuzz.sh $(FUZZTIME) $(FUZZMINIMIZETIME) $(FUZZ_TARGETS)
 
 lint:
 	@out="$$(gofmt -l .)"; \
