@@ -68,6 +68,7 @@ type verifiedImage struct {
 	v1.Image
 	name      string
 	maxUnpack int64
+	trusted   trustedSections
 	config    struct {
 		once sync.Once
 		raw  []byte
@@ -176,7 +177,7 @@ func (i *verifiedImage) wrap(l v1.Layer, n int) v1.Layer {
 	if n < 0 {
 		what = "a layer"
 	}
-	vl := &verifiedLayer{Layer: l, what: what + " of " + i.name, maxUnpack: i.maxUnpack}
+	vl := &verifiedLayer{Layer: l, what: what + " of " + i.name, maxUnpack: i.maxUnpack, img: i}
 	// The diff_id the config says, not one computed from the blob (ggcr
 	// does that for some sources, reading bytes not yet checked).
 	if cf, err := i.ConfigFile(); err == nil && n >= 0 && n < len(cf.RootFS.DiffIDs) {
@@ -191,6 +192,7 @@ type verifiedLayer struct {
 	what      string // "layer 2 of oci:base:v1"
 	maxUnpack int64
 	diffID    *v1.Hash // from the image's config
+	img       *verifiedImage
 }
 
 // DiffID is the diff_id the image's config gives the layer.
