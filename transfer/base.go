@@ -138,6 +138,16 @@ func loadDockerArchive(path string, n name.Reference, p v1.Platform) (v1.Image, 
 	if err := checkDockerArchive(path); err != nil {
 		return nil, err
 	}
+	a, err := openArchive(path)
+	if err != nil {
+		return nil, err
+	}
+	if img, ok, err := loadSavedImage(a, path, tag); err != nil || ok {
+		if err != nil {
+			return nil, err
+		}
+		return img, checkPlatform(img, p)
+	}
 	img, err := tarball.Image(func() (io.ReadCloser, error) { return os.Open(path) }, tag)
 	if err != nil {
 		return nil, fmt.Errorf("%s is not a docker archive holding that image (for an OCI archive use oci-archive:%s): %w", path, path, err)
