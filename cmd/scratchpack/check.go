@@ -23,42 +23,10 @@ const (
 
 func checkCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "check",
-		Usage:     "predict whether programs run on a base image as they are, and why not",
-		ArgsUsage: "--base IMAGE PROGRAM...",
-		Description: `check puts nothing anywhere and runs nothing: it reads PROGRAM and the base
-image and predicts whether PROGRAM, copied alone onto the base (at --dest),
-would start there, and if not, what it would print and why (several programs
-are each checked against the one base, which is read once):
-
-  exec format error                  the base is for another architecture
-  no such file or directory          the base lacks the program's loader: a glibc
-                                     program on a musl base such as Alpine, or the
-                                     other way round, or any dynamic program on scratch
-  error while loading shared         a library is missing from the base
-  libraries: libfoo.so.1
-  version 'GLIBC_2.38' not found     the base's glibc (or libstdc++) is older than
-                                     the program needs (read from DT_VERDEF of its
-                                     libc.so.6 and libstdc++.so.6)
-
-A program that starts but needs files the base lacks at run time (CA
-certificates, zones, NSS files, libgcc_s.so.1 for pthread_cancel) runs, with
-warnings. pack makes the same check against a non-empty base before it writes.
-The base is read from an index of its layers, never unpacked, and the index is
-kept in the layer cache (--cache), so a second check or pack on the same base
-reads none of its layers.
-
-Examples:
-  scratchpack check --base alpine:3.20 ./server
-  scratchpack check --base oci-archive:base.tar --json ./server
-  scratchpack check --base debian:bookworm-slim ./server ./worker ./cli
-
---json prints one verdict per program, a JSON object a line; a program check
-could not tell about has "error" instead.
-
-Exit status: 0 it runs, 1 it will not run, 2 check could not tell (unreadable
-program or base, unknown architecture, registry unreachable); with several
-programs, the worst of theirs (2, then 1).`,
+		Name:        "check",
+		Usage:       "predict whether programs run on a base image as they are, and why not",
+		ArgsUsage:   "--base IMAGE PROGRAM...",
+		Description: helpText("check"),
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "base", Required: true, Usage: "`IMAGE` to check against: scratch, a registry reference, oci:DIR[:TAG], oci-archive:FILE, docker-archive:FILE"},
 			&cli.StringFlag{Name: "dest", Usage: "`PATH` the program would have in the image (default /app/NAME), for $ORIGIN"},

@@ -47,14 +47,10 @@ compdef _scratchpack scratchpack
 
 func completionCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "completion",
-		Usage:     "print a shell completion script",
-		ArgsUsage: "bash|zsh|fish",
-		Description: `completion prints a script that completes scratchpack's commands and flags.
-
-  bash:  source <(scratchpack completion bash)      (or save it in /etc/bash_completion.d/)
-  zsh:   source <(scratchpack completion zsh)
-  fish:  scratchpack completion fish > ~/.config/fish/completions/scratchpack.fish`,
+		Name:        "completion",
+		Usage:       "print a shell completion script",
+		ArgsUsage:   "bash|zsh|fish",
+		Description: helpText("completion"),
 		Action: func(c *cli.Context) error {
 			args := operands(c)
 			if len(args) != 1 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"embed"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -26,4 +27,17 @@ func flagString(f cli.Flag) string {
 		names = names[:i]
 	}
 	return names + "\t" + usage
+}
+
+//go:embed help/*.txt
+var helpFiles embed.FS
+
+// helpText is a command's help text, kept in help/NAME.txt beside the code
+// so that it reads as the text it is; docs/cli.md shows it as printed.
+func helpText(name string) string {
+	b, err := helpFiles.ReadFile("help/" + name + ".txt")
+	if err != nil {
+		panic("no help text " + name) // a missing file is caught by every test of the CLI
+	}
+	return strings.TrimSuffix(string(b), "\n")
 }

@@ -16,42 +16,10 @@ import (
 
 func inspectCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "inspect",
-		Usage:     "show what a program needs to start: loader, libraries, glibc version",
-		ArgsUsage: "FILE...",
-		Description: `inspect reads each FILE without running it and prints its architecture, kind
-(static, static-pie, dynamic, shared-library), interpreter, C library, the newest
-GLIBC_x.y it needs, and the tree of shared libraries the loader would map, found
-the way ld.so searches (DT_RPATH, DT_RUNPATH, /etc/ld.so.cache, default paths) in
-the sysroot. Then what it needs at run time that no DT_NEEDED entry says, from the
-symbols it and its libraries import and what a Go program links in: NSS files,
-libgcc_s.so.1 for pthread_cancel, gconv modules for iconv, CA certificates, the
-zone database ("+" pack adds it by default, "?" only when asked), each with what
-goes wrong without it. It explains the classic failures: "no such file or directory" for a
-missing loader, "exec format error" for another architecture, and
-"GLIBC_2.xx not found" for an older glibc.
-
-The sysroot is this machine (/) for its own programs. A program of another
-architecture (arm64, arm/v5..v8, 386, riscv64, ppc64le, s390x, amd64) is resolved
-in Debian's cross sysroot for it, /usr/TRIPLET (apt-get install libc6-ARCH-cross),
-or with --sysroot DIR in a cross sysroot, an unpacked root file system of the
-target, or a toolchain's sysroot (DIR/lib, DIR/usr/lib, DIR/etc/ld.so.cache).
---sysroot OS/ARCH=DIR chooses one per platform when files of several are given.
-
-It also lists what the program probably loads at run time with dlopen, which no
-ELF header shows ("probably loaded at run time: ..."; dlopen_hints in --json):
-shared-object names and plugin paths in the strings of the program and libraries
-that call dlopen, and plugin families known by the functions and libraries used
-(NSS before glibc 2.34, gconv, libgcc_s, libgomp, GL/EGL, Vulkan, PyInstaller,
-Python's lib-dynload). Nothing is run to find them.
-
-Examples:
-  scratchpack inspect ./build/server
-  scratchpack inspect --json /usr/bin/curl | jq .libraries[].path
-  scratchpack inspect ./hello-arm64     # resolved in /usr/aarch64-linux-gnu
-  scratchpack inspect --sysroot linux/arm/v7=./rootfs-armhf ./hello-armhf ./hello-amd64
-
-Exit status: 0 if every file would start, 3 if one would not, 2 for bad input.`,
+		Name:        "inspect",
+		Usage:       "show what a program needs to start: loader, libraries, glibc version",
+		ArgsUsage:   "FILE...",
+		Description: helpText("inspect"),
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON object per file, one per line"},
 			&cli.StringSliceFlag{Name: "sysroot", Aliases: []string{"root"}, Usage: "resolve libraries inside `DIR` (a sysroot or an unpacked image), as a chroot would; OS/ARCH=DIR per platform (default: / for this machine's programs, /usr/TRIPLET for others)"},

@@ -20,19 +20,10 @@ import (
 
 func lsCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "ls",
-		Usage:     "list the files of an image: modes, sizes, link targets and layers",
-		ArgsUsage: "IMAGE",
-		Description: `ls lists what a container of IMAGE starts with (whiteouts applied): for each file
-its mode, owner, size, the layer that put it there (0 is the lowest), its path,
-and where a link points. IMAGE is any location pack reads: a registry reference,
-oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE, FILE.tar.
-
-  scratchpack ls oci:out:hello
-  scratchpack ls --platform linux/arm64 --json 127.0.0.1:5000/hello:1.0
-
-Exit status: 0 listed, 2 bad input, 3 no image for the platform, 4 registry or
-I/O failure.`,
+		Name:        "ls",
+		Usage:       "list the files of an image: modes, sizes, link targets and layers",
+		ArgsUsage:   "IMAGE",
+		Description: helpText("ls"),
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "platform", Value: "linux/" + runtime.GOARCH, DefaultText: "this machine's, linux/" + runtime.GOARCH, Usage: "`OS/ARCH[/VARIANT]` to list, for a multi-platform image"},
 			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},

@@ -16,84 +16,17 @@ import (
 	"github.com/scratchpack/scratchpack/config"
 	"github.com/scratchpack/scratchpack/elfdeps"
 	"github.com/scratchpack/scratchpack/packer"
+	"github.com/scratchpack/scratchpack/release"
 	"github.com/scratchpack/scratchpack/runner"
 	"github.com/scratchpack/scratchpack/transfer"
 )
 
 func packCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "pack",
-		Usage:     "write the smallest OCI image that runs a program",
-		ArgsUsage: "PROGRAM [-- ARG...] | --platform OS/ARCH=PATH... [-- ARG...]",
-		Description: `pack puts PROGRAM at /app/NAME (--dest), with exactly the files its loader
-needs: the interpreter at its PT_INTERP path, each shared library at the path the
-loader opens, and the symbolic links in between. On a base image, what the base
-already provides is not added again, and a base whose glibc is too old is refused.
-Before writing, pack resolves the program inside the finished image and refuses
-an image that would not start. Arguments after -- become the default command.
-
-Destinations (-o, repeatable; the image is built once); anything else is refused,
-and a push is only ever to a docker:// destination:
-  oci:DIR[:TAG]                     OCI image layout (added to an existing one)
-  oci-archive:FILE[:TAG]            tar of an OCI image layout
-  docker-archive:FILE[:NAME:TAG]    docker save format
-  FILE.tar                          one tarball for both docker load and OCI tools
-  docker://REGISTRY/REPO[:TAG]      push (credentials: ~/.docker/config.json,
-                                    DOCKER_CONFIG, credential helpers)
-  docker-daemon:NAME[:TAG]          load into the Docker daemon at DOCKER_HOST
-                                    (default unix:///var/run/docker.sock)
--t TAG gives docker:// and docker-daemon: destinations more tags, pushed together.
---sbom FILE writes an SPDX 2.3 document (files with checksums, Go modules, Debian
-packages with versions) and attaches it to pushed images as an OCI artifact
-that refers to the image (referrers API, or the sha256-DIGEST tag).
-
-Programs of other architectures (cross-compiled with aarch64-linux-gnu-gcc,
-GOARCH=arm64, ...) take their libraries from a sysroot: Debian's cross sysroot
-/usr/TRIPLET by default (apt-get install libc6-arm64-cross), or --sysroot DIR: a
-cross sysroot, an unpacked root file system of the target, or a toolchain's
-sysroot (DIR/lib, DIR/usr/lib, DIR/etc/ld.so.cache). The image gets each file
-where the target's loader looks, not where the sysroot keeps it.
-
-One image for several platforms: give --platform OS/ARCH[/VARIANT]=PATH once per
-platform instead of PROGRAM. Each program is checked against its platform and
-packed on its own base (an index base is resolved per platform), with its own
-sysroot (--sysroot OS/ARCH=DIR); the result is one OCI image index, written to
-oci:, oci-archive: or docker:// (docker archives and FILE.tar hold single images).
-Arguments (after --) are the default command of every platform's image.
-
-The image digest is printed on stdout (with only docker-daemon: destinations, the
-image ID, which docker run takes; --json gives both). The same inputs always give the same
-digest: times come from SOURCE_DATE_EPOCH (else 1970-01-01), files are owned 0:0
-with fixed modes (0755 or 0644, never setuid, setgid or sticky).
-
---add SRC:DEST copies a host file, or a directory with everything in it. SRC must
-not be a symbolic link (name the file itself: --add "$(readlink -f SRC)":DEST);
-links inside a directory are copied as links, never followed, wherever they point.
-Devices, fifos and sockets are refused, and so is a DEST that would replace the
-program's interpreter or a link in front of it.
-
-Examples:
-  scratchpack pack -o oci:out:hello ./hello
-  scratchpack pack --base busybox:glibc -o docker://127.0.0.1:5000/app:1.0 ./server -- --port 8080
-  scratchpack pack --user nonroot --add ./config.yaml:/etc/app/config.yaml -o app.tar ./app
-  scratchpack pack --dest /app/server --platform linux/amd64=./server-amd64 \
-      --platform linux/arm64=./server-arm64 -o docker://127.0.0.1:5000/app:1.0
-  scratchpack pack -o docker://127.0.0.1:5000/app:1.2.0 -t 1.2 -t latest --sbom app.spdx.json ./app
-  scratchpack pack -o docker-daemon:app:dev ./app && docker run --rm app:dev
-  scratchpack pack --smoke-args --version -o docker://127.0.0.1:5000/tool:1 ./tool
-
-With --smoke (or --smoke-args ARGS), pack runs the finished image once, as
-scratchpack run does, and writes it only if the program exits 0 within
---smoke-timeout; otherwise it shows the program's output and what inspecting it
-in the image finds (a missing /etc/passwd, a library loaded at run time), and
-exits 3. --smoke runs the image's own entrypoint and command (the arguments
-after --); --smoke-args runs the entrypoint with other arguments, such as
---version, without changing the image. With several platforms, each image this
-machine can run (its own, and those binfmt_misc emulates) is run.
-
-Exit status: 0 written, 2 bad input, 3 the program would not run in the image
-(or on the base, or failed its smoke run), 4 registry, daemon or I/O failure,
-130 interrupted.` + runtimeHelp + layerHelp,
+		Name:        "pack",
+		Usage:       "write the smallest OCI image that runs a program",
+		ArgsUsage:   "PROGRAM [-- ARG...] | --platform OS/ARCH=PATH... [-- ARG...]",
+		Description: helpText("pack") + runtimeHelp + layerHelp,
 		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the image to `DEST` (see above); repeatable"},
 			&cli.StringFlag{Name: "base", Value: "scratch", Usage: "`IMAGE` to build on: scratch, a registry reference, oci:DIR[:TAG], oci-archive:FILE, docker-archive:FILE"},
@@ -169,48 +102,60 @@ func runPack(c *cli.Context) error {
 	if err := transfer.CheckOutputs(dsts, opts...); err != nil {
 		return classify(err)
 	}
-	if index {
-		return runPackIndex(c, specs, dsts, work, opts, popts)
+	for i := range specs {
+		specs[i].WorkDir = work
 	}
-	spec = specs[0]
-	spec.WorkDir = work
-	res, err := packer.Build(c.Context, spec, popts...)
-	if err != nil {
-		return classify(err)
+	writeOpts, waitProgress := pushProgress(c.App.ErrWriter, dsts)
+	writing := false
+	r := release.Run(c.Context, []release.Job{{Name: filepath.Base(specs[0].Program), Specs: specs, Index: index, Outputs: dsts, SBOM: c.String("sbom")}},
+		release.Options{Pack: popts, Transfer: opts, Write: writeOpts, Version: c.App.Version, Built: func(r *release.Result) error {
+			for _, b := range r.Builds {
+				printPackReport(c.App.ErrWriter, b)
+			}
+			err := smokeTest(c, r.Builds[0], work)
+			if index {
+				err = smokeIndex(c, r.Builds, work)
+			}
+			writing = err == nil
+			return err
+		}})[0]
+	waitProgress(writing)
+	if r.Err != nil {
+		return classify(r.Err)
 	}
-	printPackReport(c.App.ErrWriter, res)
-	if err := smokeTest(c, res, work); err != nil {
-		return err
-	}
-	writeOpts, waitProgress := pushProgress(c.App.ErrWriter, dsts, opts)
-	digest, err := transfer.Write(c.Context, res.Image, dsts, writeOpts...)
-	waitProgress()
-	if err != nil {
-		return classify(err)
-	}
+	return packOutcome(c, r, dsts)
+}
+
+// packOutcome reports what pack wrote: the destinations and SBOMs on
+// stderr, the digest file, and the digest (or --json) on stdout.
+func packOutcome(c *cli.Context, r *release.Result, dsts []transfer.Ref) error {
+	w := c.App.ErrWriter
 	for _, d := range dsts {
-		fmt.Fprintln(c.App.ErrWriter, wroteLine(d, res.Image))
-	}
-	if f := c.String("sbom"); f != "" {
-		files, err := writeSBOMs(c.Context, sbomJob{name: imageName(spec, dsts), file: f, results: []*packer.Result{res}, dsts: dsts, created: spec.Created}, opts...)
-		if err != nil {
-			return classify(err)
+		switch {
+		case r.Index != nil:
+			fmt.Fprintf(w, "wrote %s (an index of %d platforms)\n", d, len(r.Builds))
+		default:
+			fmt.Fprintln(w, wroteLine(d, r.Builds[0].Image))
 		}
-		fmt.Fprintf(c.App.ErrWriter, "wrote the SBOM %s\n", strings.Join(files, ", "))
+	}
+	if len(r.SBOM) > 0 {
+		fmt.Fprintf(w, "wrote the SBOM %s\n", strings.Join(r.SBOM, ", "))
 	}
 	if f := c.String("digest-file"); f != "" {
-		if err := os.WriteFile(f, []byte(digest.String()+"\n"), 0o644); err != nil {
+		if err := release.WriteFile(f, []byte(r.Digest.String()+"\n")); err != nil {
 			return withCode(exitRegistry, err)
 		}
 	}
-	if c.Bool("json") {
-		return json.NewEncoder(c.App.Writer).Encode(packJSON(res, digest, dsts))
+	switch {
+	case c.Bool("json") && r.Index != nil:
+		return json.NewEncoder(c.App.Writer).Encode(packIndexJSON(r, dsts))
+	case c.Bool("json"):
+		return json.NewEncoder(c.App.Writer).Encode(packJSON(r.Builds[0], r.Digest, dsts))
+	case r.Index == nil && onlyDaemons(dsts):
+		fmt.Fprintln(c.App.Writer, r.ImageID)
+	default:
+		fmt.Fprintln(c.App.Writer, r.Digest)
 	}
-	if onlyDaemons(dsts) {
-		fmt.Fprintln(c.App.Writer, imageID(res.Image))
-		return nil
-	}
-	fmt.Fprintln(c.App.Writer, digest)
 	return nil
 }
 
@@ -411,15 +356,4 @@ func timeoutFlag() cli.Flag {
 // forceFlag lets pack, pull and build replace a file that is not an image archive.
 func forceFlag() cli.Flag {
 	return &cli.BoolFlag{Name: "force", Usage: "replace an output FILE that is not an image archive (never a device, fifo, socket, link or directory)"}
-}
-
-// imageName names an image in its SBOM: the repository of its first
-// docker:// or docker-daemon: destination, else its program's name.
-func imageName(spec packer.Spec, dsts []transfer.Ref) string {
-	for _, d := range dsts {
-		if d.Name != nil && (d.Transport == transfer.Registry || d.Transport == transfer.DockerDaemon) {
-			return d.Name.Context().String()
-		}
-	}
-	return filepath.Base(spec.Program)
 }

@@ -12,30 +12,8 @@ import (
 	"github.com/scratchpack/scratchpack/transfer"
 )
 
-// layerHelp is the part of pack's help about layers, compression and the cache.
-const layerHelp = `
-
-Layers and compression:
-  --compression gzip (default) is read by every runtime. zstd
-  (application/vnd.oci.image.layer.v1.tar+zstd) is smaller and faster to write
-  and unpack, and needs a recent runtime: podman 4.3 and skopeo 1.9 (so
-  buildah and CRI-O of the same containers/image) load and run it (tested);
-  containerd reads it from 1.5 (nerdctl, Kubernetes), Docker from 23.0.
-  Docker 20.10 (Debian 12's) cannot: docker load and docker pull fail with
-  "archive/tar: invalid tar header" (tested), and a docker-daemon:
-  destination older than 23.0 is refused before anything is sent. umoci 0.4
-  refuses zstd too. none (application/vnd.oci.image.layer.v1.tar) is the
-  fastest to write and the largest.
-  --layers=libs puts the loader and glibc's libraries in a layer of their own,
-  below the program's: images of different programs made on one machine then
-  share that layer in registries and runtimes.
-
-Cache: layers are kept in $XDG_CACHE_HOME/scratchpack (else ~/.cache/scratchpack,
-or --cache DIR); a layer of the same files (same paths, modes, and inode, size,
-mtime and ctime on this machine) with the same compression and
-SOURCE_DATE_EPOCH is taken from there, not written again. --no-cache turns it off.
-Pushes skip the blobs the registry already has and upload --upload-jobs at once; on a
-terminal, a progress line shows the bytes sent.`
+// layerHelp is the part of pack --help in help/pack-layers.txt.
+var layerHelp = helpText("pack-layers")
 
 // layerFlags are pack's flags about layers, compression, the cache and uploads.
 func layerFlags() []cli.Flag {

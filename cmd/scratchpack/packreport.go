@@ -8,6 +8,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/scratchpack/scratchpack/packer"
+	"github.com/scratchpack/scratchpack/release"
 	"github.com/scratchpack/scratchpack/transfer"
 )
 
@@ -73,7 +74,7 @@ func packJSON(res *packer.Result, digest v1.Hash, dsts []transfer.Ref) packResul
 	for _, d := range dsts {
 		out.Destinations = append(out.Destinations, d.String())
 	}
-	out.References = references(dsts, digest)
+	out.References = release.References(dsts, digest)
 	if cf, err := res.Image.ConfigFile(); err == nil {
 		out.Platform = cf.Platform().String()
 	}

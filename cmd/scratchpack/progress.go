@@ -14,13 +14,15 @@ import (
 // progressEvery is how often the progress line is redrawn at most.
 const progressEvery = 100 * time.Millisecond
 
-// pushProgress returns opts, with transfer.WithProgress added when something
-// is pushed and w is a terminal, and a function that waits until the
-// progress line is finished (call it after transfer.Write returns).
-func pushProgress(w io.Writer, dsts []transfer.Ref, opts []transfer.Option) ([]transfer.Option, func()) {
+// pushProgress returns the write option that draws a progress line on w,
+// when something is pushed and w is a terminal, and the function to call
+// once the write is over, with whether the write started: it waits until
+// the line is finished (a write closes the channel; one that never
+// started leaves that to finish).
+func pushProgress(w io.Writer, dsts []transfer.Ref) ([]transfer.Option, func(started bool)) {
 	f, ok := w.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) || !pushes(dsts) {
-		return opts, func() {}
+		return nil, func(bool) {}
 	}
 	ch := make(chan v1.Update, 64)
 	done := make(chan struct{})
@@ -28,7 +30,12 @@ func pushProgress(w io.Writer, dsts []transfer.Ref, opts []transfer.Option) ([]t
 		defer close(done)
 		drawProgress(w, ch)
 	}()
-	return append(append([]transfer.Option(nil), opts...), transfer.WithProgress(ch)), func() { <-done }
+	return []transfer.Option{transfer.WithProgress(ch)}, func(started bool) {
+		if !started {
+			close(ch)
+		}
+		<-done
+	}
 }
 
 func pushes(dsts []transfer.Ref) bool {

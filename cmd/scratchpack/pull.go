@@ -11,26 +11,10 @@ import (
 
 func pullCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "pull",
-		Usage:     "save an image, every platform of it, to a file or layout (for machines without a network)",
-		ArgsUsage: "IMAGE",
-		Description: `pull copies IMAGE (a registry reference, or any image location pack reads) with
-all its platforms to the -o destinations, typically an OCI archive to carry to a
-machine that has no network:
-
-  scratchpack pull busybox:glibc -o oci-archive:busybox.tar          (connected)
-  scratchpack pack --base oci-archive:busybox.tar -o oci:out ./app    (disconnected)
-
-Reading a base from oci-archive:, oci: or docker-archive: opens no network
-connection at all. Destinations: oci:DIR[:TAG], oci-archive:FILE[:TAG], and, for
-single-platform images, docker-archive:FILE[:NAME:TAG] and docker://REF. The
-digest of what was saved (an index for a multi-platform image) goes to stdout.
---platform OS/ARCH[/VARIANT] saves that platform's image alone, which is what
-docker-archive: and docker-daemon: destinations take from a multi-platform image:
-
-  scratchpack pull --platform linux/arm64 busybox:glibc -o docker-archive:bb-arm64.tar
-
-Exit status: 0 saved, 2 bad input, 4 registry or I/O failure, 130 interrupted.`,
+		Name:        "pull",
+		Usage:       "save an image, every platform of it, to a file or layout (for machines without a network)",
+		ArgsUsage:   "IMAGE",
+		Description: helpText("pull"),
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the image to `DEST`; repeatable"},
 			&cli.StringFlag{Name: "platform", Usage: "save only the image for `OS/ARCH[/VARIANT]` (default: every platform)"},

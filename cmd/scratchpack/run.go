@@ -27,46 +27,10 @@ const (
 
 func runCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "run",
-		Usage:     "run an image's program once on this machine, without a daemon",
-		ArgsUsage: "IMAGE [-- ARG...]",
-		Description: `run unpacks IMAGE for this machine's platform into a temporary root and runs its
-entrypoint and command there, with the image's environment, working directory and
-user, in new PID, mount, UTS, IPC and network namespaces (no network but loopback
-unless --network host). Arguments after -- replace the image's command. Standard
-input, output and error are the program's; the exit status is its own. The
-temporary root is removed afterwards, also after ^C: the first ^C (or SIGTERM) is
-passed to the program, which is killed if it has not exited 10 seconds later or
-at a second ^C.
-
-IMAGE is anything pack writes or reads: oci:DIR[:TAG], oci-archive:FILE[:TAG],
-docker-archive:FILE[:NAME:TAG], FILE.tar, or a registry reference.
-
-Runtimes: with runc in PATH and as root, scratchpack writes an OCI runtime
-configuration and runs runc; otherwise (or with --runtime builtin) it makes the
-namespaces itself, as root, or as another user in a user namespace where the
-kernel allows it. An image for another architecture runs where binfmt_misc has an
-emulator registered for it (qemu-user-static); otherwise run says how to add one.
-
-When the program fails to start (exit 126 or 127, a loader error) or its output
-names a path the image does not have, run says what inspecting it in the image
-finds wrong, starting with the paths the program named: a missing loader or
-library, a glibc too old, a file such as /etc/passwd that it named, a library it
-failed to load. Other failures get no advice.
-
--e KEY=VALUE (repeatable; KEY alone takes this machine's value) and --env-file FILE
-(KEY=VALUE lines, # comments) set variables over the image's. --network host also
-mounts this machine's /etc/resolv.conf and /etc/hosts, read-only, as docker run
---network host does.
-
-Examples:
-  scratchpack run oci:out:hello
-  scratchpack run app.tar -- --version
-  scratchpack run --platform linux/arm64 oci:out:hello-arm64
-  scratchpack run --entrypoint sh busybox:glibc -- -c 'ls /'
-
-Exit status: the program's; 125 if scratchpack could not run the image, 126 if the
-program could not be executed, 127 if it was not found, 128+N if signal N ended it.`,
+		Name:        "run",
+		Usage:       "run an image's program once on this machine, without a daemon",
+		ArgsUsage:   "IMAGE [-- ARG...]",
+		Description: helpText("run"),
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "runtime", Value: "auto", Usage: "`RUNTIME` to run with: auto (runc if installed and root, else builtin), runc, builtin"},
 			&cli.StringFlag{Name: "network", Value: "none", Usage: "`MODE`: none (a network namespace with loopback only) or host (with this machine's /etc/resolv.conf and /etc/hosts)"},

@@ -13,34 +13,8 @@ import (
 	"github.com/scratchpack/scratchpack/transfer"
 )
 
-// runtimeHelp is the part of pack --help about run-time needs.
-const runtimeHelp = `
-
-What the program needs at run time beyond its libraries is added too, and the
-report on stderr says what and why (--no-runtime-extras leaves all of it out):
-  NSS lookups (getaddrinfo, getpwnam, Go's resolver)  /etc/nsswitch.conf, /etc/hosts,
-                                                     /etc/services, /etc/passwd, /etc/group
-  pthread_cancel, pthread_exit, backtrace (glibc)    libgcc_s.so.1, which glibc dlopens
-  iconv_open (glibc)                                 the gconv modules (8 MB)
-  TLS: Go crypto/tls, libssl, libgnutls, libcurl     /etc/ssl/certs/ca-certificates.crt,
-                                                     and OpenSSL's OPENSSLDIR/cert.pem
-  Go time.LoadLocation without time/tzdata, or       /usr/share/zoneinfo (0.7 MB)
-  local-time functions with TZ=Area/City in --env
-  a PyInstaller program                              the system libraries its embedded
-                                                     ones need (kept with --no-runtime-extras)
-Every image also gets /tmp (mode 1777) and, if the base has none (and without
---no-runtime-extras), /etc/passwd and /etc/group with root and nonroot.
-Generated files have fixed content; copied ones come from --root (or this
-machine, for certificates and zones).
-
---trace runs PROGRAM once on this machine, under strace, with the arguments
-after -- and the image's environment, and adds every library, file and
-program it used: opened, executed, listed (a directory goes in empty, with
-the entries used), or only found with stat, access or readlink (Python's
-modules, a plugin found by access); programs it ran come with their own
-libraries. --trace-report only prints them, and what it left out and why
-(/proc, /dev, /tmp, your home directory's dot files, the cache, the outputs).
-Nothing runs unless you ask: pack never executes the program by default.`
+// runtimeHelp is the part of pack --help in help/pack-runtime.txt.
+var runtimeHelp = helpText("pack-runtime")
 
 func runtimeFlags() []cli.Flag {
 	return []cli.Flag{

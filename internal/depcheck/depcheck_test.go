@@ -29,6 +29,7 @@ var house = map[string][]string{
 	"packer":     {"elfdeps", "layercache", "transfer"},
 	"config":     {"elfdeps", "layercache", "transfer", "packer"},
 	"runner":     {"elfdeps", "layercache", "transfer", "packer"},
+	"release":    {"elfdeps", "layercache", "transfer", "packer", "runner", "sbom", "config"},
 }
 
 // TestImportsPointOneWay: each package imports only the module's packages

@@ -1,4 +1,4 @@
-package main
+package release
 
 import (
 	"context"
@@ -28,6 +28,7 @@ type sbomJob struct {
 	results []*packer.Result // one per platform
 	dsts    []transfer.Ref   // where the images went: pushed ones get the document attached
 	created time.Time
+	version string // scratchpack's
 }
 
 // writeSBOMs writes an SPDX document for each built image beside the output
@@ -53,7 +54,7 @@ func writeSBOMs(ctx context.Context, j sbomJob, opts ...transfer.Option) ([]stri
 			}
 			file = platformFile(j.file, name)
 		}
-		if err := writeFileAtomic(file, data); err != nil {
+		if err := WriteFile(file, data); err != nil {
 			return files, fmt.Errorf("writing the SBOM: %w", err)
 		}
 		files = append(files, file)
@@ -116,19 +117,9 @@ func describe(j sbomJob, res *packer.Result) (*sbom.Document, error) {
 	defer files.Close()
 	return sbom.Generate(sbom.Image{
 		Name: j.name, Digest: digest.String(), Platform: p.String(), Created: j.created,
-		Tool: "scratchpack-" + moduleVersion(), Files: files,
-		Program: programPath(res), Go: res.Report.Go, Dpkg: dpkg, Origins: origins,
+		Tool: "scratchpack-" + j.version, Files: files,
+		Program: res.Program, Go: res.Report.Go, Dpkg: dpkg, Origins: origins,
 	})
-}
-
-// programPath is where the program is in the image.
-func programPath(res *packer.Result) string {
-	for _, e := range res.Files.Entries() {
-		if e.Why == "the program" {
-			return e.Path
-		}
-	}
-	return ""
 }
 
 // dpkgFor opens the dpkg database that owns the files under root: root's
@@ -162,11 +153,11 @@ func platformFile(file, platform string) string {
 	return file + "." + platform
 }
 
-// writeFileAtomic writes data to file through a temporary file beside it,
+// WriteFile writes data to file through a temporary file beside it,
 // creating the directory if needed. A file that exists and is not a
 // regular file (a device such as /dev/stdout, a fifo, a symbolic link) is
 // written through, as a shell's > does, never renamed over.
-func writeFileAtomic(file string, data []byte) error {
+func WriteFile(file string, data []byte) error {
 	if fi, err := os.Lstat(file); err == nil && !fi.Mode().IsRegular() {
 		return os.WriteFile(file, data, 0o644)
 	}
