@@ -156,6 +156,10 @@ add base/check-cached "$SP check --cache $CW --base $SAVED $CC_PROG >/dev/null"
 add base/crane-append "$CRANE append -b $REG/base -f $B/cc-app.tar -t $REG/crane-app 2>/dev/null >/dev/null"
 add base/pack-registry-first "$SP pack --cache $CF --base $REG/base -o docker://$REG/sp-app $CC_PROG 2>/dev/null" "rm -rf $CF"
 add base/pack-registry-cached "$SP pack --cache $CW --base $REG/base -o docker://$REG/sp-app $CC_PROG 2>/dev/null"
+# The same, written to a local file: both download the base's 87 MB gzip layer.
+add base/crane-append-tar "$CRANE append -b $REG/base -f $B/cc-app.tar -t bench/app -o $OUT/x.tar 2>/dev/null >/dev/null" "rm -f $OUT/x.tar"
+add base/pack-registry-tar-first "$SP pack --cache $CF --base $REG/base -o docker-archive:$OUT/x.tar $CC_PROG 2>/dev/null" "rm -rf $OUT/x.tar $CF"
+add base/pack-registry-tar-cached "$SP pack --cache $CW --base $REG/base -o docker-archive:$OUT/x.tar $CC_PROG 2>/dev/null" "rm -f $OUT/x.tar"
 
 hf=(hyperfine --style basic --warmup 1 --runs "$RUNS" --export-json "$B/base-hyperfine.json")
 for i in "${!names[@]}"; do
@@ -167,16 +171,18 @@ log "hyperfine: ${#names[@]} commands, $RUNS runs each (plus one warm-up)"
 log "peak memory: one more run of each"
 : >"$B/base-runs.tsv"
 for i in "${!names[@]}"; do
-	rm -rf "$OUT/x" "$OUT/x.blob"
+	rm -rf "$OUT/x" "$OUT/x.blob" "$OUT/x.tar"
 	sh -c "${preps[$i]}"
 	/usr/bin/time -f '%M' -o "$B/time.tmp" sh -c "${cmds[$i]}" >/dev/null
 	size=""
 	if [[ -d $OUT/x ]]; then
 		size=$(du -sb --apparent-size "$OUT/x" | cut -f1)
+	elif [[ -e $OUT/x.tar ]]; then
+		size=$(stat -c %s "$OUT/x.tar")
 	fi
 	printf '%s\t%s\t%s\n' "${names[$i]}" "$(tail -n1 "$B/time.tmp")" "$size" >>"$B/base-runs.tsv"
 done
-rm -rf "$OUT/x" "$OUT/x.blob"
+rm -rf "$OUT/x" "$OUT/x.blob" "$OUT/x.tar"
 
 if [[ ${1:-} != --no-report ]]; then
 	"$B/bin/report" -dir "$B" -base
