@@ -378,3 +378,42 @@ func TestCheckSeveralPrograms(t *testing.T) {
 		}
 	}
 }
+
+// TestHostileBaseNotUnpacked: pack and check on a base whose layers reach
+// outside its root (../ names, links out, a hard link to a file outside,
+// a whiteout) create none of its paths, under TMPDIR or outside: the
+// directory the layers point at holds only its canary, untouched.
+func TestHostileBaseNotUnpacked(t *testing.T) {
+	outside := t.TempDir()
+	canary := filepath.Join(outside, "canary")
+	if err := os.WriteFile(canary, []byte("untouched"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	saved := filepath.Join(t.TempDir(), "hostile.tar")
+	testenv.WriteDockerSave(t, hostileImage(t, outside), saved, "hostile:1")
+	base := "docker-archive:" + saved
+	out := filepath.Join(t.TempDir(), "out")
+	for _, args := range [][]string{
+		{"pack", "--no-cache", "--base", base, "-o", "oci:" + out + ":app", testenv.Fixture(t, "hello-cc")},
+		{"check", "--no-cache", "--base", base, testenv.Fixture(t, "hello-c")},
+	} {
+		created, output, code := createdUnder(t, args...)
+		if code != 0 {
+			t.Fatalf("%s: exit %d\n%s", args[0], code, output)
+		}
+		for _, c := range created {
+			for _, name := range []string{"dotdot", "evil", "rel", "proc", "work", "gone", "through-link", "through-rel", "hard"} {
+				if filepath.Base(c) == name {
+					t.Errorf("%s created the base's %s under TMPDIR: %s", args[0], name, c)
+				}
+			}
+		}
+		t.Logf("%s created under TMPDIR: %q", args[0], created)
+	}
+	if b, err := os.ReadFile(canary); err != nil || string(b) != "untouched" {
+		t.Errorf("canary: %q %v", b, err)
+	}
+	if entries, err := os.ReadDir(outside); err != nil || len(entries) != 1 {
+		t.Errorf("outside the root now: %v %v; want only the canary", entries, err)
+	}
+}
