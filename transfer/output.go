@@ -399,7 +399,7 @@ func tag(ctx context.Context, a mutate.Appendable, t name.Tag, o *options) error
 	if !ok {
 		return fmt.Errorf("%T has no manifest to tag", a)
 	}
-	return o.registryError(n, remote.Tag(n.(name.Tag), tg, o.remote(ctx, n.Context().Registry)...))
+	return o.pushError(n, remote.Tag(n.(name.Tag), tg, o.remote(ctx, n.Context().Registry)...))
 }
 
 // push writes a to the registry d, forwarding progress to WithProgress's
@@ -434,7 +434,7 @@ func push(ctx context.Context, a mutate.Appendable, d Ref, o *options) error {
 	} else {
 		err = remote.Write(n, a.(v1.Image), ropts...)
 	}
-	return o.registryError(n, err)
+	return o.pushError(n, err)
 }
 
 // wholeBlob reports whether the file p, at rel in a layout, is what its name
