@@ -159,6 +159,11 @@ func (a *Analysis) Resolve(more ...Option) (*Closure, error) {
 	return c, nil
 }
 
+// Share returns a Root over r's files that reuses the objects this analysis
+// parsed wherever r reaches the same host files: the finished image of a
+// pack, whose libraries are the files the analysis read. Valid until Close.
+func (a *Analysis) Share(r *Root) *Root { return r.SharingWith(a.root) }
+
 // Close closes the program and the files of the objects the analysis kept.
 func (a *Analysis) Close() error {
 	var err error

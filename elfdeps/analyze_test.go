@@ -103,3 +103,32 @@ func TestAnalyzeNotAProgram(t *testing.T) {
 		t.Errorf("Analyze of a text file: %v", err)
 	}
 }
+
+// TestAnalysisShare: a root that reaches the same host files as the
+// analysis (the finished image of a pack) parses none of them again.
+func TestAnalysisShare(t *testing.T) {
+	prog, err := OpenProgram(testenv.Fixture(t, "hello-cc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := Analyze(DirRoot("/"), prog, AnalyzeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	before := a.root.parsed()
+	if before < 5 {
+		t.Fatalf("the analysis parsed %d objects, want the closure's", before)
+	}
+	image := a.Share(NewRoot(os.DirFS("/"), "the image"))
+	c, err := Resolve(image, a.Report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Libraries) != len(a.Closure.Libraries) {
+		t.Errorf("%d libraries through the shared root, %d in the analysis", len(c.Libraries), len(a.Closure.Libraries))
+	}
+	if after := image.parsed(); after != before {
+		t.Errorf("resolving again through another root parsed %d more objects", after-before)
+	}
+}

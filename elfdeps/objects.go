@@ -4,18 +4,25 @@ import (
 	"io"
 	"io/fs"
 	"sync"
+	"syscall"
 )
 
 // objectCache keeps, for one analysis, every ELF object a Root parsed, and
 // its file open (the parsed object reads its sections from it), so that the
 // resolver, the run-time needs and the dlopen hints parse each file once.
 type objectCache struct {
-	mu      sync.Mutex
-	byPath  map[string]*cachedObject
-	parses  int // objects parsed, for tests
-	ld      *LDCache
-	ldErr   error
-	ldTried bool
+	mu     sync.Mutex
+	byPath map[pathKey]*cachedObject // by real path, in the root that asked
+	roots  int                       // roots sharing the cache, which numbers them
+	byFile map[fileID]*cachedObject  // by the file itself, across roots that share the cache
+	parses int                       // objects parsed, for tests
+	ld     map[int]*ldRead           // each root's /etc/ld.so.cache, once
+}
+
+// ldRead is one root's ld.so.cache, as read.
+type ldRead struct {
+	cache *LDCache
+	err   error
 }
 
 type cachedObject struct {
@@ -32,7 +39,43 @@ func (r *Root) Sharing() *Root {
 	if r.objects != nil {
 		return r
 	}
-	return &Root{fsys: r.fsys, name: r.name, objects: &objectCache{byPath: map[string]*cachedObject{}}}
+	return &Root{fsys: r.fsys, name: r.name, objects: &objectCache{byPath: map[pathKey]*cachedObject{}, byFile: map[fileID]*cachedObject{}}}
+}
+
+// pathKey is a path in one of the roots that share a cache: the same path
+// in two roots may be two files.
+type pathKey struct {
+	root int
+	path string
+}
+
+// fileID is a host file: device, inode, size and modification time.
+type fileID struct {
+	dev, ino uint64
+	size     int64
+	mtime    int64
+}
+
+// identify is the host file behind fi, if fi says (os.DirFS's files do).
+func identify(fi fs.FileInfo) (fileID, bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fileID{}, false
+	}
+	return fileID{uint64(st.Dev), st.Ino, fi.Size(), fi.ModTime().UnixNano()}, true
+}
+
+// SharingWith returns a Root over r's files that shares other's parsed
+// objects: a file both reach (the same host file, by device and inode) is
+// parsed once. other must be a sharing Root; closing it closes them.
+func (r *Root) SharingWith(other *Root) *Root {
+	if other.objects == nil {
+		return r
+	}
+	other.objects.mu.Lock()
+	defer other.objects.mu.Unlock()
+	other.objects.roots++
+	return &Root{fsys: r.fsys, name: r.name, objects: other.objects, cacheID: other.objects.roots}
 }
 
 // Close closes the files a sharing Root keeps open; the Root may still be
@@ -44,14 +87,17 @@ func (r *Root) Close() error {
 	r.objects.mu.Lock()
 	defer r.objects.mu.Unlock()
 	var first error
+	closed := map[*cachedObject]bool{}
 	for p, c := range r.objects.byPath {
-		if c.file != nil {
+		if c.file != nil && !closed[c] {
+			closed[c] = true
 			if err := c.file.Close(); err != nil && first == nil {
 				first = err
 			}
 		}
 		delete(r.objects.byPath, p)
 	}
+	clear(r.objects.byFile)
 	return first
 }
 
@@ -70,17 +116,27 @@ func (r *Root) object(p string) (*object, fs.FileInfo, error) {
 	}
 	r.objects.mu.Lock()
 	defer r.objects.mu.Unlock()
-	if c, ok := r.objects.byPath[p]; ok {
+	key := pathKey{r.cacheID, p}
+	if c, ok := r.objects.byPath[key]; ok {
 		return c.obj, c.fi, c.err
 	}
 	f, fi, err := r.Open(p)
 	c := &cachedObject{fi: fi, err: err}
 	if err == nil {
+		id, ok := identify(fi)
+		if same := r.objects.byFile[id]; ok && same != nil {
+			f.Close() // parsed already, through another root's name for it
+			r.objects.byPath[key] = same
+			return same.obj, same.fi, same.err
+		}
 		r.objects.parses++
 		c.obj, c.err = readObject(f)
 		c.file = f
+		if ok {
+			r.objects.byFile[id] = c
+		}
 	}
-	r.objects.byPath[p] = c
+	r.objects.byPath[key] = c
 	return c.obj, c.fi, c.err
 }
 
@@ -120,9 +176,14 @@ func (r *Root) ldCache() (*LDCache, error) {
 	}
 	r.objects.mu.Lock()
 	defer r.objects.mu.Unlock()
-	if !r.objects.ldTried {
-		r.objects.ld, r.objects.ldErr = read()
-		r.objects.ldTried = true
+	if r.objects.ld == nil {
+		r.objects.ld = map[int]*ldRead{}
 	}
-	return r.objects.ld, r.objects.ldErr
+	l := r.objects.ld[r.cacheID]
+	if l == nil {
+		l = &ldRead{}
+		l.cache, l.err = read()
+		r.objects.ld[r.cacheID] = l
+	}
+	return l.cache, l.err
 }

@@ -21,6 +21,7 @@ type Root struct {
 	fsys    fs.FS
 	name    string       // for messages: the host directory, or a description
 	objects *objectCache // parsed objects, kept by a Sharing Root; nil otherwise
+	cacheID int          // which of the roots sharing objects this is
 }
 
 // NewRoot returns a Root over fsys. The fsys should implement

@@ -146,7 +146,7 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 		return nil, err
 	}
 	res.Notes = plan.notes
-	if err := verify(overlayFS{base: baseFS, set: set}, rep, spec, plan.verify...); err != nil {
+	if err := verify(a.Share(elfdeps.NewRoot(overlayFS{base: baseFS, set: set}, "the image")), rep, spec, plan.verify...); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -233,11 +233,11 @@ func complete(c *elfdeps.Closure, rep *elfdeps.Report, spec Spec) (*elfdeps.Clos
 
 // verify resolves the program as it will be in the image and fails if the
 // image's loader would not find everything, or finds a glibc too old.
-func verify(image overlayFS, rep *elfdeps.Report, spec Spec, extra ...elfdeps.Option) error {
+func verify(image *elfdeps.Root, rep *elfdeps.Report, spec Spec, extra ...elfdeps.Option) error {
 	placed := *rep
 	placed.Path = spec.Dest
 	dir := path.Dir(spec.Dest)
-	c, err := elfdeps.Resolve(elfdeps.NewRoot(image, "the image"), &placed, append([]elfdeps.Option{elfdeps.WithOrigin(dir, dir)}, extra...)...)
+	c, err := elfdeps.Resolve(image, &placed, append([]elfdeps.Option{elfdeps.WithOrigin(dir, dir)}, extra...)...)
 	if err != nil {
 		return fmt.Errorf("checking the image: %w", err)
 	}
