@@ -147,7 +147,9 @@ func readCertDir(c *tls.Config, dir string) error {
 }
 
 // certificateError explains a failed verification of reg's certificate,
-// err, and the ways out; it returns nil when err is not one.
+// err, and the ways out; it returns nil when err is not one. It wraps the
+// verification error alone: what a fallback to plain HTTP, tried next,
+// answered says nothing useful.
 func (o *options) certificateError(reg name.Registry, err error) error {
 	var ve *tls.CertificateVerificationError
 	if !errors.As(err, &ve) {
@@ -168,8 +170,8 @@ func (o *options) certificateError(reg name.Registry, err error) error {
 			trust = fmt.Sprintf("%s has no certificate of the CA that signed it: add it there as ca.crt", o.certDir)
 		}
 		return fmt.Errorf("%w: %s: %w; %s, or, on a trusted network, skip verification for this registry",
-			ErrUntrustedCertificate, host, err, trust)
+			ErrUntrustedCertificate, host, ve, trust)
 	}
 	return fmt.Errorf("%w: %s: %w; fix the registry's certificate, or, on a trusted network, skip verification for this registry",
-		ErrUntrustedCertificate, host, err)
+		ErrUntrustedCertificate, host, ve)
 }

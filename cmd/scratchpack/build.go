@@ -29,12 +29,11 @@ func buildCommand() *cli.Command {
 			&cli.Int64Flag{Name: "source-date-epoch", EnvVars: []string{"SOURCE_DATE_EPOCH"}, Usage: "image and file time, in `SECONDS` since the epoch"},
 			&cli.StringFlag{Name: "digest-file", Usage: "write \"DIGEST NAME\" lines to `FILE`"},
 			&cli.StringFlag{Name: "docker-host", EnvVars: []string{"DOCKER_HOST"}, Value: transfer.DefaultDockerHost, Usage: "Docker daemon `ADDRESS` for docker-daemon: outputs (unix:///PATH)"},
-			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
 			forceFlag(),
 			maxUnpackFlag(),
 			timeoutFlag(),
 			&cli.BoolFlag{Name: "json", Usage: "print the results as JSON on stdout"},
-		}, cacheFlags()...),
+		}, append(registryFlags(), cacheFlags()...)...),
 		Action: runBuild,
 	}
 }
@@ -90,7 +89,10 @@ func runBuild(c *cli.Context) error {
 	defer os.RemoveAll(work)
 
 	created := time.Unix(c.Int64("source-date-epoch"), 0).UTC()
-	opts := writeOptions(c)
+	opts, err := writeOptions(c)
+	if err != nil {
+		return withCode(exitBadInput, err)
+	}
 	// One cache, shared by the images built at once: the libs layer is made once.
 	popts, err := packOptions(c, true, opts)
 	if err != nil {

@@ -27,13 +27,12 @@ func checkCommand() *cli.Command {
 		Usage:       "predict whether a program runs on a base image as it is, and why not",
 		ArgsUsage:   "--base IMAGE PROGRAM",
 		Description: helpText("check"),
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "base", Required: true, Usage: "`IMAGE` to check against: scratch, a registry reference, oci:DIR[:TAG], oci-archive:FILE, docker-archive:FILE"},
 			&cli.StringFlag{Name: "dest", Usage: "`PATH` the program would have in the image (default /app/NAME), for $ORIGIN"},
 			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "the program will run with `K=V` (TZ decides whether zones are needed); repeatable"},
-			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
 			&cli.BoolFlag{Name: "json", Usage: "print the verdict as JSON on stdout"},
-		},
+		}, registryFlags()...),
 		Action: runCheck,
 	}
 }
@@ -52,9 +51,9 @@ func runCheck(c *cli.Context) error {
 		return withCode(checkCantTell, err)
 	}
 	defer os.RemoveAll(work)
-	var opts []transfer.Option
-	if c.Bool("insecure") {
-		opts = append(opts, transfer.WithInsecure())
+	opts, err := registryOptions(c)
+	if err != nil {
+		return withCode(checkCantTell, err)
 	}
 	spec := packer.Spec{Program: args[0], Dest: c.String("dest"), Base: base, WorkDir: work,
 		Config: packer.Config{Env: c.StringSlice("env")}}
@@ -67,7 +66,7 @@ func runCheck(c *cli.Context) error {
 		if errors.Is(classify(err), errInterrupted) {
 			return withCode(exitInterrupt, errInterrupted)
 		}
-		return withCode(checkCantTell, fmt.Errorf("could not tell: %w", err))
+		return withCode(checkCantTell, fmt.Errorf("could not tell: %w", withFlagHints(err)))
 	}
 	if c.Bool("json") {
 		if err := json.NewEncoder(c.App.Writer).Encode(v); err != nil {

@@ -49,12 +49,11 @@ func packCommand() *cli.Command {
 			&cli.StringFlag{Name: "sbom", Usage: "write an SPDX 2.3 JSON SBOM to `FILE`, and attach it to pushed images"},
 			&cli.StringFlag{Name: "docker-host", EnvVars: []string{"DOCKER_HOST"}, Value: transfer.DefaultDockerHost, Usage: "Docker daemon `ADDRESS` for docker-daemon: destinations (unix:///PATH)"},
 			&cli.StringFlag{Name: "digest-file", Usage: "also write the image digest to `FILE`"},
-			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
 			forceFlag(),
 			maxUnpackFlag(),
 			timeoutFlag(),
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON on stdout instead of the digest"},
-		}, append(append(runtimeFlags(), smokeFlags()...), layerFlags()...)...),
+		}, append(append(append(registryFlags(), runtimeFlags()...), smokeFlags()...), layerFlags()...)...),
 		Action: runPack,
 	}
 }
@@ -94,7 +93,10 @@ func runPack(c *cli.Context) error {
 		specs[0].Runtime.Traced = tr
 	}
 
-	opts := writeOptions(c)
+	opts, err := writeOptions(c)
+	if err != nil {
+		return withCode(exitBadInput, err)
+	}
 	popts, err := packOptions(c, true, opts)
 	if err != nil {
 		return withCode(exitRegistry, err)
@@ -319,11 +321,12 @@ func classify(err error) error {
 	return withCode(exitRegistry, err)
 }
 
-// writeOptions are the packer options of the flags every writing command has.
-func writeOptions(c *cli.Context) []transfer.Option {
-	var opts []transfer.Option
-	if c.Bool("insecure") {
-		opts = append(opts, transfer.WithInsecure())
+// writeOptions are the transfer options of the flags every writing command
+// has (and ls).
+func writeOptions(c *cli.Context) ([]transfer.Option, error) {
+	opts, err := registryOptions(c)
+	if err != nil {
+		return nil, err
 	}
 	if c.Bool("force") {
 		opts = append(opts, transfer.WithForce())
@@ -338,7 +341,7 @@ func writeOptions(c *cli.Context) []transfer.Option {
 	if n := c.Int("upload-jobs"); n > 0 { // pack's only
 		opts = append(opts, transfer.WithJobs(n))
 	}
-	return opts
+	return opts, nil
 }
 
 // timeoutFlag bounds how long a registry may keep a command waiting.
