@@ -429,11 +429,20 @@ func push(ctx context.Context, a mutate.Appendable, d Ref, o *options) error {
 		defer func() { close(stop); <-done }()
 		ropts = append(ropts, remote.WithProgress(ch))
 	}
-	if idx, ok := a.(v1.ImageIndex); ok {
+	digests, err := layerDigests(a)
+	if err != nil {
+		return err
+	}
+	claim, from, err := o.mounts.claim(ctx, n.Context(), digests)
+	if err != nil {
+		return err
+	}
+	if idx, ok := mountFrom(a, from).(v1.ImageIndex); ok {
 		err = remote.WriteIndex(n, idx, ropts...)
 	} else {
-		err = remote.Write(n, a.(v1.Image), ropts...)
+		err = remote.Write(n, mountFrom(a, from).(v1.Image), ropts...)
 	}
+	claim.release(err == nil)
 	return o.pushError(n, err)
 }
 

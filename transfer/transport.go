@@ -227,12 +227,13 @@ type options struct {
 	stats         *registryStats
 	certDirs      []string // certs.d directories (WithCertDirs)
 	certDir       string   // one directory for every registry (WithCertDir)
+	mounts        *Mounts  // layers pushed, to mount (WithMounts)
 }
 
 func makeOptions(opts ...Option) (*options, error) {
 	o := &options{keychain: authn.DefaultKeychain, dockerHost: DefaultDockerHost,
 		retry: DefaultRetryBackoff, maxUnpack: DefaultMaxUnpack, timeout: DefaultTimeout, stats: &registryStats{},
-		certDirs: DefaultCertDirs}
+		certDirs: DefaultCertDirs, mounts: NewMounts()}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
 			return nil, err
