@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/scratchpack/scratchpack/config"
+	"github.com/scratchpack/scratchpack/packer"
 	"github.com/scratchpack/scratchpack/release"
 	"github.com/scratchpack/scratchpack/transfer"
 )
@@ -33,6 +34,7 @@ func buildCommand() *cli.Command {
 			maxUnpackFlag(),
 			timeoutFlag(),
 			&cli.BoolFlag{Name: "json", Usage: "print the results as JSON on stdout"},
+			formatFlag(),
 		}, append(registryFlags(), cacheFlags()...)...),
 		Action: runBuild,
 	}
@@ -98,12 +100,24 @@ func runBuild(c *cli.Context) error {
 	if err != nil {
 		return withCode(exitRegistry, err)
 	}
+	format, err := packer.ParseFormat(c.String("format"))
+	if err != nil {
+		return withCode(exitBadInput, fmt.Errorf("--format: %w", err))
+	}
 	jobs := make([]release.Job, len(images))
 	for i, im := range images {
 		t := im.Target
 		jobs[i] = release.Job{Name: t.Name, Index: t.Index, Outputs: t.Outputs, SBOM: t.SBOM}
+		if format == packer.FormatV2S2 {
+			if err := transfer.CheckDockerFormat(t.Outputs); err != nil {
+				return withCode(exitBadInput, fmt.Errorf("image %s: --format v2s2: %w", t.Name, err))
+			}
+		}
 		for _, s := range t.Specs {
-			s.WorkDir, s.Created = work, created
+			s.WorkDir, s.Created, s.Format = work, created, format
+			if err := s.Validate(); err != nil {
+				return withCode(exitBadInput, fmt.Errorf("image %s: %w", t.Name, flagErrors(err)))
+			}
 			jobs[i].Specs = append(jobs[i].Specs, s)
 		}
 	}

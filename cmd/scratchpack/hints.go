@@ -48,6 +48,7 @@ var specFlags = map[string]string{
 	"Config.Env": "--env", "Config.Labels": "--label", "Config.Annotations": "--annotation",
 	"Config.Expose": "--expose", "Add": "--add", "Runtime.Include": "--include",
 	"Runtime.CABundle": "--ca-bundle", "Base": "--base", "Level": "--compression-level",
+	"Format": "--format",
 }
 
 // flagErrors says each mistake of a Spec by the flag that set it, one a line.

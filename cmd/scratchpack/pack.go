@@ -195,6 +195,11 @@ func packSpec(c *cli.Context) (packer.Spec, []transfer.Ref, error) {
 	if dsts, err = transfer.WithTags(dsts, c.StringSlice("tag")); err != nil {
 		return spec, nil, fmt.Errorf("-t: %w", err)
 	}
+	if c.String("format") == packer.FormatV2S2.String() {
+		if err := transfer.CheckDockerFormat(dsts); err != nil {
+			return spec, nil, fmt.Errorf("--format v2s2: %w", err)
+		}
+	}
 	base, err := transfer.ParseRef(c.String("base"))
 	if err != nil {
 		return spec, nil, fmt.Errorf("--base: %w", err)
