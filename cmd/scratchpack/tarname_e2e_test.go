@@ -10,7 +10,8 @@ import (
 
 // TestPackNamedTarball: -t NAME:TAG names a FILE.tar as `docker save` names
 // its images (manifest.json RepoTags): Docker loads it under that name and
-// runs it by name, and skopeo finds it by name in the docker-archive; an
+// runs it by name, podman loads it under that name, and skopeo finds it by
+// name in the docker-archive; an
 // oci-archive: gets the name as its org.opencontainers.image.ref.name, and
 // docker-archive:FILE:NAME:TAG names one too.
 func TestPackNamedTarball(t *testing.T) {
@@ -33,6 +34,15 @@ func TestPackNamedTarball(t *testing.T) {
 		if out := runTool(t, sk, "inspect", ref); !strings.Contains(out, `"docker.io/repo/app"`) && !strings.Contains(out, digest) {
 			t.Errorf("skopeo inspect %s shows neither the name nor %s:\n%s", ref, digest, out)
 		}
+	}
+
+	// podman (private storage) loads it under that name too.
+	podman := hostTool(t, "podman", "podman")
+	store := t.TempDir()
+	pargs := []string{"--root", filepath.Join(store, "root"), "--runroot", filepath.Join(store, "run"),
+		"--storage-driver", "vfs", "--events-backend", "file"}
+	if out := runTool(t, podman, append(pargs, "load", "-i", tarPath)...); !strings.Contains(out, "Loaded image: docker.io/repo/app:1") {
+		t.Errorf("podman load of %s does not name it docker.io/repo/app:1:\n%s", tarPath, out)
 	}
 
 	d := testenv.Dockerd(t)
