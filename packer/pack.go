@@ -156,7 +156,10 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 		return nil, err
 	}
 	res.Layer = res.Layers[len(res.Layers)-1].Layer
-	res.Image, err = makeImage(base, res.Layers, spec, platform, o.version)
+	if res.Image, err = makeImage(base, res.Layers, spec, platform, o.version); err != nil {
+		return nil, err
+	}
+	res.Image, err = inFormat(res.Image, spec.Format)
 	return res, err
 }
 

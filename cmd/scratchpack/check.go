@@ -31,9 +31,8 @@ func checkCommand() *cli.Command {
 			&cli.StringFlag{Name: "base", Required: true, Usage: "`IMAGE` to check against: scratch, a registry reference, oci:DIR[:TAG], oci-archive:FILE, docker-archive:FILE"},
 			&cli.StringFlag{Name: "dest", Usage: "`PATH` the program would have in the image (default /app/NAME), for $ORIGIN"},
 			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "the program will run with `K=V` (TZ decides whether zones are needed); repeatable"},
-			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
 			&cli.BoolFlag{Name: "json", Usage: "print each verdict as JSON on stdout, one object a line"},
-		}, cacheFlags()...),
+		}, append(registryFlags(), cacheFlags()...)...),
 		Action: runCheck,
 	}
 }
@@ -47,9 +46,9 @@ func runCheck(c *cli.Context) error {
 	if err != nil {
 		return withCode(checkCantTell, fmt.Errorf("--base: %w", err))
 	}
-	var opts []transfer.Option
-	if c.Bool("insecure") {
-		opts = append(opts, transfer.WithInsecure())
+	opts, err := registryOptions(c)
+	if err != nil {
+		return withCode(checkCantTell, err)
 	}
 	spec := packer.Spec{Program: args[0], Dest: c.String("dest"), Base: base,
 		Config: packer.Config{Env: c.StringSlice("env")}}
@@ -62,7 +61,7 @@ func runCheck(c *cli.Context) error {
 		if errors.Is(classify(err), errInterrupted) {
 			return withCode(exitInterrupt, errInterrupted)
 		}
-		return withCode(checkCantTell, fmt.Errorf("could not tell: %w", err))
+		return withCode(checkCantTell, fmt.Errorf("could not tell: %w", withFlagHints(err)))
 	}
 	code, firstErr := checkRuns, error(nil)
 	for i, r := range results {

@@ -31,17 +31,16 @@ func runCommand() *cli.Command {
 		Usage:       "run an image's program once on this machine, without a daemon",
 		ArgsUsage:   "IMAGE [-- ARG...]",
 		Description: helpText("run"),
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "runtime", Value: "auto", Usage: "`RUNTIME` to run with: auto (runc if installed and root, else builtin), runc, builtin"},
 			&cli.StringFlag{Name: "network", Value: "none", Usage: "`MODE`: none (a network namespace with loopback only) or host (with this machine's /etc/resolv.conf and /etc/hosts)"},
 			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set `KEY=VALUE` in the program's environment (KEY alone: this machine's value); repeatable"},
 			&cli.StringSliceFlag{Name: "env-file", Usage: "read variables from `FILE`: KEY=VALUE lines, # comments; repeatable"},
 			&cli.StringFlag{Name: "platform", Usage: "`OS/ARCH[/VARIANT]` of the image to run (default: this machine's)"},
 			&cli.StringFlag{Name: "entrypoint", Usage: "replace the image's entrypoint with `COMMAND`: a JSON array or words (drops its command too)"},
-			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
 			maxUnpackFlag(),
 			timeoutFlag(),
-		},
+		}, registryFlags()...),
 		Action: runRun,
 	}
 }
@@ -97,10 +96,11 @@ func runRun(c *cli.Context) error {
 		return withCode(exitRunFailed, err)
 	}
 	opts = append(opts, runner.WithWorkDir(tmp))
-	popts := append(maxUnpackOptions(c), transfer.WithTimeout(c.Duration("timeout")))
-	if c.Bool("insecure") {
-		popts = append(popts, transfer.WithInsecure())
+	popts, err := registryOptions(c)
+	if err != nil {
+		return withCode(exitRunFailed, err)
 	}
+	popts = append(append(popts, maxUnpackOptions(c)...), transfer.WithTimeout(c.Duration("timeout")))
 	img, err := transfer.LoadBase(c.Context, ref, platform, popts...)
 	if err != nil {
 		var pe *transfer.PlatformError
@@ -110,7 +110,7 @@ func runRun(c *cli.Context) error {
 		if errors.Is(err, context.Canceled) {
 			return withCode(exitInterrupt, errInterrupted)
 		}
-		return withCode(exitRunFailed, err)
+		return withCode(exitRunFailed, withFlagHints(err))
 	}
 
 	// Signals go to the program (runner forwards them), not to the
