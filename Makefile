@@ -9,6 +9,7 @@
 #   make fuzz       run every fuzz target for FUZZTIME each (make test does it for 10s on CI)
 #   make demo       build and inspect a couple of fixtures
 #   make bench      time scratchpack against docker build, crane and the floors (minutes)
+#   make bench-base only its rows of packs onto a Debian base
 #   make corpus     pack and run every program of /usr/bin and /usr/sbin, compared with here (long)
 #   make debian-images  build the Debian 12 roots and images some tests use, once (testdata/out/debian)
 #   make clean      remove everything the Makefile built
@@ -69,7 +70,7 @@ FIXTURES := \
 # A failed compile must not leave a half-written fixture that looks up to date.
 .DELETE_ON_ERROR:
 
-.PHONY: build deps fixtures test lint malformed demo bench clean fuzz docs corpus debian-images
+.PHONY: build deps fixtures test lint malformed demo bench bench-base clean fuzz docs corpus debian-images
 
 # The binary is static (nothing needs cgo, and the dynamic loader costs ~2 ms a start)
 # and leaves out urfave/cli's man and markdown writers (their init costs ~1 ms a start).
@@ -113,11 +114,7 @@ FUZZ_TARGETS := \
 	./sbom:FuzzParseStatus
 
 fuzz:
-	@set -e; for t in $(FUZZ_TARGETS); do \
-		pkg=$${t%%:*}; fn=$${t##*:}; \
-		echo "fuzz: $$fn in $$pkg for $(FUZZTIME)"; \
-		$(GO) test -run XXX_no_tests -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) $$pkg; \
-	done
+	GO=$(GO) bash scripts/fuzz.sh $(FUZZTIME) $(FUZZMINIMIZETIME) $(FUZZ_TARGETS)
 
 lint:
 	@out="$$(gofmt -l .)"; \
@@ -154,6 +151,12 @@ demo: deps
 bench: deps
 	$(MAKE) --no-print-directory build
 	bash scripts/bench.sh
+
+# Only bench's rows of packs and checks onto a 230 MB Debian base (issue 20): root, a local
+# docker-registry, a minute or two once the Debian root is cached.
+bench-base: deps
+	$(MAKE) --no-print-directory build
+	bash scripts/bench-base.sh
 
 clean:
 	rm -rf bin $(BIN) testdata/out

@@ -24,6 +24,12 @@ func PlaceBlobs(dir string, a mutate.Appendable) error {
 	var layers []v1.Layer
 	collectLayers(a, &layers, 0)
 	for _, l := range layers {
+		if sl, ok := l.(SectionLayer); ok {
+			if err := placeSectionOf(dir, l, sl); err != nil {
+				return err
+			}
+			continue
+		}
 		fl, ok := l.(*Layer)
 		if !ok {
 			continue
@@ -39,6 +45,29 @@ func PlaceBlobs(dir string, a mutate.Appendable) error {
 		if err := copyBlob(fl, to); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// placeSectionOf puts the blob of l, whose blob may be a Section, into the
+// layout dir: a section whose bytes were checked, and whose file has not
+// changed since, is copied by the kernel; any other blob is left to the
+// layout's writer, which reads it through the layer (and so checks it).
+func placeSectionOf(dir string, l v1.Layer, sl SectionLayer) error {
+	s, ok := sl.BlobSection()
+	if !ok {
+		return nil
+	}
+	h, err := l.Digest()
+	if err != nil {
+		return err
+	}
+	to := filepath.Join(dir, "blobs", h.Algorithm, h.Hex)
+	if err := os.MkdirAll(filepath.Dir(to), 0o777); err != nil {
+		return err
+	}
+	if err := placeSection(s, to); err != nil && !errors.Is(err, errStale) {
+		return err
 	}
 	return nil
 }

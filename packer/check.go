@@ -38,8 +38,71 @@ var ErrCannotTell = errors.New("cannot tell")
 // libc.so.6 and libstdc++.so.6 define, and glibc against musl. A program
 // that starts but needs files the base lacks (certificates, zones, NSS
 // files, libgcc_s) gets warnings. Errors are for inputs that cannot be read,
-// and ErrCannotTell. The caller removes spec.WorkDir.
+// and ErrCannotTell. The base is read from an index of its layers, kept in
+// the cache (WithCache) for the next check or pack on it.
 func Check(ctx context.Context, spec Spec, opts ...Option) (*Verdict, error) {
+	rs, err := CheckAll(ctx, spec, []string{spec.Program}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return rs[0].Verdict, rs[0].Err
+}
+
+// CheckResult is what CheckAll says of one program: its verdict, or why
+// there is none.
+type CheckResult struct {
+	Verdict *Verdict
+	Err     error
+}
+
+// CheckAll is Check for each of programs on spec.Base, with spec's other
+// fields (spec.Program is not used; a Dest, if given, is every program's):
+// the base is read once for each platform the programs are built for. It
+// returns one result for each program, in order; its error is for spec
+// itself, or a canceled ctx.
+func CheckAll(ctx context.Context, spec Spec, programs []string, opts ...Option) ([]CheckResult, error) {
+	o, err := makeOptions(opts...)
+	if err != nil {
+		return nil, err
+	}
+	res := make([]CheckResult, len(programs))
+	var order []string
+	groups := map[string][]*checked{}
+	for i, name := range programs {
+		s := spec
+		s.Program = name
+		c, err := openChecked(s)
+		if err != nil {
+			res[i].Err = err
+			continue
+		}
+		defer c.prog.File.Close() // Analyze closes it too; twice is harmless
+		c.i = i
+		key := c.platform.String()
+		if groups[key] == nil {
+			order = append(order, key)
+		}
+		groups[key] = append(groups[key], c)
+	}
+	for _, key := range order {
+		if err := checkGroup(ctx, spec, groups[key], res, o); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// checked is one program of CheckAll, opened and inspected.
+type checked struct {
+	i        int
+	spec     Spec
+	prog     elfdeps.Program
+	rep      *elfdeps.Report
+	platform v1.Platform
+	v        *Verdict
+}
+
+func openChecked(spec Spec) (*checked, error) {
 	spec, err := spec.withDefaults()
 	if err != nil {
 		return nil, err
@@ -48,43 +111,78 @@ func Check(ctx context.Context, spec Spec, opts ...Option) (*Verdict, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer prog.File.Close() // Analyze closes it too; twice is harmless
 	rep, err := prog.Inspect()
 	if err != nil {
+		prog.File.Close()
 		return nil, err
 	}
-	v := &Verdict{Program: spec.Program, Base: spec.Base.String(), Libc: rep.Libc, Problems: []elfdeps.Problem{}, Warnings: []string{}}
 	if !knownArch(rep.Arch) {
+		prog.File.Close()
 		return nil, fmt.Errorf("%w: %s is built for %s, which scratchpack does not know", ErrCannotTell, spec.Program, rep.Arch)
 	}
-	platform := v1.Platform{OS: "linux", Architecture: rep.Arch, Variant: rep.Variant}
-	o, err := makeOptions(opts...)
-	if err != nil {
-		return nil, err
+	v := &Verdict{Program: spec.Program, Base: spec.Base.String(), Libc: rep.Libc, Problems: []elfdeps.Problem{}, Warnings: []string{}}
+	return &checked{spec: spec, prog: prog, rep: rep, v: v,
+		platform: v1.Platform{OS: "linux", Architecture: rep.Arch, Variant: rep.Variant}}, nil
+}
+
+// checkGroup checks the programs of one platform on the base's image for
+// it, read once. Its error is a canceled ctx.
+func checkGroup(ctx context.Context, spec Spec, cs []*checked, res []CheckResult, o *options) error {
+	fail := func(err error) error {
+		for _, c := range cs {
+			res[c.i].Err = err
+		}
+		return ctx.Err()
 	}
-	base, err := transfer.LoadBase(ctx, spec.Base, platform, o.images...)
+	base, err := transfer.LoadBase(ctx, spec.Base, cs[0].platform, o.images...)
 	var pe *transfer.PlatformError
 	if errors.As(err, &pe) {
-		return v.wrongPlatform(rep, pe), nil
+		for _, c := range cs {
+			res[c.i].Verdict = c.v.wrongPlatform(c.rep, pe)
+		}
+		return nil
 	}
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
+	platform := ""
 	if cf, err := base.ConfigFile(); err == nil && cf.Platform() != nil {
-		v.Platform = cf.Platform().String()
+		platform = cf.Platform().String()
 	}
-	baseFS, err := unpackBase(base, spec)
+	var names []string
+	for _, c := range cs {
+		names = append(names, baseNames(c.rep, hostClosure(c.rep))...)
+	}
+	baseFS, bfs, err := openBase(ctx, base, cs[0].spec, o, names)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if baseFS == nil {
 		baseFS = overlayFS{set: NewFileSet()} // scratch: an empty root
 	}
+	for _, c := range cs {
+		c.v.Platform = platform
+		res[c.i].Verdict, res[c.i].Err = checkOn(baseFS, c)
+		if res[c.i].Err != nil {
+			res[c.i].Verdict = nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	_ = saveBase(bfs) // a cache that cannot take it costs the next check a pass
+	return nil
+}
+
+// checkOn decides for one program on the base's file system.
+func checkOn(baseFS fs.FS, c *checked) (*Verdict, error) {
+	spec, rep, v := c.spec, c.rep, c.v
 	where := "base " + spec.Base.String()
 	// As it would be in the image, alone on the base: at spec.Dest, so that
 	// $ORIGIN points where it will be.
 	placed := *rep
 	placed.Path = spec.Dest
+	prog := c.prog
 	prog.Path, prog.Report = spec.Dest, &placed
 	dir := path.Dir(spec.Dest)
 	root := elfdeps.NewRoot(baseFS, where)
@@ -113,6 +211,21 @@ func Check(ctx context.Context, spec Spec, opts ...Option) (*Verdict, error) {
 		v.Warnings = append(v.Warnings, missingNeeds(root, a)...)
 	}
 	return v, nil
+}
+
+// hostClosure is the program's closure where its own libraries are (this
+// machine, or the sysroot of its architecture), as a guess at what it will
+// look for in a base; nil when it cannot be found.
+func hostClosure(rep *elfdeps.Report) *elfdeps.Closure {
+	root, err := elfdeps.FindSysroot(rep)
+	if err != nil {
+		return nil
+	}
+	c, err := elfdeps.Resolve(elfdeps.DirRoot(root), rep)
+	if err != nil {
+		return nil
+	}
+	return c
 }
 
 // onBase resolves the program as it would be in the image, alone on the

@@ -9,7 +9,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // ErrDuplicatePlatform is wrapped when two programs of an index are for
@@ -62,7 +61,7 @@ func BuildIndex(ctx context.Context, specs []Spec, opts ...Option) (*IndexResult
 		}
 		adds = append(adds, mutate.IndexAddendum{Add: res.Image, Descriptor: v1.Descriptor{Platform: &p}})
 	}
-	out.Index = mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex), adds...)
+	out.Index = mutate.AppendManifests(mutate.IndexMediaType(empty.Index, indexType(specs[0].Format)), adds...)
 	return out, nil
 }
 

@@ -3,7 +3,6 @@ package packer
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -124,7 +123,7 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	baseFS, err := unpackBase(base, spec)
+	baseFS, bfs, err := openBase(ctx, base, spec, o, baseNames(rep, closure))
 	if err != nil {
 		return nil, err
 	}
@@ -149,6 +148,7 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 	if err := verify(a.Share(elfdeps.NewRoot(overlayFS{base: baseFS, set: set}, "the image")), rep, spec, plan.verify...); err != nil {
 		return nil, err
 	}
+	res.Notes = append(res.Notes, saveBase(bfs)...)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -156,7 +156,10 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 		return nil, err
 	}
 	res.Layer = res.Layers[len(res.Layers)-1].Layer
-	res.Image, err = makeImage(base, res.Layers, spec, platform, o)
+	if res.Image, err = makeImage(base, res.Layers, spec, platform, o); err != nil {
+		return nil, err
+	}
+	res.Image, err = inFormat(res.Image, spec.Format)
 	return res, err
 }
 
@@ -245,24 +248,4 @@ func verify(image *elfdeps.Root, rep *elfdeps.Report, spec Spec, extra ...elfdep
 		return &WontRunError{Program: spec.Program, Where: "on " + spec.Base.String(), Problems: ps}
 	}
 	return nil
-}
-
-// unpackBase unpacks a non-empty base into the work directory, for
-// resolving the program against it; nil for scratch.
-func unpackBase(base v1.Image, spec Spec) (fs.FS, error) {
-	layers, err := base.Layers()
-	if err != nil {
-		return nil, fmt.Errorf("reading base %s: %w", spec.Base, err)
-	}
-	if len(layers) == 0 {
-		return nil, nil
-	}
-	dir, err := os.MkdirTemp(spec.WorkDir, "base-")
-	if err != nil {
-		return nil, err
-	}
-	if err := transfer.Unpack(base, dir); err != nil {
-		return nil, fmt.Errorf("unpacking base %s: %w", spec.Base, err)
-	}
-	return os.DirFS(dir), nil
 }

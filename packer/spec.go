@@ -25,6 +25,7 @@ type Spec struct {
 	Compression layercache.Compression // of the new layers: gzip (the zero value), zstd or none
 	Level       int                    // compression level; 0 means the compression's default
 	Layers      Layering               // how the new files are split into layers
+	Format      Format                 // the manifest format: OCI (the zero value) or Docker's v2s2
 	Runtime     RuntimeSpec            // run-time needs: what goes in beyond the loader's closure
 	KeepSUID    bool                   // keep the setuid and setgid bits of the program and --add files that have them (--keep-suid)
 	Dirs        []Directory            // directories the image gets with their owner and mode

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/scratchpack/scratchpack/layercache"
 	"github.com/scratchpack/scratchpack/transfer"
 )
 
@@ -96,6 +97,12 @@ func (s Spec) Validate() error {
 	}
 	if s.Base.Transport == transfer.DockerDaemon {
 		bad("Base", "a Docker daemon is a destination, not a base: docker save the image and use docker-archive:FILE")
+	}
+	if s.Format == FormatV2S2 && s.Compression == layercache.Zstd {
+		bad("Format", "zstd layers exist in OCI manifests only: Docker's v2s2 format takes gzip or uncompressed layers")
+	}
+	if _, ok := formatNames[s.Format]; !ok {
+		bad("Format", "%v: want oci or v2s2", s.Format)
 	}
 	if s.Level != 0 {
 		if _, err := s.Compression.Level(s.Level); err != nil {

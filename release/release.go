@@ -58,7 +58,12 @@ type Options struct {
 // Run builds and writes every job, o.Jobs at a time; one failing does not
 // stop the others. Archives that several jobs write to are written once
 // all are built, with all of them. Results are in the order of jobs.
+//
+// The pushes of a run share a record of the layers pushed: a layer that one
+// image put in a registry is mounted into the other repositories of that
+// registry the others go to, not uploaded again (transfer.WithMounts).
 func Run(ctx context.Context, jobs []Job, o Options) []*Result {
+	o.Transfer = append(append([]transfer.Option(nil), o.Transfer...), transfer.WithMounts(transfer.NewMounts()))
 	results := make([]*Result, len(jobs))
 	shared := sharedFiles(jobs)
 	var mu sync.Mutex

@@ -2,9 +2,9 @@
 # bench.sh — `make bench`: scratchpack against `docker build` + `docker save`, `crane append`,
 # and the floors (tar | compressor | sha256sum), side by side in one hyperfine run, on
 # the node binary (/usr/bin/node, from the nodejs package) and the C++ hello fixture;
-# then peak memory, a synthetic 1 GiB program, image sizes of the fixtures and the
-# compression levels. Prints a table (internal/bench/report) and keeps the raw data in
-# testdata/out/bench/.
+# then peak memory, a synthetic 1 GiB program, image sizes of the fixtures, the
+# compression levels, and packs onto a Debian base (scripts/bench-base.sh). Prints a
+# table (internal/bench/report) and keeps the raw data in testdata/out/bench/.
 #
 # Needs root (a private dockerd) and the packages of scripts/install-deps.sh; crane is
 # built from its module at a pinned version into testdata/out/bench/bin. Takes minutes.
@@ -197,6 +197,10 @@ rm -rf "$OUT/f"
 log "compression levels on node's rootfs"
 "$B/bin/levels" "$B/rootfs-node" >"$B/levels.tsv"
 printf 'zlib gzip -6 (reference)\t%s\n' "$(gzip -6 -c "$B/node.tar" | wc -c)" >>"$B/levels.tsv"
+
+# ---- packs onto a Debian base (scripts/bench-base.sh) ---------------------------------
+log "packs onto a 230 MB Debian base"
+bash scripts/bench-base.sh --no-report
 
 # ---- report ---------------------------------------------------------------------------
 "$B/bin/report" -dir "$B" -node "$NODE ($($NODE --version))" -cpus "$NPROC"

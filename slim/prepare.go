@@ -89,6 +89,7 @@ func prepare(ctx context.Context, p picked, spec Spec, dir string, o Options) (*
 		Compression: spec.Compression,
 		Level:       spec.Level,
 		Layers:      spec.Layers,
+		Format:      spec.Format,
 		Runtime: packer.RuntimeSpec{
 			ImageRoot: true,
 			Include:   append([]string(nil), spec.Keep...),

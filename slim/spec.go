@@ -31,6 +31,7 @@ type Spec struct {
 	Compression layercache.Compression // of the new layers
 	Level       int                    // compression level; 0 means the default
 	Layers      packer.Layering        // how the new files are split into layers
+	Format      packer.Format          // the manifest format: OCI (the zero value) or Docker's v2s2
 }
 
 // TraceSpec is a run of the image in scratchpack's sandbox under strace,

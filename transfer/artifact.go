@@ -107,7 +107,7 @@ func Attach(ctx context.Context, art v1.Image, dsts []Ref, opts ...Option) (v1.H
 			return h, err
 		}
 		if err := remote.Write(n, art, o.remote(ctx, n.Context().Registry)...); err != nil {
-			return h, fmt.Errorf("attaching %s to %s: %w", h, d, o.registryError(n, err))
+			return h, fmt.Errorf("attaching %s to %s: %w", h, d, o.pushError(n, err))
 		}
 	}
 	return h, nil

@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -62,14 +63,24 @@ func withRetryAfterCap(d time.Duration) Option {
 }
 
 // httpTransport is the transport to registries: go-containerregistry's
-// default, with the timeouts of WithTimeout.
-func httpTransport(timeout time.Duration) http.RoundTripper {
+// default, with the timeouts of WithTimeout and, unless nil, the TLS
+// configuration tc.
+func httpTransport(timeout time.Duration, tc *tls.Config) http.RoundTripper {
 	t := remote.DefaultTransport.(*http.Transport).Clone()
 	t.DialContext = (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext
 	t.TLSHandshakeTimeout = timeout
 	t.ResponseHeaderTimeout = timeout
+	if tc != nil {
+		t.TLSClientConfig = tc
+	}
 	return t
 }
+
+// failingTransport fails every request with err: the transport of a
+// registry whose certificates could not be read.
+type failingTransport struct{ err error }
+
+func (f failingTransport) RoundTrip(*http.Request) (*http.Response, error) { return nil, f.err }
 
 // registryStats counts, over one operation, what the registries answered
 // (or dropped), so that an error can say it truthfully.
@@ -133,7 +144,12 @@ type registryTransport struct {
 func (o *options) registryTransport(reg name.Registry) http.RoundTripper {
 	next := o.transport
 	if next == nil {
-		next = httpTransport(o.timeout)
+		tc, err := o.tlsConfig(reg)
+		if err != nil {
+			next = failingTransport{err}
+		} else {
+			next = httpTransport(o.timeout, tc)
+		}
 	}
 	return &registryTransport{next: next, registry: reg.RegistryStr(), insecure: o.insecure, timeout: o.timeout, waitCap: o.waitCap(), stats: o.stats}
 }

@@ -65,3 +65,19 @@ func CheckDestDir(r Ref) error {
 	}
 	return nil
 }
+
+// CheckDockerFormat fails for the destinations of dsts that cannot hold
+// images with Docker v2s2 manifests: OCI layouts and archives (oci:,
+// oci-archive: and FILE.tar, whose index.json OCI tools read), whose
+// readers, skopeo and umoci among them, take OCI manifests only. A push
+// (docker://), a docker-archive: and a Docker daemon can.
+func CheckDockerFormat(dsts []Ref) error {
+	for _, d := range dsts {
+		switch d.Transport {
+		case OCI, OCIArchive, Tarball:
+			return fmt.Errorf("%w %s: an OCI layout or archive holds OCI manifests only (skopeo and umoci read no others); "+
+				"write Docker's v2s2 to docker://REF, docker-archive:FILE or docker-daemon:NAME", ErrBadRef, d)
+		}
+	}
+	return nil
+}

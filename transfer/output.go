@@ -399,7 +399,7 @@ func tag(ctx context.Context, a mutate.Appendable, t name.Tag, o *options) error
 	if !ok {
 		return fmt.Errorf("%T has no manifest to tag", a)
 	}
-	return o.registryError(n, remote.Tag(n.(name.Tag), tg, o.remote(ctx, n.Context().Registry)...))
+	return o.pushError(n, remote.Tag(n.(name.Tag), tg, o.remote(ctx, n.Context().Registry)...))
 }
 
 // push writes a to the registry d, forwarding progress to WithProgress's
@@ -429,12 +429,21 @@ func push(ctx context.Context, a mutate.Appendable, d Ref, o *options) error {
 		defer func() { close(stop); <-done }()
 		ropts = append(ropts, remote.WithProgress(ch))
 	}
-	if idx, ok := a.(v1.ImageIndex); ok {
+	digests, err := layerDigests(a)
+	if err != nil {
+		return err
+	}
+	claim, from, err := o.mounts.claim(ctx, n.Context(), digests)
+	if err != nil {
+		return err
+	}
+	if idx, ok := mountFrom(a, from).(v1.ImageIndex); ok {
 		err = remote.WriteIndex(n, idx, ropts...)
 	} else {
-		err = remote.Write(n, a.(v1.Image), ropts...)
+		err = remote.Write(n, mountFrom(a, from).(v1.Image), ropts...)
 	}
-	return o.registryError(n, err)
+	claim.release(err == nil)
+	return o.pushError(n, err)
 }
 
 // wholeBlob reports whether the file p, at rel in a layout, is what its name

@@ -215,7 +215,7 @@ func TestPushAuthErrorNamesSource(t *testing.T) {
 		want string
 	}{
 		{"wrong password", staticKeychain{&authn.Basic{Username: "alice", Password: secret + "x"}}, `(user "alice") were refused`},
-		{"no credentials", staticKeychain{authn.Anonymous}, "no credentials for " + reg.Addr},
+		{"no credentials", staticKeychain{authn.Anonymous}, reg.Addr + " needs credentials to push"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Write(context.Background(), testImage(t, amd64, 1), []Ref{dst}, WithKeychain(tc.kc), fastRetry)

@@ -38,9 +38,16 @@ func (r Ref) WithTag(tag string) (Ref, error) {
 	return r, nil
 }
 
-// WithTags returns dsts followed by each docker:// and docker-daemon:
-// destination of dsts under each of tags (skipping ones already there). It
-// fails if tags are given but no destination can take them.
+// WithTags returns dsts with tags applied: a TAG (letters, digits, _ . -)
+// tags each docker:// and docker-daemon: destination, added after dsts
+// (skipping ones already there); a NAME:TAG (a value with a colon or a
+// slash) names each FILE.tar, docker-archive: and oci-archive:
+// destination, as `docker save` and `docker load` name images: the first
+// fills in a file destination that has no name of its own, the others add
+// names to it. A FILE.tar or docker-archive: gets NAME:TAG as the
+// manifest.json RepoTags, an oci-archive: as its
+// org.opencontainers.image.ref.name. It fails if a tag or name is given
+// but no destination can take it.
 func WithTags(dsts []Ref, tags []string) ([]Ref, error) {
 	if len(tags) == 0 {
 		return dsts, nil
@@ -50,13 +57,21 @@ func WithTags(dsts []Ref, tags []string) ([]Ref, error) {
 	for _, d := range dsts {
 		seen[d.String()] = true
 	}
+	var plain, names []string
+	for _, tag := range tags {
+		if strings.ContainsAny(tag, ":/") {
+			names = append(names, tag)
+		} else {
+			plain = append(plain, tag)
+		}
+	}
 	taggable := false
 	for _, d := range dsts {
 		if d.Transport != Registry && d.Transport != DockerDaemon {
 			continue
 		}
 		taggable = true
-		for _, tag := range tags {
+		for _, tag := range plain {
 			t, err := d.WithTag(tag)
 			if err != nil {
 				return nil, err
@@ -67,10 +82,80 @@ func WithTags(dsts []Ref, tags []string) ([]Ref, error) {
 			}
 		}
 	}
-	if !taggable {
-		return nil, fmt.Errorf("%w: tags %q need a docker:// or docker-daemon: destination to apply to", ErrBadRef, tags)
+	if len(plain) > 0 && !taggable {
+		return nil, fmt.Errorf("%w: tags %q need a docker:// or docker-daemon: destination to apply to "+
+			"(a FILE.tar, docker-archive: or oci-archive: destination is named by NAME:TAG, e.g. repo/app:1)", ErrBadRef, plain)
+	}
+	if len(names) == 0 {
+		return out, nil
+	}
+	return withNames(out, names)
+}
+
+// withNames applies the NAME:TAG names of WithTags to the archive
+// destinations of dsts.
+func withNames(dsts []Ref, names []string) ([]Ref, error) {
+	tags := make([]name.Tag, len(names))
+	for i, n := range names {
+		t, err := name.NewTag(n)
+		if err == nil && !strings.HasSuffix(n, ":"+t.TagStr()) {
+			t, err = name.NewTag(n + ":" + t.TagStr()) // written out: docker load needs it
+		}
+		if err != nil || strings.Contains(n, "@") {
+			return nil, fmt.Errorf("%w: %q is not NAME[:TAG] (lowercase repository, a tag of letters, digits, _ . and -; no digest)", ErrBadRef, n)
+		}
+		tags[i] = t
+	}
+	out := append([]Ref(nil), dsts...)
+	named := false
+	for i, d := range dsts {
+		if d.Transport != Tarball && d.Transport != DockerArchive && d.Transport != OCIArchive {
+			continue
+		}
+		if d.Digest != "" {
+			return nil, fmt.Errorf("%w: %s names an image by digest and cannot be named %s", ErrBadRef, d, names[0])
+		}
+		named = true
+		for j, t := range tags {
+			r := d
+			if r.Transport == OCIArchive {
+				r.Tag = names[j]
+			} else {
+				r.Name = t
+			}
+			if j == 0 && !hasName(d) {
+				out[i] = r // the file's own name
+				continue
+			}
+			if !containsRef(out, r) {
+				out = append(out, r)
+			}
+		}
+	}
+	if !named {
+		return nil, fmt.Errorf("%w: names %q need a FILE.tar, docker-archive: or oci-archive: destination to apply to "+
+			"(docker:// and docker-daemon: destinations are tagged by TAG alone)", ErrBadRef, names)
 	}
 	return out, nil
+}
+
+// hasName says whether a file destination names its image itself.
+func hasName(r Ref) bool {
+	if r.Transport == OCIArchive {
+		return r.Tag != ""
+	}
+	return r.Name != nil
+}
+
+// containsRef says whether refs has r: the same location under the same name.
+func containsRef(refs []Ref, r Ref) bool {
+	for _, x := range refs {
+		if x.Transport == r.Transport && x.Path == r.Path && x.Tag == r.Tag && x.Digest == r.Digest &&
+			(x.Name == nil) == (r.Name == nil) && (x.Name == nil || x.Name.String() == r.Name.String()) {
+			return true
+		}
+	}
+	return false
 }
 
 // daemonTag parses the NAME[:TAG] of a docker-daemon: location; the tag is

@@ -55,6 +55,63 @@ func TestWithTags(t *testing.T) {
 	}
 }
 
+func TestWithTagsNames(t *testing.T) {
+	// name gives each destination's name: the Name of a FILE.tar or
+	// docker-archive:, the Tag of an oci-archive:.
+	name := func(r Ref) string {
+		if r.Transport == OCIArchive || r.Name == nil {
+			return r.Transport.String() + ":" + r.Path + " " + r.Tag
+		}
+		return r.Transport.String() + ":" + r.Path + " " + r.Name.String()
+	}
+	for _, tc := range []struct {
+		name    string
+		dsts    []string
+		tags    []string
+		want    []string
+		wantErr error
+	}{
+		{name: "tarball", dsts: []string{"app.tar"}, tags: []string{"repo/app:1"}, want: []string{"tar:app.tar repo/app:1"}},
+		{name: "latest written out", dsts: []string{"app.tar"}, tags: []string{"repo/app"}, want: []string{"tar:app.tar repo/app:latest"}},
+		{
+			name: "two names", dsts: []string{"app.tar"}, tags: []string{"repo/app:1", "repo/app:latest"},
+			want: []string{"tar:app.tar repo/app:1", "tar:app.tar repo/app:latest"},
+		},
+		{
+			name: "docker-archive named already", dsts: []string{"docker-archive:x.tar:a/b:1"}, tags: []string{"repo/app:1"},
+			want: []string{"docker-archive:x.tar a/b:1", "docker-archive:x.tar repo/app:1"},
+		},
+		{name: "oci-archive", dsts: []string{"oci-archive:x.tar"}, tags: []string{"repo/app:1"}, want: []string{"oci-archive:x.tar repo/app:1"}},
+		{
+			name: "tags and names", dsts: []string{"docker://127.0.0.1:5000/app:1", "app.tar"}, tags: []string{"2", "repo/app:2"},
+			want: []string{"docker: 127.0.0.1:5000/app:1", "tar:app.tar repo/app:2", "docker: 127.0.0.1:5000/app:2"},
+		},
+		{name: "a tag alone for a file", dsts: []string{"app.tar"}, tags: []string{"1"}, wantErr: ErrBadRef},
+		{name: "a name for a push", dsts: []string{"docker://127.0.0.1:5000/app:1"}, tags: []string{"repo/app:1"}, wantErr: ErrBadRef},
+		{name: "a name for a layout", dsts: []string{"oci:out"}, tags: []string{"repo/app:1"}, wantErr: ErrBadRef},
+		{name: "bad name", dsts: []string{"app.tar"}, tags: []string{"Repo/App:1"}, wantErr: ErrBadRef},
+		{name: "digest", dsts: []string{"app.tar"}, tags: []string{"repo/app@sha256:" + sixtyFour}, wantErr: ErrBadRef},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var dsts []Ref
+			for _, d := range tc.dsts {
+				dsts = append(dsts, mustParse(t, d))
+			}
+			got, err := WithTags(dsts, tc.tags)
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("error %v, want %v", err, tc.wantErr)
+			}
+			var gotS []string
+			for _, g := range got {
+				gotS = append(gotS, name(g))
+			}
+			if diff := cmp.Diff(tc.want, gotS); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 const sixtyFour = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 func TestParseDaemonRef(t *testing.T) {

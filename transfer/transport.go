@@ -225,11 +225,15 @@ type options struct {
 	// retryAfterCap bounds Retry-After waits (0: maxRetryAfterTotal).
 	retryAfterCap time.Duration
 	stats         *registryStats
+	certDirs      []string // certs.d directories (WithCertDirs)
+	certDir       string   // one directory for every registry (WithCertDir)
+	mounts        *Mounts  // layers pushed, to mount (WithMounts)
 }
 
 func makeOptions(opts ...Option) (*options, error) {
 	o := &options{keychain: authn.DefaultKeychain, dockerHost: DefaultDockerHost,
-		retry: DefaultRetryBackoff, maxUnpack: DefaultMaxUnpack, timeout: DefaultTimeout, stats: &registryStats{}}
+		retry: DefaultRetryBackoff, maxUnpack: DefaultMaxUnpack, timeout: DefaultTimeout, stats: &registryStats{},
+		certDirs: DefaultCertDirs, mounts: NewMounts()}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
 			return nil, err
@@ -274,9 +278,13 @@ func WithTransport(t http.RoundTripper) Option {
 	}
 }
 
-// WithInsecure lets registries be reached over plain HTTP. Without it, as in
+// WithInsecure declares registries insecure, as crane's --insecure and
+// skopeo's --tls-verify=false do: HTTPS is tried first, without verifying
+// the registry's certificate, then plain HTTP. Without it, as in
 // go-containerregistry's name package, only localhost, *.localhost,
-// 127.0.0.1, ::1 and RFC 1918 addresses use HTTP.
+// 127.0.0.1, ::1 and RFC 1918 addresses may use plain HTTP, and every
+// certificate is verified (against the system's CAs and those of the
+// registry's certificate directory, see DefaultCertDirs).
 func WithInsecure() Option {
 	return func(o *options) error {
 		o.insecure = true
@@ -333,7 +341,26 @@ var ErrNotFound = errors.New("image not found")
 // says which registry and which credentials were tried (the user name, never
 // the secret).
 func (o *options) registryError(n name.Reference, err error) error {
+	return o.explain(n, err, false)
+}
+
+// pushError is registryError for a push (or a tag, or an artifact
+// written): a refusal without credentials says that pushing needs them.
+func (o *options) pushError(n name.Reference, err error) error {
+	return o.explain(n, err, true)
+}
+
+func (o *options) explain(n name.Reference, err error, push bool) error {
+	if err == nil {
+		return nil
+	}
 	reg := n.Context().RegistryStr()
+	// Before the registry's answers: reaching a registry that is declared
+	// insecure, or on localhost, tries plain HTTP after HTTPS failed, and
+	// an HTTPS registry answers that with 400.
+	if cerr := o.certificateError(n.Context().Registry, err); cerr != nil {
+		return cerr
+	}
 	var te *transport.Error
 	if !errors.As(err, &te) {
 		if dropped(err) {
@@ -346,40 +373,12 @@ func (o *options) registryError(n name.Reference, err error) error {
 		return fmt.Errorf("%w; %s kept failing (%s): try again later", err, reg, o.stats.describe(o.waitCap()))
 	case te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden ||
 		hasCode(te, transport.UnauthorizedErrorCode, transport.DeniedErrorCode):
-		return fmt.Errorf("%w: %s: %w; %s", ErrUnauthorized, reg, err, o.credentialSource(n.Context().Registry))
+		return fmt.Errorf("%w: %s: %w; %s", ErrUnauthorized, reg, err, o.credentialSource(n.Context().Registry, push))
 	case te.StatusCode == http.StatusNotFound ||
 		hasCode(te, transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode):
 		return fmt.Errorf("%w: %s: %w; check the name and tag", ErrNotFound, n, err)
 	}
 	return err
-}
-
-// credentialSource says what the keychain offered for reg, for an error.
-func (o *options) credentialSource(reg name.Registry) string {
-	login := fmt.Sprintf("credentials come from ~/.docker/config.json, $DOCKER_CONFIG or a credential helper: run `docker login %s`, or check the image name", reg.RegistryStr())
-	auth, err := o.keychain.Resolve(reg)
-	if err != nil {
-		return fmt.Sprintf("reading credentials for %s failed (%v); %s", reg.RegistryStr(), err, login)
-	}
-	where := "the keychain"
-	if o.keychain == authn.DefaultKeychain {
-		where = "the Docker configuration"
-	}
-	if auth == authn.Anonymous {
-		return fmt.Sprintf("no credentials for %s were found in %s, so none were sent: the image may not exist, or needs them; %s",
-			reg.RegistryStr(), where, login)
-	}
-	cfg, err := auth.Authorization()
-	if err != nil || cfg == nil {
-		return fmt.Sprintf("credentials for %s from %s could not be read; %s", reg.RegistryStr(), where, login)
-	}
-	switch {
-	case cfg.Username != "":
-		return fmt.Sprintf("the credentials for %s from %s (user %q) were refused; %s", reg.RegistryStr(), where, cfg.Username, login)
-	case cfg.IdentityToken != "" || cfg.RegistryToken != "":
-		return fmt.Sprintf("the token for %s from %s was refused; %s", reg.RegistryStr(), where, login)
-	}
-	return fmt.Sprintf("the credentials for %s from %s were refused; %s", reg.RegistryStr(), where, login)
 }
 
 func hasCode(te *transport.Error, codes ...transport.ErrorCode) bool {

@@ -55,12 +55,14 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		ErrWriter: stderr,
 		// Errors are printed and turned into exit codes by main, after every
 		// deferred cleanup has run.
-		ExitErrHandler:       func(*cli.Context, error) {},
-		HideHelpCommand:      true, // helpCommand replaces urfave/cli's, which exits 3 for an unknown topic
-		EnableBashCompletion: true,
-		Version:              moduleVersion(),
-		OnUsageError:         usageError,
-		Action:               unknownCommand,
+		ExitErrHandler:  func(*cli.Context, error) {},
+		HideHelpCommand: true, // helpCommand replaces urfave/cli's, which exits 3 for an unknown topic
+		// -e K=a,b and -l desc=x,y mean one value each, as in docker and podman.
+		DisableSliceFlagSeparator: true,
+		EnableBashCompletion:      true,
+		Version:                   moduleVersion(),
+		OnUsageError:              usageError,
+		Action:                    unknownCommand,
 		// urfave/cli adds --help only where no command is called help.
 		Flags: []cli.Flag{cli.HelpFlag},
 		Commands: []*cli.Command{

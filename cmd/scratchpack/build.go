@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/scratchpack/scratchpack/config"
+	"github.com/scratchpack/scratchpack/packer"
 	"github.com/scratchpack/scratchpack/release"
 	"github.com/scratchpack/scratchpack/transfer"
 )
@@ -29,12 +30,12 @@ func buildCommand() *cli.Command {
 			&cli.Int64Flag{Name: "source-date-epoch", EnvVars: []string{"SOURCE_DATE_EPOCH"}, Usage: "image and file time, in `SECONDS` since the epoch"},
 			&cli.StringFlag{Name: "digest-file", Usage: "write \"DIGEST NAME\" lines to `FILE`"},
 			&cli.StringFlag{Name: "docker-host", EnvVars: []string{"DOCKER_HOST"}, Value: transfer.DefaultDockerHost, Usage: "Docker daemon `ADDRESS` for docker-daemon: outputs (unix:///PATH)"},
-			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
 			forceFlag(),
 			maxUnpackFlag(),
 			timeoutFlag(),
 			&cli.BoolFlag{Name: "json", Usage: "print the results as JSON on stdout"},
-		}, cacheFlags()...),
+			formatFlag(),
+		}, append(registryFlags(), cacheFlags()...)...),
 		Action: runBuild,
 	}
 }
@@ -90,18 +91,33 @@ func runBuild(c *cli.Context) error {
 	defer os.RemoveAll(work)
 
 	created := time.Unix(c.Int64("source-date-epoch"), 0).UTC()
-	opts := writeOptions(c)
+	opts, err := writeOptions(c)
+	if err != nil {
+		return withCode(exitBadInput, err)
+	}
 	// One cache, shared by the images built at once: the libs layer is made once.
 	popts, err := packOptions(c, true, opts)
 	if err != nil {
 		return withCode(exitRegistry, err)
 	}
+	format, err := packer.ParseFormat(c.String("format"))
+	if err != nil {
+		return withCode(exitBadInput, fmt.Errorf("--format: %w", err))
+	}
 	jobs := make([]release.Job, len(images))
 	for i, im := range images {
 		t := im.Target
 		jobs[i] = release.Job{Name: t.Name, Index: t.Index, Outputs: t.Outputs, SBOM: t.SBOM}
+		if format == packer.FormatV2S2 {
+			if err := transfer.CheckDockerFormat(t.Outputs); err != nil {
+				return withCode(exitBadInput, fmt.Errorf("image %s: --format v2s2: %w", t.Name, err))
+			}
+		}
 		for _, s := range t.Specs {
-			s.WorkDir, s.Created = work, created
+			s.WorkDir, s.Created, s.Format = work, created, format
+			if err := s.Validate(); err != nil {
+				return withCode(exitBadInput, fmt.Errorf("image %s: %w", t.Name, flagErrors(err)))
+			}
 			jobs[i].Specs = append(jobs[i].Specs, s)
 		}
 	}

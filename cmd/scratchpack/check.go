@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -24,61 +24,106 @@ const (
 func checkCommand() *cli.Command {
 	return &cli.Command{
 		Name:        "check",
-		Usage:       "predict whether a program runs on a base image as it is, and why not",
-		ArgsUsage:   "--base IMAGE PROGRAM",
+		Usage:       "predict whether programs run on a base image as they are, and why not",
+		ArgsUsage:   "--base IMAGE PROGRAM...",
 		Description: helpText("check"),
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "base", Required: true, Usage: "`IMAGE` to check against: scratch, a registry reference, oci:DIR[:TAG], oci-archive:FILE, docker-archive:FILE"},
 			&cli.StringFlag{Name: "dest", Usage: "`PATH` the program would have in the image (default /app/NAME), for $ORIGIN"},
 			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "the program will run with `K=V` (TZ decides whether zones are needed); repeatable"},
-			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
-			&cli.BoolFlag{Name: "json", Usage: "print the verdict as JSON on stdout"},
-		},
+			&cli.BoolFlag{Name: "json", Usage: "print each verdict as JSON on stdout, one object a line"},
+		}, append(registryFlags(), cacheFlags()...)...),
 		Action: runCheck,
 	}
 }
 
 func runCheck(c *cli.Context) error {
 	args := operands(c)
-	if len(args) != 1 {
-		return withCode(checkCantTell, errors.New("check needs exactly one PROGRAM; see scratchpack check --help"))
+	if len(args) == 0 {
+		return withCode(checkCantTell, errors.New("check needs a PROGRAM (or several); see scratchpack check --help"))
 	}
 	base, err := transfer.ParseRef(c.String("base"))
 	if err != nil {
 		return withCode(checkCantTell, fmt.Errorf("--base: %w", err))
 	}
-	work, err := workDir("scratchpack-check-")
+	opts, err := registryOptions(c)
 	if err != nil {
 		return withCode(checkCantTell, err)
 	}
-	defer os.RemoveAll(work)
-	var opts []transfer.Option
-	if c.Bool("insecure") {
-		opts = append(opts, transfer.WithInsecure())
-	}
-	spec := packer.Spec{Program: args[0], Dest: c.String("dest"), Base: base, WorkDir: work,
+	spec := packer.Spec{Program: args[0], Dest: c.String("dest"), Base: base,
 		Config: packer.Config{Env: c.StringSlice("env")}}
-	popts, err := packOptions(c, false, opts)
+	popts, err := packOptions(c, true, opts)
 	if err != nil {
 		return withCode(checkCantTell, err)
 	}
-	v, err := packer.Check(c.Context, spec, popts...)
+	results, err := packer.CheckAll(c.Context, spec, args, popts...)
 	if err != nil {
 		if errors.Is(classify(err), errInterrupted) {
 			return withCode(exitInterrupt, errInterrupted)
 		}
-		return withCode(checkCantTell, fmt.Errorf("could not tell: %w", err))
+		return withCode(checkCantTell, fmt.Errorf("could not tell: %w", withFlagHints(err)))
 	}
-	if c.Bool("json") {
-		if err := json.NewEncoder(c.App.Writer).Encode(v); err != nil {
+	code, firstErr := checkRuns, error(nil)
+	for i, r := range results {
+		if r.Err != nil && errors.Is(classify(r.Err), errInterrupted) {
+			return withCode(exitInterrupt, errInterrupted)
+		}
+		switch {
+		case r.Err != nil:
+			r.Err = fmt.Errorf("could not tell: %w", r.Err)
+			code = checkCantTell
+		case !r.Verdict.Runs && code == checkRuns:
+			code = checkWontRun
+		}
+		if firstErr == nil && code != checkRuns {
+			firstErr = verdictError(args[i], base, r)
+		}
+		if err := printCheck(c, args[i], base, r, len(results) > 1); err != nil {
 			return err
 		}
-	} else {
-		printVerdict(c.App.Writer, v)
 	}
-	if !v.Runs {
-		return withCode(checkWontRun, fmt.Errorf("%s will not run on %s: %s", v.Program, v.Base, v.Problems[0].Symptom))
+	if code != checkRuns {
+		return withCode(code, firstErr)
 	}
+	return nil
+}
+
+// verdictError is what check says on stderr of the first program that does
+// not run.
+func verdictError(prog string, base transfer.Ref, r packer.CheckResult) error {
+	if r.Err != nil {
+		if len(prog) > 0 && !strings.Contains(r.Err.Error(), prog) {
+			return fmt.Errorf("%s: %w", prog, r.Err)
+		}
+		return r.Err
+	}
+	return fmt.Errorf("%s will not run on %s: %s", r.Verdict.Program, r.Verdict.Base, r.Verdict.Problems[0].Symptom)
+}
+
+// checkJSON is one line of check --json: a verdict, or why there is none.
+type checkJSON struct {
+	*packer.Verdict
+	Program string `json:"program,omitempty"`
+	Base    string `json:"base,omitempty"`
+	Error   string `json:"error,omitempty"`
+}
+
+// printCheck prints the result for prog; an error is printed (on stderr)
+// here only among several programs: alone, it is check's error.
+func printCheck(c *cli.Context, prog string, base transfer.Ref, r packer.CheckResult, several bool) error {
+	if c.Bool("json") {
+		if r.Err != nil {
+			return json.NewEncoder(c.App.Writer).Encode(checkJSON{Program: prog, Base: base.String(), Error: r.Err.Error()})
+		}
+		return json.NewEncoder(c.App.Writer).Encode(r.Verdict)
+	}
+	if r.Err != nil {
+		if several {
+			fmt.Fprintf(c.App.Writer, "%s on %s: COULD NOT TELL\n  %v\n", prog, base, r.Err)
+		}
+		return nil
+	}
+	printVerdict(c.App.Writer, r.Verdict)
 	return nil
 }
 

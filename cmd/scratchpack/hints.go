@@ -8,6 +8,7 @@ import (
 	"github.com/scratchpack/scratchpack/elfdeps"
 	"github.com/scratchpack/scratchpack/layercache"
 	"github.com/scratchpack/scratchpack/packer"
+	"github.com/scratchpack/scratchpack/transfer"
 )
 
 // The libraries say what is wrong in their own terms; the CLI adds which of
@@ -33,6 +34,10 @@ func withFlagHints(err error) error {
 		return fmt.Errorf("%w (%s)", err, sysrootHint(se))
 	case errors.Is(err, layercache.ErrUnusable):
 		return fmt.Errorf("%w (choose another cache with --cache DIR, or do without with --no-cache)", err)
+	case errors.Is(err, transfer.ErrUntrustedCertificate):
+		return fmt.Errorf("%w (--tls-verify=false skips verification; --cert-dir DIR uses the CA certificate DIR/ca.crt)", err)
+	case errors.Is(err, transfer.ErrUnauthorized):
+		return fmt.Errorf("%w (or name a file of credentials with --authfile FILE)", err)
 	}
 	return err
 }
@@ -43,6 +48,7 @@ var specFlags = map[string]string{
 	"Config.Env": "--env", "Config.Labels": "--label", "Config.Annotations": "--annotation",
 	"Config.Expose": "--expose", "Add": "--add", "Runtime.Include": "--include",
 	"Runtime.CABundle": "--ca-bundle", "Base": "--base", "Level": "--compression-level",
+	"Format": "--format",
 }
 
 // flagErrors says each mistake of a Spec by the flag that set it, one a line.

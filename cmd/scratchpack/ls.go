@@ -24,13 +24,12 @@ func lsCommand() *cli.Command {
 		Usage:       "list the files of an image: modes, sizes, link targets and layers",
 		ArgsUsage:   "IMAGE",
 		Description: helpText("ls"),
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "platform", Value: "linux/" + runtime.GOARCH, DefaultText: "this machine's, linux/" + runtime.GOARCH, Usage: "`OS/ARCH[/VARIANT]` to list, for a multi-platform image"},
-			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
 			maxUnpackFlag(),
 			timeoutFlag(),
 			&cli.BoolFlag{Name: "json", Usage: "print the files as JSON on stdout"},
-		},
+		}, registryFlags()...),
 		Action: runLs,
 	}
 }
@@ -61,7 +60,11 @@ func runLs(c *cli.Context) error {
 	if err != nil {
 		return withCode(exitBadInput, fmt.Errorf("--platform: %w", err))
 	}
-	files, err := transfer.List(c.Context, ref, *p, writeOptions(c)...)
+	opts, err := writeOptions(c)
+	if err != nil {
+		return withCode(exitBadInput, err)
+	}
+	files, err := transfer.List(c.Context, ref, *p, opts...)
 	if err != nil {
 		return classify(err)
 	}

@@ -45,16 +45,15 @@ func packCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "sysroot", Aliases: []string{"root"}, Usage: "take libraries from `DIR` instead of this machine: a cross sysroot, an unpacked root file system of the target, or a toolchain sysroot; OS/ARCH=DIR per platform (default: / for this machine's programs, /usr/TRIPLET for others)"},
 			&cli.StringSliceFlag{Name: "library-path", Usage: "also search `DIR` as LD_LIBRARY_PATH would; repeatable"},
 			&cli.Int64Flag{Name: "source-date-epoch", EnvVars: []string{"SOURCE_DATE_EPOCH"}, Usage: "image and file time, in `SECONDS` since the epoch"},
-			&cli.StringSliceFlag{Name: "tag", Aliases: []string{"t"}, Usage: "also tag docker:// and docker-daemon: destinations `TAG`; repeatable"},
+			&cli.StringSliceFlag{Name: "tag", Aliases: []string{"t"}, Usage: "also tag docker:// and docker-daemon: destinations `TAG`; a NAME:TAG names FILE.tar (RepoTags, as docker save), docker-archive: and oci-archive: destinations; repeatable"},
 			&cli.StringFlag{Name: "sbom", Usage: "write an SPDX 2.3 JSON SBOM to `FILE`, and attach it to pushed images"},
 			&cli.StringFlag{Name: "docker-host", EnvVars: []string{"DOCKER_HOST"}, Value: transfer.DefaultDockerHost, Usage: "Docker daemon `ADDRESS` for docker-daemon: destinations (unix:///PATH)"},
 			&cli.StringFlag{Name: "digest-file", Usage: "also write the image digest to `FILE`"},
-			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
 			forceFlag(),
 			maxUnpackFlag(),
 			timeoutFlag(),
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON on stdout instead of the digest"},
-		}, append(append(runtimeFlags(), smokeFlags()...), layerFlags()...)...),
+		}, append(append(append(registryFlags(), runtimeFlags()...), smokeFlags()...), layerFlags()...)...),
 		Action: runPack,
 	}
 }
@@ -94,7 +93,10 @@ func runPack(c *cli.Context) error {
 		specs[0].Runtime.Traced = tr
 	}
 
-	opts := writeOptions(c)
+	opts, err := writeOptions(c)
+	if err != nil {
+		return withCode(exitBadInput, err)
+	}
 	popts, err := packOptions(c, true, opts)
 	if err != nil {
 		return withCode(exitRegistry, err)
@@ -192,6 +194,11 @@ func packSpec(c *cli.Context) (packer.Spec, []transfer.Ref, error) {
 	}
 	if dsts, err = transfer.WithTags(dsts, c.StringSlice("tag")); err != nil {
 		return spec, nil, fmt.Errorf("-t: %w", err)
+	}
+	if c.String("format") == packer.FormatV2S2.String() {
+		if err := transfer.CheckDockerFormat(dsts); err != nil {
+			return spec, nil, fmt.Errorf("--format v2s2: %w", err)
+		}
 	}
 	base, err := transfer.ParseRef(c.String("base"))
 	if err != nil {
@@ -319,11 +326,12 @@ func classify(err error) error {
 	return withCode(exitRegistry, err)
 }
 
-// writeOptions are the packer options of the flags every writing command has.
-func writeOptions(c *cli.Context) []transfer.Option {
-	var opts []transfer.Option
-	if c.Bool("insecure") {
-		opts = append(opts, transfer.WithInsecure())
+// writeOptions are the transfer options of the flags every writing command
+// has (and ls).
+func writeOptions(c *cli.Context) ([]transfer.Option, error) {
+	opts, err := registryOptions(c)
+	if err != nil {
+		return nil, err
 	}
 	if c.Bool("force") {
 		opts = append(opts, transfer.WithForce())
@@ -338,7 +346,7 @@ func writeOptions(c *cli.Context) []transfer.Option {
 	if n := c.Int("upload-jobs"); n > 0 { // pack's only
 		opts = append(opts, transfer.WithJobs(n))
 	}
-	return opts
+	return opts, nil
 }
 
 // timeoutFlag bounds how long a registry may keep a command waiting.

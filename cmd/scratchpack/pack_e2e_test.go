@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -91,5 +92,20 @@ func TestPackReproducible(t *testing.T) {
 	}
 	if !strings.HasPrefix(a, "sha256:") {
 		t.Errorf("stdout should be the digest, got %q", a)
+	}
+}
+
+// TestPackValuesKeepCommas: a repeatable flag's value is one value, commas
+// and all, as docker and podman read -e and -l.
+func TestPackValuesKeepCommas(t *testing.T) {
+	layout := filepath.Join(t.TempDir(), "layout")
+	mustRun(t, nil, "pack", "-o", "oci:"+layout+":c", "-e", "LIST=a,b", "-l", "desc=one, two",
+		testenv.Fixture(t, "hello-c"))
+	cf, err := layoutImage(t, layout, "c").ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(cf.Config.Env, "LIST=a,b") || cf.Config.Labels["desc"] != "one, two" {
+		t.Errorf("env %q, labels %q; want LIST=a,b and desc=\"one, two\"", cf.Config.Env, cf.Config.Labels)
 	}
 }

@@ -21,6 +21,7 @@ func layerFlags() []cli.Flag {
 		&cli.StringFlag{Name: "compression", Value: "gzip", Usage: "compress layers with `ALGO`: gzip, zstd or none (see above)"},
 		&cli.IntFlag{Name: "compression-level", Usage: "compression `LEVEL`: gzip 1-9, zstd 1-22 (1-2, 3-5, 6-9 and 10-22 each give the same output)",
 			DefaultText: fmt.Sprintf("gzip %d, zstd %d", layercache.DefaultGzipLevel, layercache.DefaultZstdLevel)},
+		formatFlag(),
 		&cli.StringFlag{Name: "layers", Value: "one", Usage: "`HOW` to split the new files: one layer, or libs (the C library set below the program)"},
 		&cli.IntFlag{Name: "upload-jobs", Value: 4, Usage: "upload `N` blobs at once when pushing"},
 	)
@@ -36,6 +37,9 @@ func layerSpec(c *cli.Context, spec *packer.Spec) error {
 	if c.IsSet("compression-level") && spec.Level == 0 {
 		return fmt.Errorf("--compression-level 0: want a level, or leave the flag out for the default")
 	}
+	if spec.Format, err = packer.ParseFormat(c.String("format")); err != nil {
+		return fmt.Errorf("--format: %w", err)
+	}
 	if spec.Layers, err = packer.ParseLayering(c.String("layers")); err != nil {
 		return fmt.Errorf("--layers: %w", err)
 	}
@@ -43,6 +47,13 @@ func layerSpec(c *cli.Context, spec *packer.Spec) error {
 		return fmt.Errorf("--upload-jobs %d: want at least 1", c.Int("upload-jobs"))
 	}
 	return checkCacheFlags(c)
+}
+
+// formatFlag chooses the manifest format of the images written, as
+// skopeo's --format does.
+func formatFlag() cli.Flag {
+	return &cli.StringFlag{Name: "format", Value: "oci",
+		Usage: "write images with `FORMAT` manifests: oci, or v2s2 (Docker's image manifest v2 schema 2 and manifest list; gzip or uncompressed layers only)"}
 }
 
 func checkCacheFlags(c *cli.Context) error {

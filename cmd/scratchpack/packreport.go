@@ -125,5 +125,8 @@ func wroteLine(d transfer.Ref, img v1.Image) string {
 	if d.Transport == transfer.DockerDaemon {
 		return fmt.Sprintf("wrote %s (image ID %s)", d, imageID(img))
 	}
+	if d.Transport == transfer.Tarball && d.Name != nil {
+		return fmt.Sprintf("wrote %s (named %s)", d, d.Name)
+	}
 	return "wrote " + d.String()
 }

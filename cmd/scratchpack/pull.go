@@ -15,13 +15,12 @@ func pullCommand() *cli.Command {
 		Usage:       "save an image, every platform of it, to a file or layout (for machines without a network)",
 		ArgsUsage:   "IMAGE",
 		Description: helpText("pull"),
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the image to `DEST`; repeatable"},
 			&cli.StringFlag{Name: "platform", Usage: "save only the image for `OS/ARCH[/VARIANT]` (default: every platform)"},
-			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
 			forceFlag(),
 			timeoutFlag(),
-		},
+		}, registryFlags()...),
 		Action: func(c *cli.Context) error {
 			args, outputs := operands(c), c.StringSlice("output")
 			if len(args) != 1 {
@@ -45,15 +44,19 @@ func pullCommand() *cli.Command {
 				}
 				dsts = append(dsts, r)
 			}
+			opts, err := writeOptions(c)
+			if err != nil {
+				return withCode(exitBadInput, err)
+			}
 			var digest v1.Hash
 			if p := c.String("platform"); p != "" {
 				platform, perr := v1.ParsePlatform(p)
 				if perr != nil {
 					return withCode(exitBadInput, fmt.Errorf("--platform %q: %w", p, perr))
 				}
-				digest, err = transfer.CopyPlatform(c.Context, src, *platform, dsts, writeOptions(c)...)
+				digest, err = transfer.CopyPlatform(c.Context, src, *platform, dsts, opts...)
 			} else {
-				digest, err = transfer.Copy(c.Context, src, dsts, writeOptions(c)...)
+				digest, err = transfer.Copy(c.Context, src, dsts, opts...)
 			}
 			if err != nil {
 				return classify(err)

@@ -31,17 +31,16 @@ func runCommand() *cli.Command {
 		Usage:       "run an image's program once on this machine, without a daemon",
 		ArgsUsage:   "IMAGE [-- ARG...]",
 		Description: helpText("run"),
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "runtime", Value: "auto", Usage: "`RUNTIME` to run with: auto (runc if installed and root, else builtin), runc, builtin"},
 			&cli.StringFlag{Name: "network", Value: "none", Usage: "`MODE`: none (a network namespace with loopback only) or host (with this machine's /etc/resolv.conf and /etc/hosts)"},
-			&cli.GenericFlag{Name: "env", Aliases: []string{"e"}, Value: &repeated{}, Usage: "set `KEY=VALUE` in the program's environment (KEY alone: this machine's value); repeatable"},
-			&cli.GenericFlag{Name: "env-file", Value: &repeated{}, Usage: "read variables from `FILE`: KEY=VALUE lines, # comments; repeatable"},
+			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set `KEY=VALUE` in the program's environment (KEY alone: this machine's value); repeatable"},
+			&cli.StringSliceFlag{Name: "env-file", Usage: "read variables from `FILE`: KEY=VALUE lines, # comments; repeatable"},
 			&cli.StringFlag{Name: "platform", Usage: "`OS/ARCH[/VARIANT]` of the image to run (default: this machine's)"},
 			&cli.StringFlag{Name: "entrypoint", Usage: "replace the image's entrypoint with `COMMAND`: a JSON array or words (drops its command too)"},
-			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
 			maxUnpackFlag(),
 			timeoutFlag(),
-		},
+		}, registryFlags()...),
 		Action: runRun,
 	}
 }
@@ -97,10 +96,11 @@ func runRun(c *cli.Context) error {
 		return withCode(exitRunFailed, err)
 	}
 	opts = append(opts, runner.WithWorkDir(tmp))
-	popts := append(maxUnpackOptions(c), transfer.WithTimeout(c.Duration("timeout")))
-	if c.Bool("insecure") {
-		popts = append(popts, transfer.WithInsecure())
+	popts, err := registryOptions(c)
+	if err != nil {
+		return withCode(exitRunFailed, err)
 	}
+	popts = append(append(popts, maxUnpackOptions(c)...), transfer.WithTimeout(c.Duration("timeout")))
 	img, err := transfer.LoadBase(c.Context, ref, platform, popts...)
 	if err != nil {
 		var pe *transfer.PlatformError
@@ -110,7 +110,7 @@ func runRun(c *cli.Context) error {
 		if errors.Is(err, context.Canceled) {
 			return withCode(exitInterrupt, errInterrupted)
 		}
-		return withCode(exitRunFailed, err)
+		return withCode(exitRunFailed, withFlagHints(err))
 	}
 
 	// Signals go to the program (runner forwards them), not to the
@@ -195,23 +195,6 @@ func runOptions(c *cli.Context) ([]runner.Option, error) {
 	return opts, nil
 }
 
-// repeated is a repeatable flag whose values are kept whole: unlike
-// StringSliceFlag it does not split them at commas (-e LIST=a,b).
-type repeated []string
-
-// repeatedCopy is what urfave/cli sets a flag's aliases to after parsing
-// (Serialize); the aliases share this value, so there is nothing to copy.
-const repeatedCopy = "\x00repeated: alias copy\x00"
-
-func (r *repeated) Set(v string) error {
-	if v != repeatedCopy {
-		*r = append(*r, v)
-	}
-	return nil
-}
-func (r *repeated) String() string    { return strings.Join(*r, " ") }
-func (r *repeated) Serialize() string { return repeatedCopy }
-
 // runEnv reads -e and --env-file as docker run does: KEY=VALUE as it is,
 // KEY alone takes this machine's value (and is dropped if it has none);
 // the files first, then -e, a later one winning.
@@ -232,28 +215,24 @@ func runEnv(c *cli.Context) ([]string, error) {
 		env = append(env, kv)
 		return nil
 	}
-	if files, ok := c.Generic("env-file").(*repeated); ok {
-		for _, f := range *files {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				return nil, fmt.Errorf("--env-file: %w", err)
+	for _, f := range c.StringSlice("env-file") {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("--env-file: %w", err)
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			line = strings.TrimRight(line, "\r")
+			if t := strings.TrimSpace(line); t == "" || strings.HasPrefix(t, "#") {
+				continue
 			}
-			for i, line := range strings.Split(string(b), "\n") {
-				line = strings.TrimRight(line, "\r")
-				if t := strings.TrimSpace(line); t == "" || strings.HasPrefix(t, "#") {
-					continue
-				}
-				if err := add(strings.TrimLeft(line, " \t"), fmt.Sprintf("--env-file %s:%d", f, i+1)); err != nil {
-					return nil, err
-				}
+			if err := add(strings.TrimLeft(line, " \t"), fmt.Sprintf("--env-file %s:%d", f, i+1)); err != nil {
+				return nil, err
 			}
 		}
 	}
-	if vals, ok := c.Generic("env").(*repeated); ok {
-		for _, kv := range *vals {
-			if err := add(kv, "-e"); err != nil {
-				return nil, err
-			}
+	for _, kv := range c.StringSlice("env") {
+		if err := add(kv, "-e"); err != nil {
+			return nil, err
 		}
 	}
 	return env, nil

@@ -34,15 +34,14 @@ func slimCommand() *cli.Command {
 			&cli.StringFlag{Name: "trace-probe", Usage: "run the shell `COMMAND` on this machine until it succeeds while the traced program runs (a request to a server, e.g. curl -fsS http://127.0.0.1:8080/), then stop the run; implies --trace"},
 			&cli.StringSliceFlag{Name: "platform", Usage: "slim only the image for `OS/ARCH[/VARIANT]` of a multi-platform IMAGE; repeatable (default: every platform)"},
 			&cli.Int64Flag{Name: "source-date-epoch", EnvVars: []string{"SOURCE_DATE_EPOCH"}, Usage: "image and file time, in `SECONDS` since the epoch"},
-			&cli.StringSliceFlag{Name: "tag", Aliases: []string{"t"}, Usage: "also tag docker:// and docker-daemon: destinations `TAG`; repeatable"},
+			&cli.StringSliceFlag{Name: "tag", Aliases: []string{"t"}, Usage: "also tag docker:// and docker-daemon: destinations `TAG`; a NAME:TAG names FILE.tar (RepoTags, as docker save), docker-archive: and oci-archive: destinations; repeatable"},
 			&cli.StringFlag{Name: "sbom", Usage: "write an SPDX 2.3 JSON SBOM to `FILE`, and attach it to pushed images"},
 			&cli.StringFlag{Name: "docker-host", EnvVars: []string{"DOCKER_HOST"}, Value: transfer.DefaultDockerHost, Usage: "Docker daemon `ADDRESS` for docker-daemon: images and destinations (unix:///PATH)"},
 			&cli.StringFlag{Name: "digest-file", Usage: "also write the image digest to `FILE`"},
-			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to registries other than localhost"},
 			forceFlag(),
 			timeoutFlag(),
 			&cli.BoolFlag{Name: "json", Usage: "print the result and the reports as JSON on stdout instead of the digest"},
-		}, append(smokeFlags(), layerFlags()...)...),
+		}, append(append(registryFlags(), smokeFlags()...), layerFlags()...)...),
 		Action: runSlim,
 	}
 }
@@ -62,7 +61,10 @@ func runSlim(c *cli.Context) error {
 		spec.Trace.Run = []runner.Option{runner.WithWorkDir(work),
 			runner.WithWarnings(func(s string) { fmt.Fprintf(c.App.ErrWriter, "scratchpack: traced run: warning: %s\n", s) })}
 	}
-	opts := writeOptions(c)
+	opts, err := writeOptions(c)
+	if err != nil {
+		return withCode(exitBadInput, err)
+	}
 	popts, err := packOptions(c, true, opts)
 	if err != nil {
 		return withCode(exitRegistry, err)
@@ -168,7 +170,7 @@ func slimSpec(c *cli.Context) (slim.Spec, []transfer.Ref, error) {
 	if err := layerSpec(c, &layers); err != nil {
 		return spec, nil, err
 	}
-	spec.Compression, spec.Level, spec.Layers = layers.Compression, layers.Level, layers.Layers
+	spec.Compression, spec.Level, spec.Layers, spec.Format = layers.Compression, layers.Level, layers.Layers, layers.Format
 	return spec, dsts, nil
 }
 

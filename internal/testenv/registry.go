@@ -25,12 +25,14 @@ import (
 )
 
 // RegistryServer is a running CNCF distribution registry on the loopback
-// interface, speaking plain HTTP.
+// interface, speaking plain HTTP, or HTTPS with WithTLS.
 type RegistryServer struct {
 	// Addr is host:port, always 127.0.0.1:<port>.
 	Addr string
 	// User and Pass are the htpasswd credentials, empty without WithHtpasswd.
 	User, Pass string
+	// CA made the registry's certificate, with WithTLS; nil without.
+	CA *TestCA
 }
 
 // RegistryOption configures Registry.
@@ -38,6 +40,21 @@ type RegistryOption func(*registryOptions)
 
 type registryOptions struct {
 	user, pass string
+	ca         *TestCA
+	clientCert bool
+}
+
+// WithTLS makes the registry speak HTTPS only, with a certificate for
+// 127.0.0.1 that ca signed (NewCA): a registry with a private CA.
+func WithTLS(ca *TestCA) RegistryOption {
+	return func(o *registryOptions) { o.ca = ca }
+}
+
+// WithClientCertificates makes a registry WithTLS require a client
+// certificate signed by its CA (ca.ClientCert is one), as Docker's
+// certs.d/HOST/client.cert is for.
+func WithClientCertificates() RegistryOption {
+	return func(o *registryOptions) { o.clientCert = true }
 }
 
 // WithHtpasswd makes the registry require HTTP basic authentication with
@@ -61,6 +78,13 @@ func Registry(t testing.TB, opts ...RegistryOption) *RegistryServer {
 	}
 	bin := tool(t, "docker-registry", "docker-registry")
 	dir := t.TempDir()
+	if o.clientCert && o.ca == nil {
+		t.Fatal("testenv.WithClientCertificates needs WithTLS")
+	}
+	scheme, client := "http", &http.Client{Timeout: 2 * time.Second}
+	if o.ca != nil {
+		scheme, client.Transport = "https", o.ca.Transport(t)
+	}
 
 	htpasswdPath := ""
 	if o.user != "" {
@@ -78,11 +102,11 @@ func Registry(t testing.TB, opts ...RegistryOption) *RegistryServer {
 		addr := freeLoopbackAddr(t)
 		configPath := filepath.Join(dir, "config.yml")
 		logPath := filepath.Join(dir, fmt.Sprintf("registry-%d.log", i))
-		writeFile(t, configPath, registryConfig(addr, filepath.Join(dir, "storage"), htpasswdPath))
+		writeFile(t, configPath, registryConfig(addr, filepath.Join(dir, "storage"), htpasswdPath, o))
 		p := startRegistry(t, bin, configPath, logPath)
-		err := waitHTTP(p, "http://"+addr+"/v2/", registryStartTimeout)
+		err := waitHTTP(p, client, scheme+"://"+addr+"/v2/", registryStartTimeout)
 		if err == nil {
-			return &RegistryServer{Addr: addr, User: o.user, Pass: o.pass}
+			return &RegistryServer{Addr: addr, User: o.user, Pass: o.pass, CA: o.ca}
 		}
 		p.stop(5 * time.Second)
 		if !p.exited() || i == attempts || !strings.Contains(tail(logPath, 20), "address already in use") {
@@ -116,7 +140,7 @@ func startRegistry(t testing.TB, bin, configPath, logPath string) *process {
 
 // registryConfig renders the distribution configuration. Strings are written
 // as JSON strings, which YAML reads as double-quoted scalars.
-func registryConfig(addr, storage, htpasswd string) string {
+func registryConfig(addr, storage, htpasswd string, o registryOptions) string {
 	q := strconv.Quote
 	secret := make([]byte, 16)
 	_, _ = rand.Read(secret)
@@ -126,6 +150,12 @@ func registryConfig(addr, storage, htpasswd string) string {
 	fmt.Fprintf(&b, "storage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\n", q(storage))
 	fmt.Fprintf(&b, "  maintenance:\n    uploadpurging:\n      enabled: false\n")
 	fmt.Fprintf(&b, "http:\n  addr: %s\n  secret: %s\n", q(addr), q(hex.EncodeToString(secret)))
+	if o.ca != nil {
+		fmt.Fprintf(&b, "  tls:\n    certificate: %s\n    key: %s\n", q(o.ca.ServerCert), q(o.ca.ServerKey))
+		if o.clientCert {
+			fmt.Fprintf(&b, "    clientcas:\n      - %s\n", q(o.ca.CertFile))
+		}
+	}
 	fmt.Fprintf(&b, "health:\n  storagedriver:\n    enabled: false\n")
 	if htpasswd != "" {
 		fmt.Fprintf(&b, "auth:\n  htpasswd:\n    realm: %s\n    path: %s\n", q("scratchpack-testenv"), q(htpasswd))
@@ -156,9 +186,9 @@ func freeLoopbackAddr(t testing.TB) string {
 	return l.Addr().String()
 }
 
-// waitHTTP polls url until it answers 200 or 401, p exits, or timeout.
-func waitHTTP(p *process, url string, timeout time.Duration) error {
-	client := &http.Client{Timeout: 2 * time.Second}
+// waitHTTP polls url with client until it answers 200 or 401, p exits, or
+// timeout.
+func waitHTTP(p *process, client *http.Client, url string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	var last error
 	for time.Now().Before(deadline) {

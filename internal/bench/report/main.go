@@ -1,8 +1,10 @@
 // Command report prints the table of `make bench` (scripts/bench.sh) from
 // the files it leaves in -dir: hyperfine.json (times), runs.tsv (peak memory
 // and output size of one more run of each command), big.tsv (the 1 GiB
-// program), sizes.tsv (image sizes of the fixtures) and levels.tsv
-// (compression levels). Ratios are computed here; nothing is measured.
+// program), sizes.tsv (image sizes of the fixtures), levels.tsv
+// (compression levels), and base-hyperfine.json and base-runs.tsv of
+// scripts/bench-base.sh (packs onto a Debian base). Ratios are computed
+// here; nothing is measured.
 package main
 
 import (
@@ -22,13 +24,29 @@ func main() {
 	dir := flag.String("dir", "", "directory with the bench results")
 	node := flag.String("node", "", "the node binary and its version, for the heading")
 	cpus := flag.Int("cpus", 0, "CPUs of this machine")
+	baseOnly := flag.Bool("base", false, "print only the rows of scripts/bench-base.sh")
 	flag.Parse()
+	if *baseOnly {
+		r := &report{times: map[string]result{}, runs: map[string][]string{}}
+		if ok, err := r.loadBase(*dir); err != nil || !ok {
+			fmt.Fprintln(os.Stderr, "report: no base rows:", err)
+			os.Exit(1)
+		}
+		r.printBase(os.Stdout)
+		return
+	}
 	r, err := load(*dir)
+	if err == nil {
+		r.hasBase, err = r.loadBase(*dir)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "report:", err)
 		os.Exit(1)
 	}
 	r.print(os.Stdout, *node, *cpus)
+	if r.hasBase {
+		r.printBase(os.Stdout)
+	}
 }
 
 type result struct {
@@ -41,11 +59,12 @@ type result struct {
 }
 
 type report struct {
-	times  map[string]result
-	runs   map[string][]string // name → rss kB, output bytes
-	big    [][]string          // name, seconds, rss kB, bytes
-	sizes  [][]string          // fixture, files, layers (tar), image
-	levels [][]string          // setting, bytes, seconds
+	times   map[string]result
+	runs    map[string][]string // name → rss kB, output bytes
+	big     [][]string          // name, seconds, rss kB, bytes
+	sizes   [][]string          // fixture, files, layers (tar), image
+	levels  [][]string          // setting, bytes, seconds
+	hasBase bool                // the base rows were measured
 }
 
 func load(dir string) (*report, error) {

@@ -1,0 +1,139 @@
+package transfer
+
+import (
+	"archive/tar"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/scratchpack/scratchpack/layercache"
+)
+
+// The layer cache keeps, for each base image indexed, a record
+// bases/KEY.json (KEY: the index format and the manifest's digest) naming
+// blobs: the encoded index, and the contents of the files read from the
+// base. Every blob is checked against its digest when it is read, so a
+// damaged cache costs a pass over the layers, never a wrong answer. The
+// record also keeps, for a layer read from a local file, the file's stamp
+// when its bytes were checked: if the file still has it, files are read at
+// their offsets and the blob is copied into outputs without reading it
+// through again (see layercache.Section).
+
+// baseRecord is bases/KEY.json.
+type baseRecord struct {
+	Index    v1.Hash         `json:"index"`
+	Files    []fileRecord    `json:"files,omitempty"`
+	Sections []sectionRecord `json:"sections,omitempty"`
+}
+
+// fileRecord is the content of one regular file of the index.
+type fileRecord struct {
+	Layer  int     `json:"layer"`
+	Offset int64   `json:"offset"`
+	Digest v1.Hash `json:"digest"`
+}
+
+// sectionRecord is a layer whose blob was checked in a local file.
+type sectionRecord struct {
+	Layer  int              `json:"layer"`
+	Offset int64            `json:"offset"`
+	Size   int64            `json:"size"`
+	Stamp  layercache.Stamp `json:"stamp"`
+}
+
+const baseRecords = "bases"
+
+// indexCacheKey is the record's name for the image whose manifest has
+// digest d.
+func indexCacheKey(d v1.Hash) string { return "index1-" + d.Algorithm + "-" + d.Hex }
+
+// load takes the index from the cache; ok is false when it is not there or
+// cannot be used (then the layers are read, and Save replaces it).
+func (ix *indexer) load() (ok bool, err error) {
+	var r baseRecord
+	if found, err := ix.o.cache.ReadRecord(baseRecords, ix.key, &r); err != nil || !found {
+		return false, nil
+	}
+	raw, err := ix.o.cache.ReadBlob(r.Index, maxIndexSize)
+	if err != nil {
+		return false, nil
+	}
+	x, err := decodeIndex(raw, len(ix.layers))
+	if err != nil {
+		return false, nil
+	}
+	ix.x = x
+	for _, f := range r.Files {
+		ix.cached[contentKey{f.Layer, f.Offset}] = f.Digest
+	}
+	for _, s := range r.Sections {
+		if s.Layer < 0 || s.Layer >= len(ix.layers) {
+			continue
+		}
+		sec, now := ix.sectionOf(ix.layers[s.Layer])
+		if sec == nil || sec.Offset != s.Offset || sec.Size != s.Size || now != s.Stamp {
+			continue // moved or changed: read it again if needed
+		}
+		sec.Stamp = now
+		ix.sections[s.Layer] = sec
+		ix.recorded = append(ix.recorded, s)
+		if vl, ok := ix.layers[s.Layer].(*verifiedLayer); ok {
+			vl.trust(*sec)
+		}
+	}
+	return true, nil
+}
+
+// Save writes to the cache (WithIndexCache) what this BaseFS read that the
+// cache lacks: the index, the contents of the files opened or kept by the
+// passes, and the stamps of layers checked in local files. Without a cache,
+// or with nothing new, it does nothing.
+func (b *BaseFS) Save() error {
+	ix := b.indexer
+	if ix.o.cache == nil || ix.key == "" {
+		return nil
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	changed := ix.fresh
+	used := map[contentKey]bool{}
+	for i := range ix.x.entries {
+		if e := &ix.x.entries[i]; e.typ == tar.TypeReg {
+			used[e.key()] = true
+		}
+	}
+	for k, data := range ix.contents {
+		if _, ok := ix.cached[k]; ok || !used[k] {
+			continue
+		}
+		h, err := ix.o.cache.PutBlob(data)
+		if err != nil {
+			return err
+		}
+		ix.cached[k], changed = h, true
+	}
+	var sections []sectionRecord
+	for i, s := range ix.sections {
+		if s != nil {
+			sections = append(sections, sectionRecord{Layer: i, Offset: s.Offset, Size: s.Size, Stamp: s.Stamp})
+		}
+	}
+	if len(sections) != len(ix.recorded) {
+		changed = true
+	}
+	if !changed {
+		return nil
+	}
+	h, err := ix.o.cache.PutBlob(encodeIndex(ix.x))
+	if err != nil {
+		return err
+	}
+	r := baseRecord{Index: h, Sections: sections}
+	for k, d := range ix.cached {
+		r.Files = append(r.Files, fileRecord{Layer: k.layer, Offset: k.offset, Digest: d})
+	}
+	if err := ix.o.cache.WriteRecord(baseRecords, ix.key, r); err != nil {
+		return err
+	}
+	ix.fresh, ix.recorded = false, sections
+	return nil
+}

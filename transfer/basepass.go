@@ -1,0 +1,200 @@
+package transfer
+
+import (
+	"archive/tar"
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/scratchpack/scratchpack/layercache"
+)
+
+// errStaleSection means a layer's local file changed since its bytes were
+// checked: what is in it is read again through the layer, and checked.
+var errStaleSection = errors.New("the layer's file changed since it was checked")
+
+// visitFunc is called by a pass with each entry's clean name ("" for one
+// that leaves the root), header and the offset of its content in the
+// layer's tar; it returns whether to keep a regular file's content.
+type visitFunc func(name string, h *tar.Header, off int64) bool
+
+// pass reads the whole of layer i, checking its bytes against its digest
+// and diff_id (see verifiedLayer), calls visit with each entry, and
+// returns the content of the regular files visit asked for, by offset,
+// once the whole layer has been read and found right: nothing of a layer
+// that fails is kept.
+//
+// A layer that is an uncompressed tar in a local file is read in place
+// (passSection); one unchanged while it was read, and settled before, is
+// remembered as a section, so that files are read at their offsets
+// afterwards and its blob is copied by the kernel into outputs.
+func (ix *indexer) pass(i int, visit visitFunc) (map[int64][]byte, error) {
+	l := ix.layers[i]
+	what := fmt.Sprintf("layer %d of %s", i+1, ix.name)
+	ix.passes++
+	if sec, before := ix.sectionOf(l); sec != nil {
+		start := time.Now()
+		kept, err := ix.passSection(l.(*verifiedLayer), *sec, what, visit)
+		if err != nil {
+			return nil, err
+		}
+		if after, err := layercache.StampPath(sec.Path); err == nil && after == before && before.Settled(start) {
+			sec.Stamp = before
+			ix.sections[i] = sec
+			l.(*verifiedLayer).trust(*sec)
+		}
+		return kept, nil
+	}
+	rc, err := l.Uncompressed()
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", what, err)
+	}
+	defer rc.Close()
+	cr := &countingReader{r: bufio.NewReaderSize(rc, 1<<20)}
+	kept, err := ix.scan(tar.NewReader(cr), func() int64 { return cr.n }, visit, what)
+	if err != nil {
+		return nil, blobFault(rc, err)
+	}
+	// Read to the end, so that the layer's digests are checked before
+	// anything read from it is used.
+	if _, err := io.Copy(io.Discard, cr); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", what, err)
+	}
+	return kept, nil
+}
+
+// scan reads the entries of tr, calling visit and keeping what it asks
+// for; offset tells where the current entry's content starts.
+func (ix *indexer) scan(tr *tar.Reader, offset func() int64, visit visitFunc, what string) (map[int64][]byte, error) {
+	kept := map[int64][]byte{}
+	for {
+		if err := ix.ctx.Err(); err != nil {
+			return nil, err
+		}
+		h, err := tr.Next()
+		if err == io.EOF {
+			return kept, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", what, err)
+		}
+		off := offset()
+		name, ok := entryName(h.Name)
+		if !ok {
+			name = ""
+		}
+		if !visit(name, h, off) || h.Typeflag != tar.TypeReg {
+			continue
+		}
+		b := make([]byte, h.Size)
+		if _, err := io.ReadFull(tr, b); err != nil {
+			return nil, fmt.Errorf("reading %q in %s: %w", h.Name, what, err)
+		}
+		kept[off] = b
+	}
+}
+
+// passSection reads an uncompressed layer kept in a local file in place:
+// its tar's headers are read where they are (the content between them is
+// skipped, not read), while the whole blob is hashed on another core. The
+// result is used only if the blob has the layer's size and digest, which
+// for an uncompressed layer is its diff_id.
+func (ix *indexer) passSection(l *verifiedLayer, s layercache.Section, what string, visit visitFunc) (map[int64][]byte, error) {
+	want, err := l.Digest()
+	if err != nil {
+		return nil, err
+	}
+	size, err := l.Size()
+	if err != nil {
+		return nil, err
+	}
+	if size != s.Size {
+		return nil, fmt.Errorf("%w: %s is %d bytes, its manifest says %d", ErrCorruptBlob, l.what, s.Size, size)
+	}
+	if l.maxUnpack > 0 && size > l.maxUnpack {
+		return nil, limitError(fmt.Sprintf("%s unpacks to more than the limit of %d bytes", l.what, l.maxUnpack))
+	}
+	f, err := os.Open(s.Path)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", what, err)
+	}
+	defer f.Close()
+	ctx, cancel := context.WithCancel(ix.ctx)
+	defer cancel()
+	sum := make(chan string, 1)
+	go func() { sum <- hashSection(ctx, f, s.Offset, s.Size) }()
+	sr := io.NewSectionReader(f, s.Offset, s.Size)
+	kept, perr := ix.scan(tar.NewReader(sr), func() int64 { off, _ := sr.Seek(0, io.SeekCurrent); return off }, visit, what)
+	if perr != nil && !errors.Is(perr, context.Canceled) {
+		cancel() // the blob's digest says whether the bytes are at fault
+	}
+	if got := <-sum; got != want.Hex {
+		if err := ix.ctx.Err(); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %s has digest sha256:%s, its manifest says %s", ErrCorruptBlob, l.what, got, want)
+	}
+	return kept, perr
+}
+
+// hashSection is the hex sha256 of size bytes of f at off, "" if they
+// cannot all be read or ctx is done first.
+func hashSection(ctx context.Context, f *os.File, off, size int64) string {
+	h := sha256.New()
+	buf := make([]byte, 1<<20)
+	for n := int64(0); n < size; {
+		if ctx.Err() != nil {
+			return ""
+		}
+		c, err := f.ReadAt(buf[:min(int64(len(buf)), size-n)], off+n)
+		h.Write(buf[:c])
+		n += int64(c)
+		if err != nil && n < size {
+			return ""
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// sectionOf is l's blob as a section of a local file, if it is an
+// uncompressed tar kept in one (its digest is its diff_id), with the
+// file's stamp now; nil otherwise.
+func (ix *indexer) sectionOf(l any) (*layercache.Section, layercache.Stamp) {
+	vl, ok := l.(*verifiedLayer)
+	if !ok {
+		return nil, layercache.Stamp{}
+	}
+	s, ok := vl.section()
+	if !ok {
+		return nil, layercache.Stamp{}
+	}
+	d, err1 := vl.Digest()
+	diff, err2 := vl.DiffID()
+	if err1 != nil || err2 != nil || d != diff || d.Algorithm != "sha256" {
+		return nil, layercache.Stamp{}
+	}
+	st, err := layercache.StampPath(s.Path)
+	if err != nil {
+		return nil, layercache.Stamp{}
+	}
+	return &s, st
+}
+
+// countingReader counts the bytes read through it: after tar.Reader.Next,
+// which reads no further than an entry's headers, the offset of its content.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
