@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -66,9 +67,30 @@ func Run(ctx context.Context, spec Spec, o Options) (res *Result, err error) {
 	o.progress("building")
 	r := release.Run(ctx, []release.Job{{Name: imageName(spec.Image, plans[0]), Specs: specs, Index: index, Outputs: o.Outputs, SBOM: o.SBOM}}, ro)[0]
 	if r.Err != nil {
-		return nil, r.Err
+		return nil, wontRunInImage(r.Err, plans)
 	}
 	return &Result{Result: r, Reports: reports}, nil
+}
+
+// wontRunInImage says a program that would not start in terms of the image: the
+// paths of its temporary root become the image's own.
+func wontRunInImage(err error, plans []*plan) error {
+	var wr *packer.WontRunError
+	if !errors.As(err, &wr) {
+		return err
+	}
+	for _, pl := range plans {
+		if !strings.HasPrefix(wr.Program, pl.root+"/") {
+			continue
+		}
+		out := &packer.WontRunError{Program: inImage(wr.Program, pl.root), Where: "with the image's own libraries"}
+		for _, p := range wr.Problems {
+			p.Symptom, p.Message = inImage(p.Symptom, pl.root), inImage(p.Message, pl.root)
+			out.Problems = append(out.Problems, p)
+		}
+		return out
+	}
+	return err
 }
 
 // validate checks what can be checked before reading anything.

@@ -61,6 +61,23 @@ func TestSlimFromDockerDaemon(t *testing.T) {
 	if out := mustRun(t, nil, "run", "oci:"+layout+":s"); !strings.Contains(out, "hello from C") {
 		t.Errorf("the slim image printed %q", out)
 	}
+	// A program the image itself cannot start (the C++ hello on a base
+	// without libstdc++): exit 3, said in the image's paths.
+	cc, err := os.ReadFile(testenv.Fixture(t, "hello-cc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(ctx, "hello-c"), cc, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := d.Docker(t, "build", "--network", "none", "-t", "local/broken:1", ctx); err != nil {
+		t.Fatalf("docker build: %v\n%s", err, out)
+	}
+	_, stderr, code = run(t, env, "slim", "-o", "oci:"+layout+":b", "docker-daemon:local/broken:1")
+	if code != exitWontRun || !strings.Contains(stderr, "/usr/local/bin/hello-c would not start in the image") ||
+		!strings.Contains(stderr, "libstdc++.so.6") || strings.Contains(stderr, os.TempDir()) {
+		t.Errorf("slim of an image whose program cannot start: exit %d, want %d and the image's paths\n%s", code, exitWontRun, stderr)
+	}
 	// No such image in the daemon: exit 4, naming it.
 	_, stderr, code = run(t, env, "slim", "-o", "oci:"+layout+":x", "docker-daemon:local/none:1")
 	if code == 0 || !strings.Contains(stderr, "local/none:1") {
