@@ -32,6 +32,7 @@ packages=(
 	ca-certificates tzdata util-linux
 	libsqlite3-0 # README's pack --include-lib libsqlite3.so.0 example, which make test runs
 	xfsprogs # an XFS file system with reflinks, for the cache's FICLONE copies (packer/reflink_test.go)
+	e2fsprogs # filefrag, which shows that a reflinked copy shares its extents (packer/reflink_test.go)
 	# real Debian 12 roots and images as test inputs (testenv.DebianRoot). Its recommends (kept)
 	# bring arch-test; other-architecture roots need nothing more with --variant=extract, and
 	# qemu-user-static (above) with the variants that run maintainer scripts
