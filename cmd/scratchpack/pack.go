@@ -181,19 +181,9 @@ func packSpec(c *cli.Context) (packer.Spec, []transfer.Ref, error) {
 	if len(c.StringSlice("output")) == 0 && !c.Bool("trace-report") {
 		return spec, nil, errors.New("pack needs at least one -o DEST, e.g. -o oci:out or -o image.tar; see scratchpack pack --help")
 	}
-	var dsts []transfer.Ref
-	for _, o := range c.StringSlice("output") {
-		r, err := transfer.ParseDest(o)
-		if err == nil {
-			err = transfer.CheckDestDir(r)
-		}
-		if err != nil {
-			return spec, nil, fmt.Errorf("-o %s: %w", o, err)
-		}
-		dsts = append(dsts, r)
-	}
-	if dsts, err = transfer.WithTags(dsts, c.StringSlice("tag")); err != nil {
-		return spec, nil, fmt.Errorf("-t: %w", err)
+	dsts, err := destinations(c.StringSlice("output"), c.StringSlice("tag"))
+	if err != nil {
+		return spec, nil, err
 	}
 	if c.String("format") == packer.FormatV2S2.String() {
 		if err := transfer.CheckDockerFormat(dsts); err != nil {
@@ -364,4 +354,25 @@ func timeoutFlag() cli.Flag {
 // forceFlag lets pack, pull and build replace a file that is not an image archive.
 func forceFlag() cli.Flag {
 	return &cli.BoolFlag{Name: "force", Usage: "replace an output FILE that is not an image archive (never a device, fifo, socket, link or directory)"}
+}
+
+// destinations parses each -o DEST, checks that its directory exists, and
+// applies the -t tags.
+func destinations(outputs, tags []string) ([]transfer.Ref, error) {
+	var dsts []transfer.Ref
+	for _, o := range outputs {
+		r, err := transfer.ParseDest(o)
+		if err == nil {
+			err = transfer.CheckDestDir(r)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("-o %s: %w", o, err)
+		}
+		dsts = append(dsts, r)
+	}
+	dsts, err := transfer.WithTags(dsts, tags)
+	if err != nil {
+		return nil, fmt.Errorf("-t: %w", err)
+	}
+	return dsts, nil
 }

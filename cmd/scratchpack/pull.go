@@ -33,16 +33,9 @@ func pullCommand() *cli.Command {
 			if len(outputs) == 0 {
 				return withCode(exitBadInput, errors.New("pull needs -o DEST, e.g. -o oci-archive:base.tar"))
 			}
-			var dsts []transfer.Ref
-			for _, o := range outputs {
-				r, err := transfer.ParseDest(o)
-				if err == nil {
-					err = transfer.CheckDestDir(r)
-				}
-				if err != nil {
-					return withCode(exitBadInput, fmt.Errorf("-o %s: %w", o, err))
-				}
-				dsts = append(dsts, r)
+			dsts, err := destinations(outputs, nil)
+			if err != nil {
+				return withCode(exitBadInput, err)
 			}
 			opts, err := writeOptions(c)
 			if err != nil {

@@ -132,19 +132,9 @@ func slimSpec(c *cli.Context) (slim.Spec, []transfer.Ref, error) {
 	if len(c.StringSlice("output")) == 0 {
 		return spec, nil, errors.New("slim needs at least one -o DEST, e.g. -o oci:slim or -o slim.tar; see scratchpack slim --help")
 	}
-	var dsts []transfer.Ref
-	for _, o := range c.StringSlice("output") {
-		r, err := transfer.ParseDest(o)
-		if err == nil {
-			err = transfer.CheckDestDir(r)
-		}
-		if err != nil {
-			return spec, nil, fmt.Errorf("-o %s: %w", o, err)
-		}
-		dsts = append(dsts, r)
-	}
-	if dsts, err = transfer.WithTags(dsts, c.StringSlice("tag")); err != nil {
-		return spec, nil, fmt.Errorf("-t: %w", err)
+	dsts, err := destinations(c.StringSlice("output"), c.StringSlice("tag"))
+	if err != nil {
+		return spec, nil, err
 	}
 	for _, p := range c.StringSlice("platform") {
 		pl, err := v1.ParsePlatform(p)
