@@ -177,33 +177,40 @@ func classify(tr *packer.Trace, events []straceEvent, prog, workDir string, ts *
 			tr.LeftOut[p] = why
 			continue
 		}
-		fi, err := os.Stat(p)
-		switch {
-		case err != nil:
-			continue
-		case fi.IsDir():
-			tr.Directories = append(tr.Directories, p)
-		case !fi.Mode().IsRegular():
-			tr.Skipped = append(tr.Skipped, p)
-			tr.LeftOut[p] = "not a regular file or directory"
-			continue
-		default:
-			rep, err := elfdeps.InspectFile(p)
-			switch {
-			case u.exec:
-				tr.Programs = append(tr.Programs, p)
-			case err == nil && rep.Kind == elfdeps.KindSharedLibrary:
-				tr.Libraries = append(tr.Libraries, p)
-			default:
-				tr.Files = append(tr.Files, p)
-			}
-		}
-		if !u.opened && !u.exec && !u.listed {
-			tr.StatOnly = append(tr.StatOnly, p)
-		}
+		addUsed(tr, p, p, u.exec, !u.opened && !u.exec && !u.listed)
 	}
 	for _, s := range [][]string{tr.Libraries, tr.Files, tr.Programs, tr.Directories, tr.StatOnly, tr.Skipped} {
 		sort.Strings(s)
+	}
+}
+
+// addUsed files the path p that the run used, whose file is file here, by
+// what it is: a directory, a program it executed, a shared library or
+// another file; statOnly also lists it among what only a stat revealed.
+func addUsed(tr *packer.Trace, p, file string, exec, statOnly bool) {
+	fi, err := os.Stat(file)
+	switch {
+	case err != nil:
+		return
+	case fi.IsDir():
+		tr.Directories = append(tr.Directories, p)
+	case !fi.Mode().IsRegular():
+		tr.Skipped = append(tr.Skipped, p)
+		tr.LeftOut[p] = "not a regular file or directory"
+		return
+	default:
+		rep, err := elfdeps.InspectFile(file)
+		switch {
+		case exec:
+			tr.Programs = append(tr.Programs, p)
+		case err == nil && rep.Kind == elfdeps.KindSharedLibrary:
+			tr.Libraries = append(tr.Libraries, p)
+		default:
+			tr.Files = append(tr.Files, p)
+		}
+	}
+	if statOnly {
+		tr.StatOnly = append(tr.StatOnly, p)
 	}
 }
 

@@ -223,29 +223,7 @@ func classifyImage(tr *packer.Trace, events []straceEvent, root string) {
 			skip(p, why)
 			continue
 		}
-		fi, err := os.Stat(filepath.Join(root, filepath.FromSlash(real)))
-		switch {
-		case err != nil:
-			continue
-		case fi.IsDir():
-			tr.Directories = append(tr.Directories, p)
-		case !fi.Mode().IsRegular():
-			skip(p, "not a regular file or directory")
-			continue
-		default:
-			rep, err := elfdeps.InspectFile(filepath.Join(root, filepath.FromSlash(real)))
-			switch {
-			case u.exec:
-				tr.Programs = append(tr.Programs, p)
-			case err == nil && rep.Kind == elfdeps.KindSharedLibrary:
-				tr.Libraries = append(tr.Libraries, p)
-			default:
-				tr.Files = append(tr.Files, p)
-			}
-		}
-		if !u.opened && !u.exec && !u.listed {
-			tr.StatOnly = append(tr.StatOnly, p)
-		}
+		addUsed(tr, p, filepath.Join(root, filepath.FromSlash(real)), u.exec, !u.opened && !u.exec && !u.listed)
 	}
 	tr.Directories = dedupe(tr.Directories)
 	for _, s := range [][]string{tr.Libraries, tr.Files, tr.Programs, tr.Directories, tr.StatOnly, tr.Skipped} {
