@@ -92,8 +92,9 @@ if [[ ! -s $BASE/made || $(cat "$BASE/made") != "$diff_id" ]]; then
 	echo "$diff_id" >"$BASE/made"
 fi
 "$SP" check --no-cache --base "docker-archive:$SAVE" "$CC_PROG" >&2 || die "the C++ hello does not run on the base"
-# A base file changed in the last 2 s is not trusted by its stamp later (layercache.Stamp:
-# Settled), so a pack would not record it as checked: wait, as for any base just written.
+# A base file changed in the last 2 s is not trusted by its stamp (layercache.Stamp:
+# Settled); the first pack after it settles reads it once more to record its check. Wait,
+# so that every row measures the steady state.
 sleep 3
 
 # ---- a local registry (the configuration of internal/testenv/registry.go) -----------

@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"archive/tar"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -61,6 +62,9 @@ func (ix *indexer) load() (ok bool, err error) {
 	if err != nil {
 		return false, nil
 	}
+	if ix.uncheckedSettled(r.Sections) {
+		return false, nil
+	}
 	ix.x = x
 	for _, f := range r.Files {
 		ix.cached[contentKey{f.Layer, f.Offset}] = f.Digest
@@ -81,6 +85,30 @@ func (ix *indexer) load() (ok bool, err error) {
 		}
 	}
 	return true, nil
+}
+
+// uncheckedSettled reports whether a layer kept in a local file has no
+// recorded check that still holds (none was recorded, or the file was
+// written again since) although its file has now settled: the pass that
+// made the record came too soon after the file was written (docker save,
+// then pack at once) to trust what it read. Reading the layers once more
+// records the check, after which outputs copy the blob with the kernel
+// instead of reading it through again on every pack.
+func (ix *indexer) uncheckedSettled(recorded []sectionRecord) bool {
+	for i, l := range ix.layers {
+		sec, now := ix.sectionOf(l)
+		if sec == nil || !now.Settled(time.Now()) {
+			continue
+		}
+		holds := false
+		for _, s := range recorded {
+			holds = holds || (s.Layer == i && s.Offset == sec.Offset && s.Size == sec.Size && s.Stamp == now)
+		}
+		if !holds {
+			return true
+		}
+	}
+	return false
 }
 
 // Save writes to the cache (WithIndexCache) what this BaseFS read that the
