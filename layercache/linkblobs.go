@@ -19,13 +19,14 @@ import (
 // else holds it. A cache blob never is: an output sharing its inode would
 // carry any later damage of either into the other. It is cloned where the
 // file system can (FICLONE: btrfs, XFS), else copied by the kernel
-// (copy_file_range), and its stat checked afterwards (see blobCheck).
-func PlaceBlobs(dir string, a mutate.Appendable) error {
+// (copy_file_range), and its stat checked afterwards (see blobCheck). A
+// section's copy made ahead (see Ahead) is taken from made, if not nil.
+func PlaceBlobs(dir string, a mutate.Appendable, made Taker) error {
 	var layers []v1.Layer
 	collectLayers(a, &layers, 0)
 	for _, l := range layers {
 		if sl, ok := l.(SectionLayer); ok {
-			if err := placeSectionOf(dir, l, sl); err != nil {
+			if err := placeSectionOf(dir, l, sl, made); err != nil {
 				return err
 			}
 			continue
@@ -51,9 +52,10 @@ func PlaceBlobs(dir string, a mutate.Appendable) error {
 
 // placeSectionOf puts the blob of l, whose blob may be a Section, into the
 // layout dir: a section whose bytes were checked, and whose file has not
-// changed since, is copied by the kernel; any other blob is left to the
-// layout's writer, which reads it through the layer (and so checks it).
-func placeSectionOf(dir string, l v1.Layer, sl SectionLayer) error {
+// changed since, is copied by the kernel (or its copy made ahead is taken);
+// any other blob is left to the layout's writer, which reads it through
+// the layer (and so checks it).
+func placeSectionOf(dir string, l v1.Layer, sl SectionLayer, made Taker) error {
 	s, ok := sl.BlobSection()
 	if !ok {
 		return nil
@@ -65,6 +67,14 @@ func placeSectionOf(dir string, l v1.Layer, sl SectionLayer) error {
 	to := filepath.Join(dir, "blobs", h.Algorithm, h.Hex)
 	if err := os.MkdirAll(filepath.Dir(to), 0o777); err != nil {
 		return err
+	}
+	if made != nil {
+		if tmp, ok := made(h, s); ok {
+			if err := os.Rename(tmp, to); err == nil {
+				return nil
+			}
+			_ = os.Remove(tmp)
+		}
 	}
 	if err := placeSection(s, to); err != nil && !errors.Is(err, errStale) {
 		return err

@@ -19,6 +19,7 @@ type options struct {
 	version string            // of scratchpack, for the image history
 	images  []transfer.Option // how base images are read
 	config  []func(*v1.ConfigFile) error
+	ahead   *layercache.Ahead // where the base's blobs are copied while it is read
 }
 
 func makeOptions(opts ...Option) (*options, error) {
@@ -86,6 +87,17 @@ func WithImageConfig(fn func(*v1.ConfigFile) error) Option {
 func withClock(now func() time.Time) Option {
 	return func(o *options) error {
 		o.now = now
+		return nil
+	}
+}
+
+// WithAhead has Build start copying the blobs of its base that are
+// stretches of local files to the outputs of a as soon as the base is
+// loaded (transfer.CopyAhead), for the image's write to take (with
+// transfer.WithAhead). The caller closes a once the image is written.
+func WithAhead(a *layercache.Ahead) Option {
+	return func(o *options) error {
+		o.ahead = a
 		return nil
 	}
 }

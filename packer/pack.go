@@ -123,6 +123,7 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	transfer.CopyAhead(o.ahead, base)
 	baseFS, bfs, err := openBase(ctx, base, spec, o, baseNames(rep, closure))
 	if err != nil {
 		return nil, err

@@ -109,6 +109,12 @@ func run(ctx context.Context, j Job, o Options, shared map[string]bool) *Result 
 			return fail(err)
 		}
 	}
+	// The base's blobs are copied to the outputs written now while the
+	// image is built.
+	ahead := transfer.NewAhead(unshared(j.Outputs, shared))
+	defer ahead.Close()
+	o.Pack = append(append([]packer.Option(nil), o.Pack...), packer.WithAhead(ahead))
+	o.Write = append(append([]transfer.Option(nil), o.Write...), transfer.WithAhead(ahead))
 	var a mutate.Appendable
 	if j.Index || len(j.Specs) > 1 {
 		ir, err := packer.BuildIndex(ctx, j.Specs, o.Pack...)
@@ -179,12 +185,11 @@ func sharedFiles(jobs []Job) map[string]bool {
 // writeNow writes a to those of dsts no other job goes to, and leaves the
 // others in r.deferred; it returns a's digest.
 func writeNow(ctx context.Context, r *Result, a mutate.Appendable, dsts []transfer.Ref, shared map[string]bool, o Options) (v1.Hash, error) {
-	var now, later []transfer.Ref
+	now := unshared(dsts, shared)
+	var later []transfer.Ref
 	for _, d := range dsts {
 		if d.Path != "" && shared[filepath.Clean(d.Path)] {
 			later = append(later, d)
-		} else {
-			now = append(now, d)
 		}
 	}
 	if len(later) > 0 {
@@ -198,6 +203,17 @@ func writeNow(ctx context.Context, r *Result, a mutate.Appendable, dsts []transf
 		return v1.Hash{}, err
 	}
 	return hs[0], nil
+}
+
+// unshared are the destinations of dsts no other job goes to.
+func unshared(dsts []transfer.Ref, shared map[string]bool) []transfer.Ref {
+	var now []transfer.Ref
+	for _, d := range dsts {
+		if d.Path == "" || !shared[filepath.Clean(d.Path)] {
+			now = append(now, d)
+		}
+	}
+	return now
 }
 
 // writeShared writes the deferred outputs of the jobs that were built,

@@ -9,8 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"runtime/debug"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/scratchpack/scratchpack/layercache"
 )
@@ -144,8 +148,42 @@ func (ix *indexer) passSection(l *verifiedLayer, s layercache.Section, what stri
 }
 
 // hashSection is the hex sha256 of size bytes of f at off, "" if they
-// cannot all be read or ctx is done first.
-func hashSection(ctx context.Context, f *os.File, off, size int64) string {
+// cannot all be read or ctx is done first. It hashes the file's pages
+// where they are (mmap), saving the copy of every byte that reading
+// costs (a fifth of the time); a file cut short meanwhile faults, which
+// ends the hash as a failed read would.
+func hashSection(ctx context.Context, f *os.File, off, size int64) (sum string) {
+	start := off - off%int64(os.Getpagesize())
+	if size <= 0 || off-start+size > math.MaxInt {
+		return readHash(ctx, f, off, size)
+	}
+	m, err := unix.Mmap(int(f.Fd()), start, int(off-start+size), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return readHash(ctx, f, off, size)
+	}
+	defer unix.Munmap(m)
+	_ = unix.Madvise(m, unix.MADV_SEQUENTIAL)
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if recover() != nil {
+			sum = ""
+		}
+	}()
+	h := sha256.New()
+	b := m[off-start:]
+	for len(b) > 0 {
+		if ctx.Err() != nil {
+			return ""
+		}
+		n := min(len(b), 1<<20)
+		h.Write(b[:n])
+		b = b[n:]
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// readHash is hashSection by reading.
+func readHash(ctx context.Context, f *os.File, off, size int64) string {
 	h := sha256.New()
 	buf := make([]byte, 1<<20)
 	for n := int64(0); n < size; {
@@ -162,21 +200,15 @@ func hashSection(ctx context.Context, f *os.File, off, size int64) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// sectionOf is l's blob as a section of a local file, if it is an
-// uncompressed tar kept in one (its digest is its diff_id), with the
-// file's stamp now; nil otherwise.
+// sectionOf is l's blob as a section of a local file, if a pass reads it
+// in place (see plainSection), with the file's stamp now; nil otherwise.
 func (ix *indexer) sectionOf(l any) (*layercache.Section, layercache.Stamp) {
 	vl, ok := l.(*verifiedLayer)
 	if !ok {
 		return nil, layercache.Stamp{}
 	}
-	s, ok := vl.section()
+	s, ok := vl.plainSection()
 	if !ok {
-		return nil, layercache.Stamp{}
-	}
-	d, err1 := vl.Digest()
-	diff, err2 := vl.DiffID()
-	if err1 != nil || err2 != nil || d != diff || d.Algorithm != "sha256" {
 		return nil, layercache.Stamp{}
 	}
 	st, err := layercache.StampPath(s.Path)

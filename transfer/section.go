@@ -54,6 +54,22 @@ func (l *verifiedLayer) section() (layercache.Section, bool) {
 	return bs.blobSection(h)
 }
 
+// plainSection is the layer's blob as a stretch of a local file if it is
+// an uncompressed tar (its digest is its diff_id), which a pass reads in
+// place.
+func (l *verifiedLayer) plainSection() (layercache.Section, bool) {
+	s, ok := l.section()
+	if !ok {
+		return layercache.Section{}, false
+	}
+	d, err1 := l.Digest()
+	diff, err2 := l.DiffID()
+	if err1 != nil || err2 != nil || d != diff || d.Algorithm != "sha256" {
+		return layercache.Section{}, false
+	}
+	return s, true
+}
+
 // trust records that the layer's blob is s, checked whole while its file
 // had s.Stamp.
 func (l *verifiedLayer) trust(s layercache.Section) {

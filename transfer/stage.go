@@ -82,7 +82,7 @@ func stage(s *staged, o *options) error {
 		return err
 	}
 	for _, it := range s.items {
-		if err := layercache.PlaceBlobs(dir, it.a); err != nil {
+		if err := layercache.PlaceBlobs(dir, it.a, o.ahead.For(s.path)); err != nil {
 			return err
 		}
 		if idx, ok := it.a.(v1.ImageIndex); ok {

@@ -15,6 +15,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/scratchpack/scratchpack/layercache"
 )
 
 // Transport says how an image location is reached.
@@ -228,6 +230,7 @@ type options struct {
 	certDirs      []string // certs.d directories (WithCertDirs)
 	certDir       string   // one directory for every registry (WithCertDir)
 	mounts        *Mounts  // layers pushed, to mount (WithMounts)
+	ahead         *layercache.Ahead
 }
 
 func makeOptions(opts ...Option) (*options, error) {

@@ -1,0 +1,59 @@
+package transfer
+
+import (
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/scratchpack/scratchpack/layercache"
+)
+
+// NewAhead is a layercache.Ahead for the destinations of dsts whose
+// outputs are staged as a layout beside their path (oci:, oci-archive:,
+// FILE.tar), where a base's blob is copied as it is; nil if there is none.
+func NewAhead(dsts []Ref) *layercache.Ahead {
+	var paths []string
+	for _, d := range dsts {
+		switch d.Transport {
+		case OCI, OCIArchive, Tarball:
+			paths = append(paths, d.Path)
+		}
+	}
+	return layercache.NewAhead(paths...)
+}
+
+// CopyAhead starts copying the blobs of img, a base from LoadBase, that a
+// pass over it checks in place (uncompressed layers kept in local files:
+// docker save archives, uncompressed layers of layouts) to the outputs of
+// a: they are copied while the base is read (see layercache.Ahead), and
+// taken by an output written WithAhead(a) if the pass found them right.
+func CopyAhead(a *layercache.Ahead, img v1.Image) {
+	if a == nil {
+		return
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return
+	}
+	for _, l := range layers {
+		vl, ok := l.(*verifiedLayer)
+		if !ok {
+			continue
+		}
+		s, ok := vl.plainSection()
+		if !ok {
+			continue // compressed, or remote: a pass reads it through
+		}
+		d, err := vl.Digest()
+		if err != nil {
+			continue
+		}
+		a.Copy(d, s)
+	}
+}
+
+// WithAhead has local outputs take the base blobs copied ahead by a.
+func WithAhead(a *layercache.Ahead) Option {
+	return func(o *options) error {
+		o.ahead = a
+		return nil
+	}
+}
