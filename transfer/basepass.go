@@ -133,8 +133,8 @@ func (ix *indexer) passSection(l *verifiedLayer, s layercache.Section, what stri
 	defer cancel()
 	sum := make(chan string, 1)
 	go func() { sum <- hashSection(ctx, f, s.Offset, s.Size) }()
-	sr := io.NewSectionReader(f, s.Offset, s.Size)
-	kept, perr := ix.scan(tar.NewReader(sr), func() int64 { off, _ := sr.Seek(0, io.SeekCurrent); return off }, visit, what)
+	wr := newWindowReader(f, s.Offset, s.Size)
+	kept, perr := ix.scan(tar.NewReader(wr), func() int64 { return wr.off }, visit, what)
 	if perr != nil && !errors.Is(perr, context.Canceled) {
 		cancel() // the blob's digest says whether the bytes are at fault
 	}
