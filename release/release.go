@@ -111,7 +111,8 @@ func run(ctx context.Context, j Job, o Options, shared map[string]bool) *Result 
 	}
 	// The base's blobs are copied to the outputs written now while the
 	// image is built.
-	ahead := transfer.NewAhead(unshared(j.Outputs, shared))
+	now, _ := splitShared(j.Outputs, shared)
+	ahead := transfer.NewAhead(now)
 	defer ahead.Close()
 	o.Pack = append(append([]packer.Option(nil), o.Pack...), packer.WithAhead(ahead))
 	o.Write = append(append([]transfer.Option(nil), o.Write...), transfer.WithAhead(ahead))
@@ -185,13 +186,7 @@ func sharedFiles(jobs []Job) map[string]bool {
 // writeNow writes a to those of dsts no other job goes to, and leaves the
 // others in r.deferred; it returns a's digest.
 func writeNow(ctx context.Context, r *Result, a mutate.Appendable, dsts []transfer.Ref, shared map[string]bool, o Options) (v1.Hash, error) {
-	now := unshared(dsts, shared)
-	var later []transfer.Ref
-	for _, d := range dsts {
-		if d.Path != "" && shared[filepath.Clean(d.Path)] {
-			later = append(later, d)
-		}
-	}
+	now, later := splitShared(dsts, shared)
 	if len(later) > 0 {
 		r.deferred = &transfer.Output{Image: a, Dests: later}
 	}
@@ -205,15 +200,17 @@ func writeNow(ctx context.Context, r *Result, a mutate.Appendable, dsts []transf
 	return hs[0], nil
 }
 
-// unshared are the destinations of dsts no other job goes to.
-func unshared(dsts []transfer.Ref, shared map[string]bool) []transfer.Ref {
-	var now []transfer.Ref
+// splitShared splits dsts into those no other job goes to, written now,
+// and the files other jobs go to too, written later with them.
+func splitShared(dsts []transfer.Ref, shared map[string]bool) (now, later []transfer.Ref) {
 	for _, d := range dsts {
-		if d.Path == "" || !shared[filepath.Clean(d.Path)] {
+		if d.Path != "" && shared[filepath.Clean(d.Path)] {
+			later = append(later, d)
+		} else {
 			now = append(now, d)
 		}
 	}
-	return now
+	return now, later
 }
 
 // writeShared writes the deferred outputs of the jobs that were built,

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"runtime/debug"
 	"time"
@@ -149,37 +148,47 @@ func (ix *indexer) passSection(l *verifiedLayer, s layercache.Section, what stri
 
 // hashSection is the hex sha256 of size bytes of f at off, "" if they
 // cannot all be read or ctx is done first. It hashes the file's pages
-// where they are (mmap), saving the copy of every byte that reading
-// costs (a fifth of the time); a file cut short meanwhile faults, which
-// ends the hash as a failed read would.
-func hashSection(ctx context.Context, f *os.File, off, size int64) (sum string) {
-	start := off - off%int64(os.Getpagesize())
-	if size <= 0 || off-start+size > math.MaxInt {
-		return readHash(ctx, f, off, size)
-	}
-	m, err := unix.Mmap(int(f.Fd()), start, int(off-start+size), unix.PROT_READ, unix.MAP_SHARED)
-	if err != nil {
-		return readHash(ctx, f, off, size)
-	}
-	defer unix.Munmap(m)
-	_ = unix.Madvise(m, unix.MADV_SEQUENTIAL)
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if recover() != nil {
-			sum = ""
-		}
-	}()
+// where they are, mapped a window at a time: that saves the copy of every
+// byte that reading costs (a fifth of the time), and maps no more of the
+// file at once than a window (mapped pages count in the process's RSS).
+func hashSection(ctx context.Context, f *os.File, off, size int64) string {
 	h := sha256.New()
-	b := m[off-start:]
-	for len(b) > 0 {
+	for end := off + size; off < end; {
 		if ctx.Err() != nil {
 			return ""
 		}
-		n := min(len(b), 1<<20)
-		h.Write(b[:n])
-		b = b[n:]
+		n, err := hashMapped(h, f, off, end)
+		if err != nil && off == end-size { // nothing hashed yet: read instead
+			return readHash(ctx, f, off, size)
+		}
+		if err != nil {
+			return ""
+		}
+		off += int64(n)
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// hashWindow is how much of a file hashSection maps at a time.
+const hashWindow = 8 << 20
+
+// hashMapped writes to h the bytes of f from off to end or to the end of
+// the window holding off, mapped, and returns how many. A file cut short
+// meanwhile faults, which fails it as a failed read would.
+func hashMapped(h io.Writer, f *os.File, off, end int64) (n int, err error) {
+	start := off - off%hashWindow // page-aligned, as mmap wants
+	m, err := unix.Mmap(int(f.Fd()), start, int(min(hashWindow, end-start)), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return 0, err
+	}
+	defer unix.Munmap(m)
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("reading %s: %v", f.Name(), r)
+		}
+	}()
+	return h.Write(m[off-start:])
 }
 
 // readHash is hashSection by reading.
