@@ -55,6 +55,7 @@ type indexer struct {
 	cached   map[contentKey]v1.Hash // contents the cache holds
 	sections []*layercache.Section  // per layer: its blob in a local file, checked; nil if none
 	recorded []sectionRecord        // the sections the cache's record has
+	early    map[contentKey]*early  // blobs of the cache read ahead (see readAhead)
 	fresh    bool                   // the index was made, not taken from the cache
 	passes   int                    // layers read
 }
@@ -146,7 +147,7 @@ func (ix *indexer) content(e *ientry) ([]byte, error) {
 		return b, nil
 	}
 	if h, ok := ix.cached[k]; ok {
-		b, err := ix.o.cache.ReadBlob(h, e.size)
+		b, err := ix.readCached(k, h, e.size)
 		if err == nil && int64(len(b)) == e.size {
 			ix.contents[k] = b
 			return b, nil
