@@ -15,11 +15,12 @@ import (
 
 // openBase returns the file system of a non-empty base, read from an
 // index of its layers (transfer.OpenBase): nothing of it is written to
-// disk. The files a pass over the layers keeps are those named (base
-// names of libraries, the interpreter) and the loader's configuration; a
-// file the analysis opens that no pass kept is read then. It returns nil
-// for scratch, and the BaseFS to Save once the analysis is done.
-func openBase(ctx context.Context, base v1.Image, spec Spec, o *options, names []string) (fs.FS, *transfer.BaseFS, error) {
+// disk. The files a pass over the layers keeps are those wanted
+// (wantedInBase: base names of libraries, the interpreter, and the
+// loader's configuration); a file the analysis opens that no pass kept is
+// read then. It returns nil for scratch, and the BaseFS to Save once the
+// analysis is done.
+func openBase(ctx context.Context, base v1.Image, spec Spec, o *options, wanted func(string) bool) (fs.FS, *transfer.BaseFS, error) {
 	layers, err := base.Layers()
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading base %s: %w", spec.Base, err)
@@ -27,7 +28,7 @@ func openBase(ctx context.Context, base v1.Image, spec Spec, o *options, names [
 	if len(layers) == 0 {
 		return nil, nil, nil
 	}
-	opts := []transfer.IndexOption{transfer.WithWanted(wantedInBase(names))}
+	opts := []transfer.IndexOption{transfer.WithWanted(wanted)}
 	if o.cache != nil {
 		opts = append(opts, transfer.WithIndexCache(o.cache))
 	}
