@@ -228,6 +228,7 @@ type options struct {
 	certDirs      []string // certs.d directories (WithCertDirs)
 	certDir       string   // one directory for every registry (WithCertDir)
 	mounts        *Mounts  // layers pushed, to mount (WithMounts)
+	pings         *Pings   // registries' answers to pings, shared (WithPings); nil: none kept
 }
 
 func makeOptions(opts ...Option) (*options, error) {
