@@ -39,6 +39,24 @@ func openBase(ctx context.Context, base v1.Image, spec Spec, o *options, wanted 
 	return bfs, bfs, nil
 }
 
+// loadBaseFS is transfer.LoadBase, then openBase, at once
+// (transfer.LoadBaseFS: a registry base's index in the cache is read while
+// its config is fetched).
+func loadBaseFS(ctx context.Context, spec Spec, platform v1.Platform, o *options, wanted func(string) bool) (v1.Image, fs.FS, *transfer.BaseFS, error) {
+	iopts := []transfer.IndexOption{transfer.WithWanted(wanted)}
+	if o.cache != nil {
+		iopts = append(iopts, transfer.WithIndexCache(o.cache))
+	}
+	img, bfs, err := transfer.LoadBaseFS(ctx, spec.Base, platform, iopts, o.images...)
+	if err != nil && img != nil {
+		return nil, nil, nil, fmt.Errorf("reading base %s: %w", spec.Base, err)
+	}
+	if err != nil || bfs == nil {
+		return img, nil, nil, err
+	}
+	return img, bfs, bfs, nil
+}
+
 // saveBase keeps what was read of the base in the cache; a cache that
 // cannot take it costs the next pack a pass over the base, and a note.
 func saveBase(bfs *transfer.BaseFS) []string {

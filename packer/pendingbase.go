@@ -34,10 +34,7 @@ func startBase(ctx context.Context, spec Spec, platform v1.Platform, o *options)
 	p := &pendingBase{cancel: cancel, names: make(chan []string, 1), done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
-		p.img, p.err = transfer.LoadBase(ctx, spec.Base, platform, o.images...)
-		if p.err == nil {
-			p.fsys, p.bfs, p.err = openBase(ctx, p.img, spec, o, p.wanted())
-		}
+		p.img, p.fsys, p.bfs, p.err = loadBaseFS(ctx, spec, platform, o, p.wanted())
 	}()
 	return p
 }

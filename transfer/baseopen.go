@@ -17,8 +17,9 @@ import (
 type IndexOption func(*indexOptions)
 
 type indexOptions struct {
-	cache  *layercache.Cache
-	wanted func(name string) bool
+	cache     *layercache.Cache
+	wanted    func(name string) bool
+	cacheOnly bool // OpenBase returns nil, not reading the layers, without the index in the cache
 }
 
 // WithIndexCache keeps the index of each base, and the files read from it,
@@ -101,6 +102,9 @@ func OpenBase(ctx context.Context, img v1.Image, opts ...IndexOption) (*BaseFS, 
 		} else if ok {
 			return &BaseFS{ix}, nil
 		}
+	}
+	if ix.o.cacheOnly {
+		return nil, nil
 	}
 	if err := ix.build(); err != nil {
 		return nil, err
