@@ -15,11 +15,12 @@ import (
 
 // openBase returns the file system of a non-empty base, read from an
 // index of its layers (transfer.OpenBase): nothing of it is written to
-// disk. The files a pass over the layers keeps are those named (base
-// names of libraries, the interpreter) and the loader's configuration; a
-// file the analysis opens that no pass kept is read then. It returns nil
-// for scratch, and the BaseFS to Save once the analysis is done.
-func openBase(ctx context.Context, base v1.Image, spec Spec, o *options, names []string) (fs.FS, *transfer.BaseFS, error) {
+// disk. The files a pass over the layers keeps are those wanted
+// (wantedInBase: base names of libraries, the interpreter, and the
+// loader's configuration); a file the analysis opens that no pass kept is
+// read then. It returns nil for scratch, and the BaseFS to Save once the
+// analysis is done.
+func openBase(ctx context.Context, base v1.Image, spec Spec, o *options, wanted func(string) bool) (fs.FS, *transfer.BaseFS, error) {
 	layers, err := base.Layers()
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading base %s: %w", spec.Base, err)
@@ -27,7 +28,7 @@ func openBase(ctx context.Context, base v1.Image, spec Spec, o *options, names [
 	if len(layers) == 0 {
 		return nil, nil, nil
 	}
-	opts := []transfer.IndexOption{transfer.WithWanted(wantedInBase(names))}
+	opts := []transfer.IndexOption{transfer.WithWanted(wanted)}
 	if o.cache != nil {
 		opts = append(opts, transfer.WithIndexCache(o.cache))
 	}
@@ -36,6 +37,24 @@ func openBase(ctx context.Context, base v1.Image, spec Spec, o *options, names [
 		return nil, nil, fmt.Errorf("reading base %s: %w", spec.Base, err)
 	}
 	return bfs, bfs, nil
+}
+
+// loadBaseFS is transfer.LoadBase, then openBase, at once
+// (transfer.LoadBaseFS: a registry base's index in the cache is read while
+// its config is fetched).
+func loadBaseFS(ctx context.Context, spec Spec, platform v1.Platform, o *options, wanted func(string) bool) (v1.Image, fs.FS, *transfer.BaseFS, error) {
+	iopts := []transfer.IndexOption{transfer.WithWanted(wanted), transfer.WithCopyAhead(o.ahead)}
+	if o.cache != nil {
+		iopts = append(iopts, transfer.WithIndexCache(o.cache))
+	}
+	img, bfs, err := transfer.LoadBaseFS(ctx, spec.Base, platform, iopts, o.images...)
+	if err != nil && img != nil {
+		return nil, nil, nil, fmt.Errorf("reading base %s: %w", spec.Base, err)
+	}
+	if err != nil || bfs == nil {
+		return img, nil, nil, err
+	}
+	return img, bfs, bfs, nil
 }
 
 // saveBase keeps what was read of the base in the cache; a cache that

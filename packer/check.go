@@ -153,7 +153,7 @@ func checkGroup(ctx context.Context, spec Spec, cs []*checked, res []CheckResult
 	for _, c := range cs {
 		names = append(names, baseNames(c.rep, hostClosure(c.rep))...)
 	}
-	baseFS, bfs, err := openBase(ctx, base, cs[0].spec, o, names)
+	baseFS, bfs, err := openBase(ctx, base, cs[0].spec, o, wantedInBase(names))
 	if err != nil {
 		return fail(err)
 	}

@@ -93,7 +93,7 @@ func withClock(now func() time.Time) Option {
 
 // WithAhead has Build start copying the blobs of its base that are
 // stretches of local files to the outputs of a as soon as the base is
-// loaded (transfer.CopyAhead), for the image's write to take (with
+// loaded (transfer.WithCopyAhead), for the image's write to take (with
 // transfer.WithAhead). The caller closes a once the image is written.
 func WithAhead(a *layercache.Ahead) Option {
 	return func(o *options) error {

@@ -83,8 +83,16 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 	}
 	platform, err := elfPlatform(rep, spec.Platform)
 	if err != nil {
+		prog.File.Close()
 		return nil, err
 	}
+	pending := startBase(ctx, spec, platform, o)
+	built := false
+	defer func() {
+		if !built {
+			pending.stop()
+		}
+	}()
 	if spec.Root == "" {
 		spec.Root, err = elfdeps.FindSysroot(rep)
 	}
@@ -119,12 +127,8 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 	}
 	plan.include, plan.includeDirs = traced.files, traced.dirs
 	closure = plan.closure
-	base, err := transfer.LoadBase(ctx, spec.Base, platform, o.images...)
-	if err != nil {
-		return nil, err
-	}
-	transfer.CopyAhead(o.ahead, base)
-	baseFS, bfs, err := openBase(ctx, base, spec, o, baseNames(rep, closure))
+	pending.want(baseNames(rep, closure))
+	base, baseFS, bfs, err := pending.wait()
 	if err != nil {
 		return nil, err
 	}
@@ -161,6 +165,7 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 		return nil, err
 	}
 	res.Image, err = inFormat(res.Image, spec.Format)
+	built = err == nil
 	return res, err
 }
 

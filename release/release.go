@@ -61,9 +61,13 @@ type Options struct {
 //
 // The pushes of a run share a record of the layers pushed: a layer that one
 // image put in a registry is mounted into the other repositories of that
-// registry the others go to, not uploaded again (transfer.WithMounts).
+// registry the others go to, not uploaded again (transfer.WithMounts). Its
+// pulls of bases and its pushes share the registries' answers to pings
+// (transfer.WithPings): each registry is asked once.
 func Run(ctx context.Context, jobs []Job, o Options) []*Result {
-	o.Transfer = append(append([]transfer.Option(nil), o.Transfer...), transfer.WithMounts(transfer.NewMounts()))
+	pings := transfer.WithPings(transfer.NewPings())
+	o.Transfer = append(append([]transfer.Option(nil), o.Transfer...), transfer.WithMounts(transfer.NewMounts()), pings)
+	o.Pack = append(append([]packer.Option(nil), o.Pack...), packer.WithImageOptions(pings))
 	results := make([]*Result, len(jobs))
 	shared := sharedFiles(jobs)
 	var mu sync.Mutex

@@ -20,17 +20,18 @@ func NewAhead(dsts []Ref) *layercache.Ahead {
 	return layercache.NewAhead(paths...)
 }
 
-// CopyAhead starts copying the blobs of img, a base from LoadBase, that a
-// pass over it checks in place (uncompressed layers kept in local files:
+// WithCopyAhead has OpenBase, as it starts, copy the blobs of the base
+// that a pass checks in place (uncompressed layers kept in local files:
 // docker save archives, uncompressed layers of layouts) to the outputs of
 // a: they are copied while the base is read (see layercache.Ahead), and
 // taken by an output written WithAhead(a) if the pass found them right.
-func CopyAhead(a *layercache.Ahead, img v1.Image) {
+func WithCopyAhead(a *layercache.Ahead) IndexOption {
+	return func(o *indexOptions) { o.ahead = a }
+}
+
+// copyAhead starts copying those of layers to a.
+func copyAhead(a *layercache.Ahead, layers []v1.Layer) {
 	if a == nil {
-		return
-	}
-	layers, err := img.Layers()
-	if err != nil {
 		return
 	}
 	for _, l := range layers {

@@ -63,8 +63,7 @@ func TestCopyAhead(t *testing.T) {
 			t.Fatal(err)
 		}
 		a := NewAhead([]Ref{dst})
-		CopyAhead(a, img)
-		_, err = OpenBase(ctx, img)
+		_, err = OpenBase(ctx, img, WithCopyAhead(a))
 		return img, a, err
 	}
 

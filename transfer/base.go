@@ -33,6 +33,12 @@ const (
 // when it has no index.json. Images from layouts and archives read their
 // blobs lazily: the files must stay in place while the image is used.
 func LoadBase(ctx context.Context, ref Ref, p v1.Platform, opts ...Option) (v1.Image, error) {
+	return loadBaseAs(ctx, ref, p, func(v1.Image) v1.Image { return nil }, opts...)
+}
+
+// loadBaseAs is LoadBase, whose image's verifiedImage is verified(img) if
+// that is not nil (one made while the image was loaded).
+func loadBaseAs(ctx context.Context, ref Ref, p v1.Platform, verified func(v1.Image) v1.Image, opts ...Option) (v1.Image, error) {
 	o, err := makeOptions(opts...)
 	if err != nil {
 		return nil, err
@@ -48,7 +54,11 @@ func LoadBase(ctx context.Context, ref Ref, p v1.Platform, opts ...Option) (v1.I
 	}
 	img, err := loadBase(ctx, ref, p, o)
 	if err == nil && ref.Transport != Scratch {
-		img, err = verifyImage(img, ref.String(), o)
+		if v := verified(img); v != nil {
+			img = v
+		} else {
+			img, err = verifyImage(img, ref.String(), o)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading image %s: %w", ref, err)
@@ -122,6 +132,9 @@ func loadRemote(ctx context.Context, ref Ref, p v1.Platform, o *options) (v1.Ima
 	img, err := desc.Image()
 	if err != nil {
 		return nil, o.registryError(n, err)
+	}
+	if o.chosen != nil {
+		o.chosen(img)
 	}
 	return img, checkPlatform(img, p)
 }
@@ -285,4 +298,52 @@ func containerdName(t name.Tag) string {
 		reg = "docker.io"
 	}
 	return reg + "/" + t.RepositoryStr() + ":" + t.TagStr()
+}
+
+// LoadBaseFS is LoadBase, then OpenBase of the image with iopts, at once:
+// the index of an image named by a registry manifest (not an index of
+// platforms) that the cache holds (WithIndexCache) is read while the
+// image's config is fetched and checked, rather than after. A base whose
+// index the cache lacks has its layers read only once its platform is
+// checked, as OpenBase after LoadBase does. The BaseFS is nil for scratch.
+func LoadBaseFS(ctx context.Context, ref Ref, p v1.Platform, iopts []IndexOption, opts ...Option) (v1.Image, *BaseFS, error) {
+	type opened struct {
+		bfs *BaseFS
+		err error
+	}
+	var raw, early v1.Image // the image chosen, and its verifiedImage
+	var cached chan opened
+	opts = append(opts[:len(opts):len(opts)], func(o *options) error {
+		o.chosen = func(img v1.Image) {
+			v, err := verifyImage(img, ref.String(), o)
+			if err != nil {
+				return // LoadBase fails the same way
+			}
+			raw, early, cached = img, v, make(chan opened, 1)
+			go func() {
+				bfs, err := OpenBase(ctx, v, append(iopts[:len(iopts):len(iopts)], func(o *indexOptions) { o.cacheOnly = true })...)
+				cached <- opened{bfs, err}
+			}()
+		}
+		return nil
+	})
+	img, err := loadBaseAs(ctx, ref, p, func(img v1.Image) v1.Image {
+		if img == raw && early != nil {
+			return early
+		}
+		return nil
+	}, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	if ls, err := img.Layers(); err != nil || len(ls) == 0 {
+		return img, nil, err
+	}
+	if cached != nil && img == early {
+		if r := <-cached; r.err != nil || r.bfs != nil {
+			return img, r.bfs, r.err
+		}
+	}
+	bfs, err := OpenBase(ctx, img, iopts...)
+	return img, bfs, err
 }

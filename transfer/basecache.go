@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"archive/tar"
+	"runtime"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -69,6 +70,7 @@ func (ix *indexer) load() (ok bool, err error) {
 	for _, f := range r.Files {
 		ix.cached[contentKey{f.Layer, f.Offset}] = f.Digest
 	}
+	ix.readAhead()
 	for _, s := range r.Sections {
 		if s.Layer < 0 || s.Layer >= len(ix.layers) {
 			continue
@@ -85,6 +87,68 @@ func (ix *indexer) load() (ok bool, err error) {
 		}
 	}
 	return true, nil
+}
+
+// readAhead starts reading, and checking, the blobs the cache holds of the
+// files WithWanted names, a few at a time, for content to take: reading
+// and checking the libraries of a program (some 5 MB for a C++ program on
+// glibc) is then done on every core while the program is resolved in the
+// base, instead of one file after the other as the resolution opens them.
+func (ix *indexer) readAhead() {
+	var want []*early
+	for i := range ix.x.entries {
+		e := &ix.x.entries[i]
+		if e.typ != tar.TypeReg || !ix.o.wanted(e.name) {
+			continue
+		}
+		k := e.key()
+		h, ok := ix.cached[k]
+		if _, started := ix.early[k]; !ok || started {
+			continue
+		}
+		if ix.early == nil {
+			ix.early = map[contentKey]*early{}
+		}
+		r := &early{h: h, size: e.size, done: make(chan struct{})}
+		ix.early[k] = r
+		want = append(want, r)
+	}
+	if len(want) == 0 {
+		return
+	}
+	next := make(chan *early, len(want))
+	for _, r := range want {
+		next <- r
+	}
+	close(next)
+	for range min(len(want), runtime.GOMAXPROCS(0)) {
+		go func() {
+			for r := range next {
+				r.b, r.err = ix.o.cache.ReadBlob(r.h, r.size)
+				close(r.done)
+			}
+		}()
+	}
+}
+
+// early is a blob of the cache that readAhead reads.
+type early struct {
+	h    v1.Hash
+	size int64
+	done chan struct{} // closed when b and err are set
+	b    []byte
+	err  error
+}
+
+// readCached returns the blob h of the cache, the content of the file at
+// k of size bytes, from what readAhead read if it started reading it.
+func (ix *indexer) readCached(k contentKey, h v1.Hash, size int64) ([]byte, error) {
+	if r, ok := ix.early[k]; ok && r.h == h && r.size == size {
+		delete(ix.early, k)
+		<-r.done
+		return r.b, r.err
+	}
+	return ix.o.cache.ReadBlob(h, size)
 }
 
 // uncheckedSettled reports whether a layer kept in a local file has no
@@ -123,14 +187,20 @@ func (b *BaseFS) Save() error {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	changed := ix.fresh
-	used := map[contentKey]bool{}
-	for i := range ix.x.entries {
-		if e := &ix.x.entries[i]; e.typ == tar.TypeReg {
-			used[e.key()] = true
-		}
-	}
+	var used map[contentKey]bool // made only when there is something to save
 	for k, data := range ix.contents {
-		if _, ok := ix.cached[k]; ok || !used[k] {
+		if _, ok := ix.cached[k]; ok {
+			continue
+		}
+		if used == nil {
+			used = map[contentKey]bool{}
+			for i := range ix.x.entries {
+				if e := &ix.x.entries[i]; e.typ == tar.TypeReg {
+					used[e.key()] = true
+				}
+			}
+		}
+		if !used[k] {
 			continue
 		}
 		h, err := ix.o.cache.PutBlob(data)

@@ -17,8 +17,10 @@ import (
 type IndexOption func(*indexOptions)
 
 type indexOptions struct {
-	cache  *layercache.Cache
-	wanted func(name string) bool
+	cache     *layercache.Cache
+	wanted    func(name string) bool
+	cacheOnly bool // OpenBase returns nil, not reading the layers, without the index in the cache
+	ahead     *layercache.Ahead
 }
 
 // WithIndexCache keeps the index of each base, and the files read from it,
@@ -55,6 +57,7 @@ type indexer struct {
 	cached   map[contentKey]v1.Hash // contents the cache holds
 	sections []*layercache.Section  // per layer: its blob in a local file, checked; nil if none
 	recorded []sectionRecord        // the sections the cache's record has
+	early    map[contentKey]*early  // blobs of the cache read ahead (see readAhead)
 	fresh    bool                   // the index was made, not taken from the cache
 	passes   int                    // layers read
 }
@@ -89,6 +92,9 @@ func OpenBase(ctx context.Context, img v1.Image, opts ...IndexOption) (*BaseFS, 
 		return nil, fmt.Errorf("reading the layers of %s: %w", ix.name, err)
 	}
 	ix.sections = make([]*layercache.Section, len(ix.layers))
+	if !ix.o.cacheOnly {
+		copyAhead(ix.o.ahead, ix.layers)
+	}
 	if ix.o.cache != nil && len(ix.layers) > 0 {
 		d, err := img.Digest()
 		if err != nil {
@@ -100,6 +106,9 @@ func OpenBase(ctx context.Context, img v1.Image, opts ...IndexOption) (*BaseFS, 
 		} else if ok {
 			return &BaseFS{ix}, nil
 		}
+	}
+	if ix.o.cacheOnly {
+		return nil, nil
 	}
 	if err := ix.build(); err != nil {
 		return nil, err
@@ -146,7 +155,7 @@ func (ix *indexer) content(e *ientry) ([]byte, error) {
 		return b, nil
 	}
 	if h, ok := ix.cached[k]; ok {
-		b, err := ix.o.cache.ReadBlob(h, e.size)
+		b, err := ix.readCached(k, h, e.size)
 		if err == nil && int64(len(b)) == e.size {
 			ix.contents[k] = b
 			return b, nil

@@ -139,6 +139,7 @@ type registryTransport struct {
 	timeout  time.Duration
 	waitCap  time.Duration
 	stats    *registryStats
+	pings    *Pings // nil: pings are sent every time
 }
 
 func (o *options) registryTransport(reg name.Registry) http.RoundTripper {
@@ -151,7 +152,7 @@ func (o *options) registryTransport(reg name.Registry) http.RoundTripper {
 			next = httpTransport(o.timeout, tc)
 		}
 	}
-	return &registryTransport{next: next, registry: reg.RegistryStr(), insecure: o.insecure, timeout: o.timeout, waitCap: o.waitCap(), stats: o.stats}
+	return &registryTransport{next: next, registry: reg.RegistryStr(), insecure: o.insecure, timeout: o.timeout, waitCap: o.waitCap(), stats: o.stats, pings: o.pings}
 }
 
 // waitCap is the budget of Retry-After waits of one operation.
@@ -173,6 +174,18 @@ func (t *registryTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	if err := t.checkCredentials(req); err != nil {
 		return nil, err
 	}
+	if t.pings != nil && isPing(req) {
+		if resp, ok, err := t.pings.answer(req); ok {
+			return resp, err
+		}
+		resp, err := t.roundTrip(req)
+		return t.pings.keep(req, resp, err)
+	}
+	return t.roundTrip(req)
+}
+
+// roundTrip sends req, again as Retry-After asks.
+func (t *registryTransport) roundTrip(req *http.Request) (*http.Response, error) {
 	for try := 0; ; try++ {
 		resp, err := t.send(req)
 		switch {

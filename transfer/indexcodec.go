@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"archive/tar"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -64,6 +65,12 @@ var errBadIndex = errors.New("not an index of this scratchpack")
 // decodeIndex reads what encodeIndex wrote for an image of layers layers,
 // checking that names are sorted, clean and unique, and that every file
 // is in one of those layers.
+//
+// The names are spelled out one after the other in one buffer that
+// becomes one string, which each entry's name is a part of: two
+// allocations for the tens of thousands of names of a distribution's root,
+// not two for each (what made loading an index from the cache take longer
+// than the rest of a pack on it).
 func decodeIndex(b []byte, layers int) (*baseIndex, error) {
 	d := &decoder{b: b}
 	if !strings.HasPrefix(string(b), indexMagic) {
@@ -76,13 +83,19 @@ func decodeIndex(b []byte, layers int) (*baseIndex, error) {
 		return nil, fmt.Errorf("%w: %d entries in %d bytes", errBadIndex, n, len(b))
 	}
 	x.entries = make([]ientry, 0, n)
-	prev := ""
+	ends := make([]int, 0, n) // where each name ends in names
+	names := make([]byte, 0, 2*len(d.b))
+	start := 0 // of the previous name
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		shared := d.uvarint()
-		if shared > uint64(len(prev)) {
+		if shared > uint64(len(names)-start) {
 			return nil, fmt.Errorf("%w: entry %d", errBadIndex, i)
 		}
-		e := ientry{name: prev[:shared] + d.string()}
+		prev := names[start:]
+		names = append(names, prev[:shared]...)
+		names = append(names, d.bytes()...)
+		name := names[start+len(prev):]
+		var e ientry
 		e.typ = d.byte()
 		e.mode = fs.FileMode(d.uvarint())
 		switch e.typ {
@@ -90,24 +103,55 @@ func decodeIndex(b []byte, layers int) (*baseIndex, error) {
 			e.size, e.layer, e.offset = int64(d.uvarint()), int(d.uvarint()), int64(d.uvarint())
 			e.plain = d.byte() == 1
 			if e.layer >= layers || e.size < 0 || e.offset < 0 {
-				return nil, fmt.Errorf("%w: %q is in no layer of the image", errBadIndex, e.name)
+				return nil, fmt.Errorf("%w: %q is in no layer of the image", errBadIndex, name)
 			}
 		case tar.TypeSymlink:
 			e.target = d.string()
 		case tar.TypeDir:
 		default:
-			return nil, fmt.Errorf("%w: %q has type %q", errBadIndex, e.name, e.typ)
+			return nil, fmt.Errorf("%w: %q has type %q", errBadIndex, name, e.typ)
 		}
-		if clean, ok := entryName(e.name); !ok || clean != e.name || e.name == "." || e.name <= prev && i > 0 {
-			return nil, fmt.Errorf("%w: entry %q out of order or not clean", errBadIndex, e.name)
+		if !cleanName(name) || i > 0 && string(name) <= string(prev) {
+			return nil, fmt.Errorf("%w: entry %q out of order or not clean", errBadIndex, name)
 		}
 		x.entries = append(x.entries, e)
-		prev = e.name
+		start += len(prev)
+		ends = append(ends, len(names))
 	}
 	if d.err != nil || len(d.b) != 0 {
 		return nil, fmt.Errorf("%w: truncated or trailing bytes", errBadIndex)
 	}
+	all := string(names)
+	from := 0
+	for i, end := range ends {
+		x.entries[i].name = all[from:end]
+		from = end
+	}
 	return x, nil
+}
+
+// cleanName reports whether name is what entryName makes of a name that
+// stays in the root, other than the root itself: relative, and made of
+// components none of which is empty, "." or "..".
+func cleanName(name []byte) bool {
+	if len(name) == 0 {
+		return false
+	}
+	for len(name) > 0 {
+		c := name
+		if i := bytes.IndexByte(name, '/'); i >= 0 {
+			c, name = name[:i], name[i+1:]
+			if len(name) == 0 {
+				return false // a trailing slash
+			}
+		} else {
+			name = nil
+		}
+		if len(c) == 0 || string(c) == "." || string(c) == ".." {
+			return false
+		}
+	}
+	return true
 }
 
 // decoder reads varints and strings, remembering the first failure.
@@ -136,13 +180,16 @@ func (d *decoder) byte() byte {
 	return c
 }
 
-func (d *decoder) string() string {
+func (d *decoder) string() string { return string(d.bytes()) }
+
+// bytes returns the next string's bytes, in d's buffer.
+func (d *decoder) bytes() []byte {
 	n := d.uvarint()
 	if n > uint64(len(d.b)) {
 		d.err, d.b = errBadIndex, nil
-		return ""
+		return nil
 	}
-	s := string(d.b[:n])
+	s := d.b[:n:n]
 	d.b = d.b[n:]
 	return s
 }

@@ -227,10 +227,12 @@ type options struct {
 	// retryAfterCap bounds Retry-After waits (0: maxRetryAfterTotal).
 	retryAfterCap time.Duration
 	stats         *registryStats
-	certDirs      []string // certs.d directories (WithCertDirs)
-	certDir       string   // one directory for every registry (WithCertDir)
-	mounts        *Mounts  // layers pushed, to mount (WithMounts)
-	ahead         *layercache.Ahead
+	certDirs      []string          // certs.d directories (WithCertDirs)
+	certDir       string            // one directory for every registry (WithCertDir)
+	mounts        *Mounts           // layers pushed, to mount (WithMounts)
+	pings         *Pings            // registries' answers to pings, shared (WithPings); nil: none kept
+	chosen        func(v1.Image)    // told of a registry's image before its config is read (LoadBaseFS)
+	ahead         *layercache.Ahead // base blobs copied ahead to local outputs (WithAhead)
 }
 
 func makeOptions(opts ...Option) (*options, error) {

@@ -10,6 +10,7 @@ import (
 )
 
 func main() {
+	adjustStartingHeap(os.Getenv("GOGC"))
 	// SIGHUP (a closed terminal, a dropped SSH session) stops work as SIGTERM does.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	// A reader that stops early (scratchpack ls | head) makes writes to

@@ -1,0 +1,81 @@
+package transfer
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/scratchpack/scratchpack/layercache"
+)
+
+// TestBaseCacheReadAhead: a base whose index is in the cache reads the
+// files WithWanted names from the cache ahead of their opening, checked
+// as any read from the cache is: a damaged blob read ahead is read again
+// from the layer, never used. Files not wanted are read when opened.
+func TestBaseCacheReadAhead(t *testing.T) {
+	ctx := context.Background()
+	files := map[string]string{"usr/lib/libc.so.6": "the C library", "usr/lib/libm.so.6": "the maths library", "etc/hello": "hi\n"}
+	img := imageOf(t, []ent{dir("etc", 0o755), dir("usr/lib", 0o755),
+		file("etc/hello", files["etc/hello"], 0o644),
+		file("usr/lib/libc.so.6", files["usr/lib/libc.so.6"], 0o755),
+		file("usr/lib/libm.so.6", files["usr/lib/libm.so.6"], 0o755)})
+	cache, err := layercache.OpenCache(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wanted := WithWanted(func(name string) bool { return name == "usr/lib/libc.so.6" || name == "usr/lib/libm.so.6" })
+	// open opens the base, reads every file and saves what it read; it
+	// returns the number of layers read, and of blobs read ahead unused.
+	open := func() (int, int) {
+		t.Helper()
+		bfs, err := OpenBase(ctx, img, WithIndexCache(cache), wanted)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, want := range files {
+			got, err := fs.ReadFile(bfs, name)
+			if err != nil || string(got) != want {
+				t.Errorf("ReadFile(%s) = %q, %v; want %q", name, got, err, want)
+			}
+		}
+		if err := bfs.Save(); err != nil {
+			t.Fatal(err)
+		}
+		return bfs.LayersRead(), len(bfs.early)
+	}
+	if n, _ := open(); n != 2 {
+		t.Errorf("first open: %d layers read, want 2 (the index, and etc/hello, not wanted)", n)
+	}
+	if n, unused := open(); n != 0 || unused != 0 {
+		t.Errorf("from the cache: %d layers read, %d blobs read ahead unused; want 0, 0", n, unused)
+	}
+	bfs, err := OpenBase(ctx, img, WithIndexCache(cache), wanted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bfs.early) != 2 {
+		t.Errorf("%d blobs read ahead, want 2 (libc and libm)", len(bfs.early))
+	}
+	// Damage the cached libc: the read ahead finds it does not have its
+	// digest, and the file is read from the layer again, and saved again.
+	// (Damage that keeps the size is read from the layer every time:
+	// PutBlob leaves a blob of the right size in place.)
+	sum := sha256.Sum256([]byte(files["usr/lib/libc.so.6"]))
+	blob := filepath.Join(cache.Dir(), "blobs", "sha256", hex.EncodeToString(sum[:]))
+	if err := os.Chmod(blob, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(blob, []byte("the C library, damaged"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := open(); n != 1 {
+		t.Errorf("with a damaged blob: %d layers read, want 1", n)
+	}
+	if n, unused := open(); n != 0 || unused != 0 {
+		t.Errorf("then: %d layers read, %d blobs read ahead unused; want 0, 0", n, unused)
+	}
+}
