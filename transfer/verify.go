@@ -225,6 +225,12 @@ func (l *verifiedLayer) Compressed() (io.ReadCloser, error) {
 // tar unless it has the layer's diff_id (and its blob its digest), or as
 // soon as it passes the unpack cap. A blob that cannot be decompressed is
 // reported as not matching its digest, when it does not.
+//
+// The work is spread over the cores as a pipeline: one goroutine reads the
+// blob and computes its digest, another decompresses it, and the reader's
+// own computes the diff_id of what it reads (readAhead). The verdicts are
+// the same as if it were all done in one: nothing is trusted before the
+// end of the tar, where both digests are compared.
 func (l *verifiedLayer) Uncompressed() (io.ReadCloser, error) {
 	diffID, err := l.DiffID()
 	if err != nil {
@@ -234,8 +240,10 @@ func (l *verifiedLayer) Uncompressed() (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	blob := crc.(*digestReader)
-	br := bufio.NewReaderSize(blob, 64<<10)
+	d := crc.(*digestReader)
+	p := &layerPipe{stop: make(chan struct{}), d: d}
+	p.blob = &aheadBlob{readAhead: newReadAhead(d, blobChunk, blobAhead, p.stop), d: d}
+	br := bufio.NewReaderSize(p.blob, 64<<10)
 	magic, _ := br.Peek(4)
 	c := layercache.Uncompressed
 	switch {
@@ -244,15 +252,73 @@ func (l *verifiedLayer) Uncompressed() (io.ReadCloser, error) {
 	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
 		c = layercache.Zstd
 	}
-	tr, err := c.Decompressor(readCloser{br, blob.Close})
+	// The pipe closes the blob, once its stages are done with it.
+	dec, err := c.Decompressor(readCloser{br, func() error { return nil }})
 	if err != nil {
-		return nil, blob.explain(err)
+		err = p.blob.explain(err)
+		p.Close()
+		return nil, err
 	}
-	r := &diffIDReader{r: tr, blob: blob, h: sha256.New(), want: diffID, max: l.maxUnpack, what: l.what}
-	if c == layercache.Uncompressed && diffID == blob.want {
+	p.dec = dec
+	var tr io.Reader = dec
+	if c != layercache.Uncompressed {
+		p.tar = newReadAhead(dec, tarChunk, tarAhead, p.stop)
+		tr = p.tar
+	}
+	r := &diffIDReader{r: readCloser{tr, p.Close}, blob: p.blob, h: sha256.New(), want: diffID, max: l.maxUnpack, what: l.what}
+	if c == layercache.Uncompressed && diffID == d.want {
 		r.h = nil // the tar is the blob: checking its digest checks its diff_id
 	}
 	return r, nil
+}
+
+// layerPipe is the pipeline of verifiedLayer.Uncompressed: the blob read
+// ahead through its digestReader, the decompressor, and the tar read ahead
+// out of it (nil for an uncompressed blob).
+type layerPipe struct {
+	stop   chan struct{}
+	closed bool
+	d      *digestReader
+	blob   *aheadBlob
+	dec    io.ReadCloser
+	tar    *readAhead
+}
+
+// Close stops the stages and closes what they read, each once no
+// goroutine reads it any more.
+func (p *layerPipe) Close() error {
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	close(p.stop)
+	if p.tar != nil {
+		p.tar.wait()
+	}
+	if p.dec != nil {
+		p.dec.Close()
+	}
+	p.blob.wait()
+	return p.d.Close()
+}
+
+// aheadBlob is a layer's blob read ahead through its digestReader.
+type aheadBlob struct {
+	*readAhead
+	d *digestReader
+}
+
+// explain is digestReader.explain for a blob read ahead: the rest of it is
+// read through the stage, whose goroutine is the only one that reads d.
+func (b *aheadBlob) explain(err error) error {
+	if _, derr := io.Copy(io.Discard, b); derr != nil && errors.Is(derr, ErrCorruptBlob) {
+		return derr
+	}
+	b.wait() // the stage delivered its end, or was stopped: d is ours
+	if b.d.err != nil {
+		return b.d.err
+	}
+	return fmt.Errorf("decompressing %s: %w", b.d.what, err)
 }
 
 // digestReader checks, at its end, the size and digest of what it read.
@@ -333,7 +399,7 @@ func (r *digestReader) Close() error { return r.rc.Close() }
 // the blob it came from was whole; it fails as soon as the tar passes max.
 type diffIDReader struct {
 	r    io.ReadCloser
-	blob *digestReader
+	blob *aheadBlob
 	h    hash.Hash
 	want v1.Hash
 	n    int64
