@@ -204,8 +204,20 @@ func (l *verifiedLayer) DiffID() (v1.Hash, error) {
 }
 
 // Compressed returns the blob, which fails at its end unless it has the
-// layer's digest and size.
+// layer's digest and size. It is read, and its digest computed, on a
+// goroutine of its own, ahead of the caller (readAhead), who can write
+// what it read meanwhile.
 func (l *verifiedLayer) Compressed() (io.ReadCloser, error) {
+	d, err := l.blob()
+	if err != nil {
+		return nil, err
+	}
+	p := newLayerPipe(d)
+	return readCloser{p.blob, p.Close}, nil
+}
+
+// blob returns the blob, checked by a digestReader, read where it is read.
+func (l *verifiedLayer) blob() (*digestReader, error) {
 	h, err := l.Digest()
 	if err != nil {
 		return nil, err
@@ -236,13 +248,11 @@ func (l *verifiedLayer) Uncompressed() (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	crc, err := l.Compressed()
+	d, err := l.blob()
 	if err != nil {
 		return nil, err
 	}
-	d := crc.(*digestReader)
-	p := &layerPipe{stop: make(chan struct{}), d: d}
-	p.blob = &aheadBlob{readAhead: newReadAhead(d, blobChunk, blobAhead, p.stop), d: d}
+	p := newLayerPipe(d)
 	br := bufio.NewReaderSize(p.blob, 64<<10)
 	magic, _ := br.Peek(4)
 	c := layercache.Uncompressed
@@ -282,6 +292,13 @@ type layerPipe struct {
 	blob   *aheadBlob
 	dec    io.ReadCloser
 	tar    *readAhead
+}
+
+// newLayerPipe starts reading d ahead.
+func newLayerPipe(d *digestReader) *layerPipe {
+	p := &layerPipe{stop: make(chan struct{}), d: d}
+	p.blob = &aheadBlob{readAhead: newReadAhead(d, blobChunk, blobAhead, p.stop), d: d}
+	return p
 }
 
 // Close stops the stages and closes what they read, each once no
