@@ -7,10 +7,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/iotest"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
 	"github.com/scratchpack/scratchpack/internal/testenv"
 )
@@ -146,5 +150,43 @@ func TestBadGzipHeader(t *testing.T) {
 				t.Errorf("OpenBase: %v; want ErrCorruptBlob naming its layer 2", err)
 			}
 		})
+	}
+}
+
+// TestUncompressedClosedEarly: a layer's tar closed before its end stops
+// the goroutines of its pipeline, which read no more of it.
+func TestUncompressedClosedEarly(t *testing.T) {
+	img, err := mutate.AppendLayers(goodImage(t), bombLayer(t, 64<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "bomb")
+	testenv.WriteOCILayout(t, img, dir, "v1")
+	base, err := LoadBase(bg, mustParse(t, "oci:"+dir+":v1"), amd64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, err := base.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := runtime.NumGoroutine()
+	for _, n := range []int64{0, 10, 5 << 20} {
+		rc, err := ls[2].Uncompressed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.CopyN(io.Discard, rc, n); err != nil {
+			t.Fatalf("reading %d bytes: %v", n, err)
+		}
+		if err := rc.Close(); err != nil {
+			t.Errorf("Close after %d bytes: %v", n, err)
+		}
+	}
+	for i := 0; runtime.NumGoroutine() > before && i < 100; i++ {
+		time.Sleep(10 * time.Millisecond) // a goroutine past its last statement
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("%d goroutines after the layer was closed, %d before", n, before)
 	}
 }
