@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"errors"
+	"fmt"
 	"io"
 )
 
@@ -132,3 +133,61 @@ func (r *readAhead) Read(p []byte) (int, error) {
 // wait returns once the stage's goroutine has: after stop is closed, or
 // after the end of src was delivered.
 func (r *readAhead) wait() { <-r.exited }
+
+// layerPipe is the pipeline of verifiedLayer.Uncompressed: the blob read
+// ahead through its digestReader, the decompressor, and the tar read ahead
+// out of it (nil for an uncompressed blob). Compressed has the first stage
+// only.
+type layerPipe struct {
+	stop   chan struct{}
+	closed bool
+	d      *digestReader
+	blob   *aheadBlob
+	dec    io.ReadCloser
+	tar    *readAhead
+}
+
+// newLayerPipe starts reading d ahead.
+func newLayerPipe(d *digestReader) *layerPipe {
+	p := &layerPipe{stop: make(chan struct{}), d: d}
+	p.blob = &aheadBlob{readAhead: newReadAhead(d, blobChunk, blobAhead, p.stop), d: d}
+	return p
+}
+
+// Close stops the stages and closes what they read, each once no
+// goroutine reads it any more.
+func (p *layerPipe) Close() error {
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	close(p.stop)
+	if p.tar != nil {
+		p.tar.wait()
+	}
+	if p.dec != nil {
+		p.dec.Close() // a decompressor has nothing to flush: its Close only frees
+	}
+	p.blob.wait()
+	return p.d.Close()
+}
+
+// aheadBlob is a layer's blob read ahead through its digestReader.
+type aheadBlob struct {
+	*readAhead
+	d *digestReader
+}
+
+// explain turns err, met while decompressing, into the blob's own failure
+// if its bytes do not match their digest: the rest is read to tell, through
+// the stage, whose goroutine is the only one that reads d.
+func (b *aheadBlob) explain(err error) error {
+	if _, derr := io.Copy(io.Discard, b); derr != nil && errors.Is(derr, ErrCorruptBlob) {
+		return derr
+	}
+	b.wait() // the stage delivered its end, or was stopped: d is ours
+	if b.d.err != nil {
+		return b.d.err
+	}
+	return fmt.Errorf("decompressing %s: %w", b.d.what, err)
+}

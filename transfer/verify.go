@@ -282,62 +282,6 @@ func (l *verifiedLayer) Uncompressed() (io.ReadCloser, error) {
 	return r, nil
 }
 
-// layerPipe is the pipeline of verifiedLayer.Uncompressed: the blob read
-// ahead through its digestReader, the decompressor, and the tar read ahead
-// out of it (nil for an uncompressed blob).
-type layerPipe struct {
-	stop   chan struct{}
-	closed bool
-	d      *digestReader
-	blob   *aheadBlob
-	dec    io.ReadCloser
-	tar    *readAhead
-}
-
-// newLayerPipe starts reading d ahead.
-func newLayerPipe(d *digestReader) *layerPipe {
-	p := &layerPipe{stop: make(chan struct{}), d: d}
-	p.blob = &aheadBlob{readAhead: newReadAhead(d, blobChunk, blobAhead, p.stop), d: d}
-	return p
-}
-
-// Close stops the stages and closes what they read, each once no
-// goroutine reads it any more.
-func (p *layerPipe) Close() error {
-	if p.closed {
-		return nil
-	}
-	p.closed = true
-	close(p.stop)
-	if p.tar != nil {
-		p.tar.wait()
-	}
-	if p.dec != nil {
-		p.dec.Close()
-	}
-	p.blob.wait()
-	return p.d.Close()
-}
-
-// aheadBlob is a layer's blob read ahead through its digestReader.
-type aheadBlob struct {
-	*readAhead
-	d *digestReader
-}
-
-// explain is digestReader.explain for a blob read ahead: the rest of it is
-// read through the stage, whose goroutine is the only one that reads d.
-func (b *aheadBlob) explain(err error) error {
-	if _, derr := io.Copy(io.Discard, b); derr != nil && errors.Is(derr, ErrCorruptBlob) {
-		return derr
-	}
-	b.wait() // the stage delivered its end, or was stopped: d is ours
-	if b.d.err != nil {
-		return b.d.err
-	}
-	return fmt.Errorf("decompressing %s: %w", b.d.what, err)
-}
-
 // digestReader checks, at its end, the size and digest of what it read.
 type digestReader struct {
 	rc   io.ReadCloser
@@ -394,20 +338,6 @@ func (r *digestReader) verdict() error {
 		return fmt.Errorf("%w: %s is %d bytes with digest sha256:%s, its manifest says %d bytes, %s", ErrCorruptBlob, r.what, r.n, got, r.size, r.want)
 	}
 	return nil
-}
-
-// explain turns err, met while decompressing, into the blob's own failure
-// if its bytes do not match their digest: the rest is read to tell.
-func (r *digestReader) explain(err error) error {
-	if !r.done {
-		if _, derr := io.Copy(io.Discard, r); derr != nil && errors.Is(derr, ErrCorruptBlob) {
-			return derr
-		}
-	}
-	if r.err != nil {
-		return r.err
-	}
-	return fmt.Errorf("decompressing %s: %w", r.what, err)
 }
 
 func (r *digestReader) Close() error { return r.rc.Close() }
