@@ -136,8 +136,7 @@ func (r *readAhead) wait() { <-r.exited }
 
 // layerPipe is the pipeline of verifiedLayer.Uncompressed: the blob read
 // ahead through its digestReader, the decompressor, and the tar read ahead
-// out of it (nil for an uncompressed blob). Compressed has the first stage
-// only.
+// out of it (nil for an uncompressed blob).
 type layerPipe struct {
 	stop   chan struct{}
 	closed bool

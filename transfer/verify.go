@@ -204,16 +204,19 @@ func (l *verifiedLayer) DiffID() (v1.Hash, error) {
 }
 
 // Compressed returns the blob, which fails at its end unless it has the
-// layer's digest and size. It is read, and its digest computed, on a
-// goroutine of its own, ahead of the caller (readAhead), who can write
-// what it read meanwhile.
+// layer's digest and size.
+//
+// It is read on the caller's goroutine: reading it ahead on another (as
+// Uncompressed does) was measured to gain nothing when it is copied into a
+// docker-archive (87 MB from a local registry: 2.35 s either way, on 2
+// cores), where the two digests of the blob, ggcr's and this one, are
+// computed by the same reader and the file's writes cost little.
 func (l *verifiedLayer) Compressed() (io.ReadCloser, error) {
 	d, err := l.blob()
 	if err != nil {
-		return nil, err
+		return nil, err // not a nil *digestReader in an interface
 	}
-	p := newLayerPipe(d)
-	return readCloser{p.blob, p.Close}, nil
+	return d, nil
 }
 
 // blob returns the blob, checked by a digestReader, read where it is read.
