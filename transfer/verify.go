@@ -205,7 +205,22 @@ func (l *verifiedLayer) DiffID() (v1.Hash, error) {
 
 // Compressed returns the blob, which fails at its end unless it has the
 // layer's digest and size.
+//
+// It is read on the caller's goroutine: reading it ahead on another (as
+// Uncompressed does) was measured to gain nothing when it is copied into a
+// docker-archive (87 MB from a local registry: 2.35 s either way, on 2
+// cores), where the two digests of the blob, ggcr's and this one, are
+// computed by the same reader and the file's writes cost little.
 func (l *verifiedLayer) Compressed() (io.ReadCloser, error) {
+	d, err := l.blob()
+	if err != nil {
+		return nil, err // not a nil *digestReader in an interface
+	}
+	return d, nil
+}
+
+// blob returns the blob, checked by a digestReader, read where it is read.
+func (l *verifiedLayer) blob() (*digestReader, error) {
 	h, err := l.Digest()
 	if err != nil {
 		return nil, err
@@ -225,17 +240,23 @@ func (l *verifiedLayer) Compressed() (io.ReadCloser, error) {
 // tar unless it has the layer's diff_id (and its blob its digest), or as
 // soon as it passes the unpack cap. A blob that cannot be decompressed is
 // reported as not matching its digest, when it does not.
+//
+// The work is spread over the cores as a pipeline: one goroutine reads the
+// blob and computes its digest, another decompresses it, and the reader's
+// own computes the diff_id of what it reads (readAhead). The verdicts are
+// the same as if it were all done in one: nothing is trusted before the
+// end of the tar, where both digests are compared.
 func (l *verifiedLayer) Uncompressed() (io.ReadCloser, error) {
 	diffID, err := l.DiffID()
 	if err != nil {
 		return nil, err
 	}
-	crc, err := l.Compressed()
+	d, err := l.blob()
 	if err != nil {
 		return nil, err
 	}
-	blob := crc.(*digestReader)
-	br := bufio.NewReaderSize(blob, 64<<10)
+	p := newLayerPipe(d)
+	br := bufio.NewReaderSize(p.blob, 64<<10)
 	magic, _ := br.Peek(4)
 	c := layercache.Uncompressed
 	switch {
@@ -244,12 +265,21 @@ func (l *verifiedLayer) Uncompressed() (io.ReadCloser, error) {
 	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
 		c = layercache.Zstd
 	}
-	tr, err := c.Decompressor(readCloser{br, blob.Close})
+	// The pipe closes the blob, once its stages are done with it.
+	dec, err := c.Decompressor(readCloser{br, func() error { return nil }})
 	if err != nil {
-		return nil, blob.explain(err)
+		err = p.blob.explain(err)
+		p.Close()
+		return nil, err
 	}
-	r := &diffIDReader{r: tr, blob: blob, h: sha256.New(), want: diffID, max: l.maxUnpack, what: l.what}
-	if c == layercache.Uncompressed && diffID == blob.want {
+	p.dec = dec
+	var tr io.Reader = dec
+	if c != layercache.Uncompressed {
+		p.tar = newReadAhead(dec, tarChunk, tarAhead, p.stop)
+		tr = p.tar
+	}
+	r := &diffIDReader{r: readCloser{tr, p.Close}, blob: p.blob, h: sha256.New(), want: diffID, max: l.maxUnpack, what: l.what}
+	if c == layercache.Uncompressed && diffID == d.want {
 		r.h = nil // the tar is the blob: checking its digest checks its diff_id
 	}
 	return r, nil
@@ -313,27 +343,13 @@ func (r *digestReader) verdict() error {
 	return nil
 }
 
-// explain turns err, met while decompressing, into the blob's own failure
-// if its bytes do not match their digest: the rest is read to tell.
-func (r *digestReader) explain(err error) error {
-	if !r.done {
-		if _, derr := io.Copy(io.Discard, r); derr != nil && errors.Is(derr, ErrCorruptBlob) {
-			return derr
-		}
-	}
-	if r.err != nil {
-		return r.err
-	}
-	return fmt.Errorf("decompressing %s: %w", r.what, err)
-}
-
 func (r *digestReader) Close() error { return r.rc.Close() }
 
 // diffIDReader checks, at the end of a layer's tar, its diff_id, and that
 // the blob it came from was whole; it fails as soon as the tar passes max.
 type diffIDReader struct {
 	r    io.ReadCloser
-	blob *digestReader
+	blob *aheadBlob
 	h    hash.Hash
 	want v1.Hash
 	n    int64
