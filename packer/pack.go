@@ -153,10 +153,23 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 	if err := verify(a.Share(elfdeps.NewRoot(overlayFS{base: baseFS, set: set}, "the image")), rep, spec, plan.verify...); err != nil {
 		return nil, err
 	}
-	res.Notes = append(res.Notes, saveBase(bfs)...)
+	// What was read of the base goes to the cache while the layers are made.
+	saved := make(chan []string, 1)
+	go func() { saved <- saveBase(bfs) }()
+	res, err = finish(ctx, res, set, base, spec, platform, o)
+	if notes := <-saved; res != nil {
+		res.Notes = append(res.Notes, notes...)
+	}
+	built = err == nil
+	return res, err
+}
+
+// finish makes the layers of set and the image of them on base.
+func finish(ctx context.Context, res *Result, set *FileSet, base v1.Image, spec Spec, platform v1.Platform, o *options) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	var err error
 	if res.Layers, err = makeLayers(set, spec, o); err != nil {
 		return nil, err
 	}
@@ -165,7 +178,6 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 		return nil, err
 	}
 	res.Image, err = inFormat(res.Image, spec.Format)
-	built = err == nil
 	return res, err
 }
 

@@ -20,11 +20,12 @@ func NewAhead(dsts []Ref) *layercache.Ahead {
 	return layercache.NewAhead(paths...)
 }
 
-// WithCopyAhead has OpenBase, as it starts, copy the blobs of the base
-// that a pass checks in place (uncompressed layers kept in local files:
-// docker save archives, uncompressed layers of layouts) to the outputs of
-// a: they are copied while the base is read (see layercache.Ahead), and
-// taken by an output written WithAhead(a) if the pass found them right.
+// WithCopyAhead has OpenBase copy the blobs of the base that a pass
+// checks in place (uncompressed layers kept in local files: docker save
+// archives, uncompressed layers of layouts) to the outputs of a: at once
+// if the base's index is in the cache, else each once the pass has read
+// its tar's headers, while its hash goes on (see layercache.Ahead). An
+// output written WithAhead(a) takes a copy if the pass found it right.
 func WithCopyAhead(a *layercache.Ahead) IndexOption {
 	return func(o *indexOptions) { o.ahead = a }
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,51 +55,68 @@ func TestCopyAhead(t *testing.T) {
 		}
 		return names
 	}
+	cache, err := layercache.OpenCache(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	// open loads the base, starts copying it to dst and reads it, as
-	// packer.Build does.
-	open := func(path string, dst Ref) (v1.Image, *layercache.Ahead, error) {
+	// packer.Build does, and says how many of its layers it read.
+	open := func(path string, dst Ref) (v1.Image, *layercache.Ahead, int, error) {
 		t.Helper()
 		img, err := LoadBase(ctx, mustParse(t, "docker-archive:"+path), v1.Platform{OS: "linux", Architecture: "amd64"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		a := NewAhead([]Ref{dst})
-		_, err = OpenBase(ctx, img, WithCopyAhead(a))
-		return img, a, err
+		bfs, err := OpenBase(ctx, img, WithCopyAhead(a), WithIndexCache(cache))
+		if err != nil {
+			return img, a, 0, err
+		}
+		if err := bfs.Save(); err != nil {
+			t.Fatal(err)
+		}
+		return img, a, bfs.LayersRead(), nil
 	}
 
-	dst := mustParse(t, "oci:"+filepath.Join(outs, "good"))
-	img, a, err := open(good, dst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Write(ctx, img, []Ref{dst}, WithAhead(a)); err != nil {
-		t.Fatal(err)
-	}
-	a.Close()
-	// The layout's blob of the base's layer has its digest (an
-	// uncompressed layer: ggcr's validate would take it for gzip).
-	lp, err := layout.FromPath(dst.Path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ls, err := img.Layers()
-	if err != nil || len(ls) != 1 {
-		t.Fatalf("layers: %d, %v", len(ls), err)
-	}
-	h := digest(t, ls[0])
-	blob, err := os.ReadFile(filepath.Join(string(lp), "blobs", h.Algorithm, h.Hex))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sum := sha256.Sum256(blob); hex.EncodeToString(sum[:]) != h.Hex {
-		t.Errorf("the blob of %s in the layout has digest %x", h, sum)
-	}
-	if l := leftovers(); len(l) != 0 {
-		t.Errorf("left behind: %v", l)
+	// First with the layer read (copied once scanned), then with its index
+	// from the cache (copied at once).
+	for i, wantRead := range []int{1, 0} {
+		dst := mustParse(t, "oci:"+filepath.Join(outs, fmt.Sprintf("good%d", i)))
+		img, a, read, err := open(good, dst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if read != wantRead {
+			t.Errorf("open %d read %d layers, want %d", i+1, read, wantRead)
+		}
+		if _, err := Write(ctx, img, []Ref{dst}, WithAhead(a)); err != nil {
+			t.Fatal(err)
+		}
+		a.Close()
+		// The layout's blob of the base's layer has its digest (an
+		// uncompressed layer: ggcr's validate would take it for gzip).
+		lp, err := layout.FromPath(dst.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls, err := img.Layers()
+		if err != nil || len(ls) != 1 {
+			t.Fatalf("layers: %d, %v", len(ls), err)
+		}
+		h := digest(t, ls[0])
+		blob, err := os.ReadFile(filepath.Join(string(lp), "blobs", h.Algorithm, h.Hex))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum := sha256.Sum256(blob); hex.EncodeToString(sum[:]) != h.Hex {
+			t.Errorf("the blob of %s in the layout has digest %x", h, sum)
+		}
+		if l := leftovers(); len(l) != 0 {
+			t.Errorf("left behind: %v", l)
+		}
 	}
 
-	_, a, err = open(bad, mustParse(t, "oci:"+filepath.Join(outs, "bad")))
+	_, a, _, err := open(bad, mustParse(t, "oci:"+filepath.Join(outs, "bad")))
 	if !errors.Is(err, ErrCorruptBlob) {
 		t.Errorf("opening a base whose layer was changed: %v, want ErrCorruptBlob", err)
 	}

@@ -92,9 +92,6 @@ func OpenBase(ctx context.Context, img v1.Image, opts ...IndexOption) (*BaseFS, 
 		return nil, fmt.Errorf("reading the layers of %s: %w", ix.name, err)
 	}
 	ix.sections = make([]*layercache.Section, len(ix.layers))
-	if !ix.o.cacheOnly {
-		copyAhead(ix.o.ahead, ix.layers)
-	}
 	if ix.o.cache != nil && len(ix.layers) > 0 {
 		d, err := img.Digest()
 		if err != nil {
@@ -104,6 +101,9 @@ func OpenBase(ctx context.Context, img v1.Image, opts ...IndexOption) (*BaseFS, 
 		if ok, err := ix.load(); err != nil {
 			return nil, err
 		} else if ok {
+			if !ix.o.cacheOnly {
+				copyAhead(ix.o.ahead, ix.layers) // see passSection for the others
+			}
 			return &BaseFS{ix}, nil
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sys/unix"
 
 	"github.com/scratchpack/scratchpack/layercache"
@@ -136,6 +137,12 @@ func (ix *indexer) passSection(l *verifiedLayer, s layercache.Section, what stri
 	kept, perr := ix.scan(tar.NewReader(wr), func() int64 { return wr.off }, visit, what)
 	if perr != nil && !errors.Is(perr, context.Canceled) {
 		cancel() // the blob's digest says whether the bytes are at fault
+	} else {
+		// Its copy to the outputs (WithCopyAhead) starts now, not with the
+		// hash: the scan and then the copy take one core while the hash,
+		// which the pack waits for, has the other. All three at once made
+		// a first pack onto the 229 MB Debian base take 341 ms, this 280.
+		copyAhead(ix.o.ahead, []v1.Layer{l})
 	}
 	if got := <-sum; got != want.Hex {
 		if err := ix.ctx.Err(); err != nil {
