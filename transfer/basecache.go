@@ -55,6 +55,11 @@ func (ix *indexer) load() (ok bool, err error) {
 	if found, err := ix.o.cache.ReadRecord(baseRecords, ix.key, &r); err != nil || !found {
 		return false, nil
 	}
+	if !ix.o.cacheOnly {
+		// The index is (almost surely) here: no pass will read the layers,
+		// so their copies to the outputs start now (else see passSection).
+		copyAhead(ix.o.ahead, ix.layers)
+	}
 	raw, err := ix.o.cache.ReadBlob(r.Index, maxIndexSize)
 	if err != nil {
 		return false, nil

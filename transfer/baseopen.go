@@ -101,9 +101,6 @@ func OpenBase(ctx context.Context, img v1.Image, opts ...IndexOption) (*BaseFS, 
 		if ok, err := ix.load(); err != nil {
 			return nil, err
 		} else if ok {
-			if !ix.o.cacheOnly {
-				copyAhead(ix.o.ahead, ix.layers) // see passSection for the others
-			}
 			return &BaseFS{ix}, nil
 		}
 	}
