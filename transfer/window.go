@@ -20,9 +20,11 @@ type windowReader struct {
 	winOff int64 // of win[0], in the stretch
 }
 
-// windowSize is read at a time: large enough for the headers of many small
-// files, small enough that skipping a large file reads little of it.
-const windowSize = 64 << 10
+// windowSize is read at a time: enough for the headers of a run of small
+// files, and little to copy for nothing when the next header is further
+// on (a window is copied whole): the headers of the Debian base's 9,410
+// entries took 52 ms through 4 KiB windows, 64 ms through 64 KiB ones.
+const windowSize = 4 << 10
 
 func newWindowReader(r io.ReaderAt, base, size int64) *windowReader {
 	return &windowReader{r: r, base: base, size: size, win: make([]byte, 0, windowSize)}
