@@ -1,12 +1,10 @@
 package layercache
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-
-	"golang.org/x/sys/unix"
 )
 
 // Section is a layer's blob kept as a stretch of a local file (an OCI
@@ -52,12 +50,7 @@ func placeSection(s Section, to string) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	var n int64
-	if s.Offset == 0 && s.Size == s.Stamp.Size {
-		n, err = cloneOrCopy(tmp, src, s.Size)
-	} else {
-		n, err = copyRange(tmp, src, s.Offset, s.Size)
-	}
+	n, err := copySection(context.Background(), tmp, src, s.Offset, s.Size, s.Offset == 0 && s.Size == s.Stamp.Size)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -68,24 +61,4 @@ func placeSection(s Section, to string) error {
 		return errStale
 	}
 	return os.Rename(tmp.Name(), to)
-}
-
-// copyRange copies size bytes of src from off to dst, an empty file, with
-// copy_file_range where it can, else through a buffer.
-func copyRange(dst, src *os.File, off, size int64) (int64, error) {
-	var n int64
-	for n < size {
-		c, err := unix.CopyFileRange(int(src.Fd()), &off, int(dst.Fd()), nil, int(min(size-n, 1<<30)), 0)
-		if err != nil {
-			if n > 0 {
-				return n, err
-			}
-			return io.Copy(dst, io.NewSectionReader(src, off, size))
-		}
-		if c == 0 {
-			break
-		}
-		n += int64(c)
-	}
-	return n, nil
 }
