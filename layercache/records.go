@@ -37,7 +37,7 @@ func (c *Cache) PutBlob(data []byte) (v1.Hash, error) {
 
 // ReadBlob returns the blob h of at most max bytes, checked against h: a
 // blob that is not there is fs.ErrNotExist, one that does not match (or
-// is larger) ErrCorrupt.
+// is larger) ErrCorrupt, and one that does not match is removed.
 func (c *Cache) ReadBlob(h v1.Hash, max int64) ([]byte, error) {
 	if h.Algorithm != "sha256" || len(h.Hex) != sha256.Size*2 {
 		return nil, fmt.Errorf("%w: blob name %q", ErrCorrupt, h)
@@ -65,7 +65,10 @@ func (c *Cache) ReadBlob(h v1.Hash, max int64) ([]byte, error) {
 		return nil, err
 	}
 	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != h.Hex {
-		return nil, fmt.Errorf("%w: %s does not have its digest", ErrCorrupt, c.blobPath(h))
+		// Dropped, so that PutBlob, which leaves a blob of the right size
+		// in place, writes it again.
+		_ = os.Remove(c.blobPath(h))
+		return nil, fmt.Errorf("%w: %s does not have its digest (dropped)", ErrCorrupt, c.blobPath(h))
 	}
 	return b, nil
 }

@@ -61,21 +61,23 @@ func TestBaseCacheReadAhead(t *testing.T) {
 		t.Errorf("%d blobs read ahead, want 2 (libc and libm)", len(bfs.early))
 	}
 	// Damage the cached libc: the read ahead finds it does not have its
-	// digest, and the file is read from the layer again, and saved again.
-	// (Damage that keeps the size is read from the layer every time:
-	// PutBlob leaves a blob of the right size in place.)
+	// digest, and the file is read from the layer again, and saved again;
+	// also damage that keeps its size (the damaged blob is dropped, so
+	// that saving writes it again).
 	sum := sha256.Sum256([]byte(files["usr/lib/libc.so.6"]))
 	blob := filepath.Join(cache.Dir(), "blobs", "sha256", hex.EncodeToString(sum[:]))
-	if err := os.Chmod(blob, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(blob, []byte("the C library, damaged"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if n, _ := open(); n != 1 {
-		t.Errorf("with a damaged blob: %d layers read, want 1", n)
-	}
-	if n, unused := open(); n != 0 || unused != 0 {
-		t.Errorf("then: %d layers read, %d blobs read ahead unused; want 0, 0", n, unused)
+	for _, damaged := range []string{"the C library, damaged", "the C librarY"} {
+		if err := os.Chmod(blob, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(blob, []byte(damaged), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := open(); n != 1 {
+			t.Errorf("with a damaged blob (%q): %d layers read, want 1", damaged, n)
+		}
+		if n, unused := open(); n != 0 || unused != 0 {
+			t.Errorf("then (%q): %d layers read, %d blobs read ahead unused; want 0, 0", damaged, n, unused)
+		}
 	}
 }
