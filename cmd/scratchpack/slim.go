@@ -40,6 +40,7 @@ func slimCommand() *cli.Command {
 			&cli.StringFlag{Name: "digest-file", Usage: "also write the image digest to `FILE`"},
 			forceFlag(),
 			timeoutFlag(),
+			maxUnpackFlag(),
 			&cli.BoolFlag{Name: "json", Usage: "print the result and the reports as JSON on stdout instead of the digest"},
 		}, append(append(registryFlags(), smokeFlags()...), layerFlags()...)...),
 		Action: runSlim,
