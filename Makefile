@@ -110,6 +110,8 @@ FUZZ_TARGETS := \
 	./elfdeps:FuzzReadPyInstaller \
 	./elfdeps:FuzzDlopenNames \
 	./transfer:FuzzUnpackStaysInside \
+	./transfer:FuzzBaseFSMatchesUnpack \
+	./transfer:FuzzDecodeIndex \
 	./config:FuzzParse \
 	./sbom:FuzzParseStatus
 
