@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -90,8 +91,14 @@ func TestAhead(t *testing.T) {
 		}
 	})
 	t.Run("changed", func(t *testing.T) {
-		a := NewAhead(out)
-		a.Copy(h, s)
+		// The file changes after it was checked, before it is copied: the
+		// copy holds other bytes than were checked. (A change while it is
+		// copied shows the same way, in its stamp after the copy; a copy
+		// finished before a change is a good one.) The write comes a clock
+		// tick after the file's writing: file times come from a coarse
+		// clock (a jiffy, up to 10 ms), and a write in the same tick leaves
+		// the stamp as it was (what Stamp.Settled is for).
+		time.Sleep(20 * time.Millisecond)
 		f, err := os.OpenFile(src, os.O_WRONLY, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -100,8 +107,8 @@ func TestAhead(t *testing.T) {
 			t.Fatal(err)
 		}
 		f.Close()
-		// Checked (or found unchanged) before the write: the copy may hold
-		// the write, and the file's stamp is no longer the one checked.
+		a := NewAhead(out)
+		a.Copy(h, s)
 		if _, ok := a.For(out)(h, checked); ok {
 			t.Error("a copy of a file changed since it was checked was handed over")
 		}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // TestPlaceSection: a section is copied (a stretch of its file) while its
@@ -30,6 +31,10 @@ func TestPlaceSection(t *testing.T) {
 		t.Fatalf("placed %q, %v; want the section", b, err)
 	}
 	os.Remove(to)
+	// A later clock tick than the file's writing: file times come from a
+	// coarse clock (a jiffy, up to 10 ms), and a write in the same tick
+	// leaves the stamp as it was (what Stamp.Settled is for).
+	time.Sleep(20 * time.Millisecond)
 	f, err := os.OpenFile(src, os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
