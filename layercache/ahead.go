@@ -2,13 +2,11 @@ package layercache
 
 import (
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"golang.org/x/sys/unix"
 )
 
 // Ahead copies blobs that are sections of local files (a base's layers)
@@ -38,6 +36,7 @@ type aheadKey struct {
 // aheadCopy is a copy of one section, under way until done is closed.
 type aheadCopy struct {
 	s             Section // as given: its stamp not known yet
+	workers       int
 	done          chan struct{}
 	tmp           string // the copy; "" once taken or removed
 	before, after Stamp  // of the section's file, around the copy
@@ -64,8 +63,10 @@ func NewAhead(paths ...string) *Ahead {
 }
 
 // Copy starts copying s, the blob with digest h, to a temporary file beside
-// each output path, once per blob and path.
-func (a *Ahead) Copy(h v1.Hash, s Section) {
+// each output path, once per blob and path, with up to workers windows of
+// it under way at once (see copySection): one while the pack has other
+// work for the other cores, more when the copy is all there is to wait for.
+func (a *Ahead) Copy(h v1.Hash, s Section, workers int) {
 	if a == nil {
 		return
 	}
@@ -76,7 +77,7 @@ func (a *Ahead) Copy(h v1.Hash, s Section) {
 		if _, ok := a.copies[k]; ok || a.ctx.Err() != nil {
 			continue
 		}
-		c := &aheadCopy{s: s, done: make(chan struct{})}
+		c := &aheadCopy{s: s, workers: workers, done: make(chan struct{})}
 		a.copies[k] = c
 		a.wg.Add(1)
 		go func() {
@@ -103,45 +104,13 @@ func (c *aheadCopy) copy(ctx context.Context, path string) {
 		return
 	}
 	c.tmp = dst.Name()
-	n, err := copySection(ctx, dst, src, c.s.Offset, c.s.Size, c.s.Offset == 0 && c.s.Size == c.before.Size)
+	n, err := copySection(ctx, dst, src, c.s.Offset, c.s.Size, c.s.Offset == 0 && c.s.Size == c.before.Size, c.workers)
 	if cerr := dst.Close(); err == nil {
 		err = cerr
 	}
 	if c.after, err = StampOf(src); err == nil && n == c.s.Size {
 		c.ok = true
 	}
-}
-
-// copySection copies size bytes of src from off to dst, an empty file:
-// cloned if whole and the file system can, else by the kernel in pieces
-// (so that ctx can stop it), else through a buffer.
-func copySection(ctx context.Context, dst, src *os.File, off, size int64, whole bool) (int64, error) {
-	if whole && unix.IoctlFileClone(int(dst.Fd()), int(src.Fd())) == nil {
-		fi, err := dst.Stat()
-		if err != nil {
-			return 0, err
-		}
-		return fi.Size(), nil
-	}
-	const piece = 64 << 20
-	var n int64
-	for n < size {
-		if err := ctx.Err(); err != nil {
-			return n, err
-		}
-		c, err := unix.CopyFileRange(int(src.Fd()), &off, int(dst.Fd()), nil, int(min(size-n, piece)), 0)
-		if err != nil {
-			if n > 0 {
-				return n, err
-			}
-			return io.Copy(dst, io.NewSectionReader(src, off, size))
-		}
-		if c == 0 {
-			break
-		}
-		n += int64(c)
-	}
-	return n, nil
 }
 
 // Taker gives PlaceBlobs the copy made ahead of a blob, if there is a good

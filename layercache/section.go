@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 )
 
 // Section is a layer's blob kept as a stretch of a local file (an OCI
@@ -50,14 +51,17 @@ func placeSection(s Section, to string) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	n, err := copySection(context.Background(), tmp, src, s.Offset, s.Size, s.Offset == 0 && s.Size == s.Stamp.Size)
+	n, err := copySection(context.Background(), tmp, src, s.Offset, s.Size, s.Offset == 0 && s.Size == s.Stamp.Size, runtime.GOMAXPROCS(0))
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
+	}
+	if st, serr := StampOf(src); serr != nil || st != s.Stamp {
+		return errStale // cut short, say: read through the layer, and checked
 	}
 	if err != nil {
 		return fmt.Errorf("copying %s: %w", s.Path, err)
 	}
-	if st, err := StampOf(src); err != nil || st != s.Stamp || n != s.Size {
+	if n != s.Size {
 		return errStale
 	}
 	return os.Rename(tmp.Name(), to)

@@ -41,9 +41,11 @@ func openBase(ctx context.Context, base v1.Image, spec Spec, o *options, wanted 
 
 // loadBaseFS is transfer.LoadBase, then openBase, at once
 // (transfer.LoadBaseFS: a registry base's index in the cache is read while
-// its config is fetched).
+// its config is fetched). The BaseFS is returned before the hashes of
+// layers read in place are known (transfer.WithLateCheck): Build asks
+// bfs.Checked before it returns anything made of it.
 func loadBaseFS(ctx context.Context, spec Spec, platform v1.Platform, o *options, wanted func(string) bool) (v1.Image, fs.FS, *transfer.BaseFS, error) {
-	iopts := []transfer.IndexOption{transfer.WithWanted(wanted), transfer.WithCopyAhead(o.ahead)}
+	iopts := []transfer.IndexOption{transfer.WithWanted(wanted), transfer.WithCopyAhead(o.ahead), transfer.WithLateCheck()}
 	if o.cache != nil {
 		iopts = append(iopts, transfer.WithIndexCache(o.cache))
 	}

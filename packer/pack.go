@@ -3,6 +3,7 @@ package packer
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -132,8 +133,33 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	res, err := assemble(ctx, analysed{rep, closure, plan, traced, py, a}, base, baseFS, bfs, spec, platform, o)
+	// The base's layers read in place may still be being hashed: what was
+	// made of them, and any error met, counts only if they are right.
+	if cerr := bfs.Checked(); cerr != nil {
+		return nil, fmt.Errorf("reading base %s: %w", spec.Base, cerr)
+	}
+	built = err == nil
+	return res, err
+}
+
+// analysed is what Build learned of the program before the base was read.
+type analysed struct {
+	rep     *elfdeps.Report
+	closure *elfdeps.Closure
+	plan    *runtimePlan
+	traced  *traceAddition
+	py      *pyinstallerPlan
+	a       *elfdeps.Analysis
+}
+
+// assemble places the program, its closure and its run-time files on the
+// base and makes the image.
+func assemble(ctx context.Context, an analysed, base v1.Image, baseFS fs.FS, bfs *transfer.BaseFS, spec Spec, platform v1.Platform, o *options) (*Result, error) {
+	rep, closure, plan, traced, py := an.rep, an.closure, an.plan, an.traced, an.py
 	set := NewFileSet()
 	res := &Result{Report: rep, Program: spec.Dest, Closure: closure, Files: set, Sysroot: spec.Root, Needs: plan.needs, Trace: traced.trace}
+	var err error
 	if res.FromBase, err = placeClosure(set, baseFS, closure, rep, spec); err != nil {
 		return nil, err
 	}
@@ -150,17 +176,17 @@ func Build(ctx context.Context, spec Spec, opts ...Option) (*Result, error) {
 		return nil, err
 	}
 	res.Notes = plan.notes
-	if err := verify(a.Share(elfdeps.NewRoot(overlayFS{base: baseFS, set: set}, "the image")), rep, spec, plan.verify...); err != nil {
+	if err := verify(an.a.Share(elfdeps.NewRoot(overlayFS{base: baseFS, set: set}, "the image")), rep, spec, plan.verify...); err != nil {
 		return nil, err
 	}
-	// What was read of the base goes to the cache while the layers are made.
+	// What was read of the base goes to the cache while the layers are
+	// made (its record once the base's layers are found right).
 	saved := make(chan []string, 1)
 	go func() { saved <- saveBase(bfs) }()
 	res, err = finish(ctx, res, set, base, spec, platform, o)
 	if notes := <-saved; res != nil {
 		res.Notes = append(res.Notes, notes...)
 	}
-	built = err == nil
 	return res, err
 }
 

@@ -57,8 +57,9 @@ func (ix *indexer) load() (ok bool, err error) {
 	}
 	if !ix.o.cacheOnly {
 		// The index is (almost surely) here: no pass will read the layers,
-		// so their copies to the outputs start now (else see passSection).
-		copyAhead(ix.o.ahead, ix.layers)
+		// so their copies to the outputs start now (else see passSection),
+		// on every core: the rest of the pack is little work beside them.
+		copyAhead(ix.o.ahead, ix.layers, runtime.GOMAXPROCS(0))
 	}
 	raw, err := ix.o.cache.ReadBlob(r.Index, maxIndexSize)
 	if err != nil {
@@ -183,15 +184,57 @@ func (ix *indexer) uncheckedSettled(recorded []sectionRecord) bool {
 // Save writes to the cache (WithIndexCache) what this BaseFS read that the
 // cache lacks: the index, the contents of the files opened or kept by the
 // passes, and the stamps of layers checked in local files. Without a cache,
-// or with nothing new, it does nothing.
+// or with nothing new, it does nothing. The blobs are written first, the
+// record that names them only once the layers are found right (Checked):
+// a blob is named by its own digest, and nothing uses it but a record.
 func (b *BaseFS) Save() error {
 	ix := b.indexer
 	if ix.o.cache == nil || ix.key == "" {
 		return nil
 	}
 	ix.mu.Lock()
+	changed, err := ix.putContents()
+	var index v1.Hash
+	if err == nil && (changed || ix.fresh) {
+		index, err = ix.o.cache.PutBlob(encodeIndex(ix.x))
+	}
+	ix.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if err := b.Checked(); err != nil {
+		return err
+	}
+	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	changed := ix.fresh
+	var sections []sectionRecord
+	for i, s := range ix.sections {
+		if s != nil {
+			sections = append(sections, sectionRecord{Layer: i, Offset: s.Offset, Size: s.Size, Stamp: s.Stamp})
+		}
+	}
+	if !changed && !ix.fresh && len(sections) == len(ix.recorded) {
+		return nil
+	}
+	if index.Hex == "" {
+		if index, err = ix.o.cache.PutBlob(encodeIndex(ix.x)); err != nil {
+			return err
+		}
+	}
+	r := baseRecord{Index: index, Sections: sections}
+	for k, d := range ix.cached {
+		r.Files = append(r.Files, fileRecord{Layer: k.layer, Offset: k.offset, Digest: d})
+	}
+	if err := ix.o.cache.WriteRecord(baseRecords, ix.key, r); err != nil {
+		return err
+	}
+	ix.fresh, ix.recorded = false, sections
+	return nil
+}
+
+// putContents writes to the cache the contents read of the index's
+// regular files that it lacks, and reports whether there were any.
+func (ix *indexer) putContents() (changed bool, err error) {
 	var used map[contentKey]bool // made only when there is something to save
 	for k, data := range ix.contents {
 		if _, ok := ix.cached[k]; ok {
@@ -210,33 +253,9 @@ func (b *BaseFS) Save() error {
 		}
 		h, err := ix.o.cache.PutBlob(data)
 		if err != nil {
-			return err
+			return changed, err
 		}
 		ix.cached[k], changed = h, true
 	}
-	var sections []sectionRecord
-	for i, s := range ix.sections {
-		if s != nil {
-			sections = append(sections, sectionRecord{Layer: i, Offset: s.Offset, Size: s.Size, Stamp: s.Stamp})
-		}
-	}
-	if len(sections) != len(ix.recorded) {
-		changed = true
-	}
-	if !changed {
-		return nil
-	}
-	h, err := ix.o.cache.PutBlob(encodeIndex(ix.x))
-	if err != nil {
-		return err
-	}
-	r := baseRecord{Index: h, Sections: sections}
-	for k, d := range ix.cached {
-		r.Files = append(r.Files, fileRecord{Layer: k.layer, Offset: k.offset, Digest: d})
-	}
-	if err := ix.o.cache.WriteRecord(baseRecords, ix.key, r); err != nil {
-		return err
-	}
-	ix.fresh, ix.recorded = false, sections
-	return nil
+	return changed, nil
 }

@@ -21,6 +21,7 @@ type indexOptions struct {
 	wanted    func(name string) bool
 	cacheOnly bool // OpenBase returns nil, not reading the layers, without the index in the cache
 	ahead     *layercache.Ahead
+	lateCheck bool // see WithLateCheck
 }
 
 // WithIndexCache keeps the index of each base, and the files read from it,
@@ -38,6 +39,17 @@ func WithWanted(wanted func(name string) bool) IndexOption {
 	return func(o *indexOptions) { o.wanted = wanted }
 }
 
+// WithLateCheck lets OpenBase return before the blobs of the layers it
+// reads in place (uncompressed tars in local files) are known to be
+// right: their headers are read first, and their hash, which takes
+// longest, goes on while the caller uses the BaseFS. Nothing read from it
+// may leave the process (an output, the cache) before Checked returns nil;
+// Save waits for it. What a caller made of a base that fails Checked does
+// not count, nor do the errors it met: Checked's is the one to report.
+func WithLateCheck() IndexOption {
+	return func(o *indexOptions) { o.lateCheck = true }
+}
+
 // maxKept bounds the content a pass keeps of one wanted file: a larger one
 // is read when it is opened.
 const maxKept = 64 << 20
@@ -52,14 +64,62 @@ type indexer struct {
 	o      indexOptions
 	key    string // the cache key, "" without a cache
 
-	mu       sync.Mutex
-	contents map[contentKey][]byte  // checked contents, read or kept
-	cached   map[contentKey]v1.Hash // contents the cache holds
-	sections []*layercache.Section  // per layer: its blob in a local file, checked; nil if none
-	recorded []sectionRecord        // the sections the cache's record has
-	early    map[contentKey]*early  // blobs of the cache read ahead (see readAhead)
-	fresh    bool                   // the index was made, not taken from the cache
-	passes   int                    // layers read
+	mu        sync.Mutex
+	contents  map[contentKey][]byte  // checked contents, read or kept
+	cached    map[contentKey]v1.Hash // contents the cache holds
+	sections  []*layercache.Section  // per layer: its blob in a local file, checked; nil if none
+	unchecked []*layercache.Section  // per layer: the same, its check pending (WithLateCheck)
+	recorded  []sectionRecord        // the sections the cache's record has
+	early     map[contentKey]*early  // blobs of the cache read ahead (see readAhead)
+	fresh     bool                   // the index was made, not taken from the cache
+	passes    int                    // layers read
+
+	late      []lateCheck // the checks Checked waits for
+	checkOnce sync.Once
+	checkErr  error
+}
+
+// lateCheck is the pending check of layer's blob, read in place: settle
+// waits for it, and returns the section to read the layer's files from
+// afterwards (nil if its file changed, or had not settled).
+type lateCheck struct {
+	layer  int
+	settle func() (*layercache.Section, error)
+}
+
+// Checked waits for the checks WithLateCheck left pending and returns the
+// first error; without WithLateCheck, or for a nil BaseFS, it returns nil
+// at once (OpenBase checked every byte before it returned).
+func (b *BaseFS) Checked() error {
+	if b == nil {
+		return nil
+	}
+	b.checkOnce.Do(func() {
+		for _, c := range b.late {
+			s, err := c.settle()
+			if err != nil {
+				b.checkErr = err
+				return
+			}
+			b.mu.Lock()
+			b.unchecked[c.layer] = nil
+			b.keepSection(c.layer, s)
+			b.mu.Unlock()
+		}
+	})
+	return b.checkErr
+}
+
+// keepSection records that layer i's blob is s, checked (nothing if s is
+// nil): its files are read at their offsets, and outputs copy it.
+func (ix *indexer) keepSection(i int, s *layercache.Section) {
+	if s == nil {
+		return
+	}
+	ix.sections[i] = s
+	if vl, ok := ix.layers[i].(*verifiedLayer); ok {
+		vl.trust(*s)
+	}
 }
 
 // OpenBase returns the file system of img, an image from LoadBase, without
@@ -92,6 +152,7 @@ func OpenBase(ctx context.Context, img v1.Image, opts ...IndexOption) (*BaseFS, 
 		return nil, fmt.Errorf("reading the layers of %s: %w", ix.name, err)
 	}
 	ix.sections = make([]*layercache.Section, len(ix.layers))
+	ix.unchecked = make([]*layercache.Section, len(ix.layers))
 	if ix.o.cache != nil && len(ix.layers) > 0 {
 		d, err := img.Digest()
 		if err != nil {
@@ -130,7 +191,7 @@ func (ix *indexer) build() error {
 				return false // skipped: UnpackContext skips it too
 			}
 			return h.Typeflag == tar.TypeReg && h.Size <= maxKept && ix.o.wanted(name)
-		})
+		}, ix.o.lateCheck)
 		if err != nil {
 			return err
 		}
@@ -159,7 +220,11 @@ func (ix *indexer) content(e *ientry) ([]byte, error) {
 		}
 		delete(ix.cached, k) // damaged or gone: read it from the layer again
 	}
-	if s := ix.sections[e.layer]; s != nil && e.plain {
+	s := ix.sections[e.layer]
+	if s == nil {
+		s = ix.unchecked[e.layer] // as much checked as the contents kept
+	}
+	if s != nil && e.plain {
 		if b, err := readSection(*s, e.offset, e.size); err == nil {
 			ix.contents[k] = b
 			return b, nil
@@ -174,7 +239,7 @@ func (ix *indexer) content(e *ientry) ([]byte, error) {
 		}
 		_, have := ix.contents[contentKey{e.layer, off}]
 		return need[off] || (!have && h.Size <= maxKept && ix.o.wanted(name))
-	})
+	}, false)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -37,22 +38,44 @@ type visitFunc func(name string, h *tar.Header, off int64) bool
 // A layer that is an uncompressed tar in a local file is read in place
 // (passSection); one unchanged while it was read, and settled before, is
 // remembered as a section, so that files are read at their offsets
-// afterwards and its blob is copied by the kernel into outputs.
-func (ix *indexer) pass(i int, visit visitFunc) (map[int64][]byte, error) {
+// afterwards and its blob is copied by the kernel into outputs. With late
+// (WithLateCheck), pass returns such a layer's contents once its headers
+// are read, before its hash is known: the check is left to Checked.
+func (ix *indexer) pass(i int, visit visitFunc, late bool) (map[int64][]byte, error) {
 	l := ix.layers[i]
 	what := fmt.Sprintf("layer %d of %s", i+1, ix.name)
 	ix.passes++
 	if sec, before := ix.sectionOf(l); sec != nil {
 		start := time.Now()
-		kept, err := ix.passSection(l.(*verifiedLayer), *sec, what, visit)
+		kept, check, err := ix.passSection(l.(*verifiedLayer), *sec, what, visit)
 		if err != nil {
 			return nil, err
 		}
-		if after, err := layercache.StampPath(sec.Path); err == nil && after == before && before.Settled(start) {
-			sec.Stamp = before
-			ix.sections[i] = sec
-			l.(*verifiedLayer).trust(*sec)
+		settled := before.Settled(start)
+		c := lateCheck{layer: i, settle: func() (*layercache.Section, error) {
+			if err := check(); err != nil {
+				return nil, err
+			}
+			if after, err := layercache.StampPath(sec.Path); err == nil && after == before && settled {
+				sec.Stamp = before
+				return sec, nil
+			}
+			return nil, nil
+		}}
+		if !late {
+			s, err := c.settle()
+			if err != nil {
+				return nil, err
+			}
+			ix.keepSection(i, s)
+			return kept, nil
 		}
+		if settled {
+			u := *sec
+			u.Stamp = before
+			ix.unchecked[i] = &u
+		}
+		ix.late = append(ix.late, c)
 		return kept, nil
 	}
 	rc, err := l.Uncompressed()
@@ -106,51 +129,62 @@ func (ix *indexer) scan(tr *tar.Reader, offset func() int64, visit visitFunc, wh
 
 // passSection reads an uncompressed layer kept in a local file in place:
 // its tar's headers are read where they are (the content between them is
-// skipped, not read), while the whole blob is hashed on another core. The
-// result is used only if the blob has the layer's size and digest, which
-// for an uncompressed layer is its diff_id.
-func (ix *indexer) passSection(l *verifiedLayer, s layercache.Section, what string, visit visitFunc) (map[int64][]byte, error) {
+// skipped, not read), while the whole blob is hashed on another core. It
+// returns once the headers are read; check waits for the hash, and fails
+// unless the blob has the layer's size and digest (for an uncompressed
+// layer, its diff_id). A pass that fails is checked before it returns:
+// the blob's digest says whether its bytes are at fault.
+func (ix *indexer) passSection(l *verifiedLayer, s layercache.Section, what string, visit visitFunc) (kept map[int64][]byte, check func() error, err error) {
 	want, err := l.Digest()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	size, err := l.Size()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if size != s.Size {
-		return nil, fmt.Errorf("%w: %s is %d bytes, its manifest says %d", ErrCorruptBlob, l.what, s.Size, size)
+		return nil, nil, fmt.Errorf("%w: %s is %d bytes, its manifest says %d", ErrCorruptBlob, l.what, s.Size, size)
 	}
 	if l.maxUnpack > 0 && size > l.maxUnpack {
-		return nil, limitError(fmt.Sprintf("%s unpacks to more than the limit of %d bytes", l.what, l.maxUnpack))
+		return nil, nil, limitError(fmt.Sprintf("%s unpacks to more than the limit of %d bytes", l.what, l.maxUnpack))
 	}
 	f, err := os.Open(s.Path)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", what, err)
+		return nil, nil, fmt.Errorf("reading %s: %w", what, err)
 	}
-	defer f.Close()
-	ctx, cancel := context.WithCancel(ix.ctx)
-	defer cancel()
+	scanned := make(chan struct{})
 	sum := make(chan string, 1)
-	go func() { sum <- hashSection(ctx, f, s.Offset, s.Size) }()
-	wr := newWindowReader(f, s.Offset, s.Size)
-	kept, perr := ix.scan(tar.NewReader(wr), func() int64 { return wr.off }, visit, what)
-	if perr != nil && !errors.Is(perr, context.Canceled) {
-		cancel() // the blob's digest says whether the bytes are at fault
-	} else {
-		// Its copy to the outputs (WithCopyAhead) starts now, not with the
-		// hash: the scan and then the copy take one core while the hash,
-		// which the pack waits for, has the other. All three at once made
-		// a first pack onto the 229 MB Debian base take 341 ms, this 280.
-		copyAhead(ix.o.ahead, []v1.Layer{l})
-	}
-	if got := <-sum; got != want.Hex {
-		if err := ix.ctx.Err(); err != nil {
-			return nil, err
+	go func() {
+		got := hashSection(ix.ctx, f, s.Offset, s.Size)
+		<-scanned // the file is the scan's too
+		f.Close()
+		sum <- got
+	}()
+	check = sync.OnceValue(func() error {
+		if got := <-sum; got != want.Hex {
+			if err := ix.ctx.Err(); err != nil {
+				return err
+			}
+			return fmt.Errorf("%w: %s has digest sha256:%s, its manifest says %s", ErrCorruptBlob, l.what, got, want)
 		}
-		return nil, fmt.Errorf("%w: %s has digest sha256:%s, its manifest says %s", ErrCorruptBlob, l.what, got, want)
+		return nil
+	})
+	wr := newWindowReader(f, s.Offset, s.Size)
+	kept, err = ix.scan(tar.NewReader(wr), func() int64 { return wr.off }, visit, what)
+	close(scanned)
+	if err != nil {
+		if cerr := check(); cerr != nil {
+			return nil, nil, cerr
+		}
+		return nil, nil, err
 	}
-	return kept, perr
+	// Its copy to the outputs (WithCopyAhead) starts now, not with the
+	// hash: the scan and then the copy take one core while the hash,
+	// which the pack waits for, has the other. All three at once made a
+	// first pack onto the 229 MB Debian base take 341 ms, this 280.
+	copyAhead(ix.o.ahead, []v1.Layer{l}, 1)
+	return kept, check, nil
 }
 
 // hashSection is the hex sha256 of size bytes of f at off, "" if they

@@ -417,3 +417,42 @@ func TestHostileBaseNotUnpacked(t *testing.T) {
 		t.Errorf("outside the root now: %v %v; want only the canary", entries, err)
 	}
 }
+
+// TestPackOnDamagedBaseNamesTheDamage: a docker save base whose ELF
+// files were changed inside the archive (their magic, so that its loader
+// and libc are no ELF files, and the host's would be added) is refused
+// for its layer's digest, with no report of an image: pack reads the
+// base's headers before its hash is known, and what it made of the bytes
+// counts only once they are found right. No output and no cache record
+// is left.
+func TestPackOnDamagedBaseNamesTheDamage(t *testing.T) {
+	prog := testenv.Fixture(t, "hello-c")
+	file := filepath.Join(t.TempDir(), "saved.tar")
+	testenv.WriteDockerSave(t, testenv.BusyboxGlibcImage(t), file, "busybox:glibc")
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	magic := []byte("\x7fELF\x02\x01\x01")
+	if n := bytes.Count(b, magic); n < 2 {
+		t.Fatalf("the base holds %d ELF files", n)
+	}
+	if err := os.WriteFile(file, bytes.ReplaceAll(b, magic, []byte("\x7fELG\x02\x01\x01")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, file)
+	cache := filepath.Join(t.TempDir(), "cache")
+	out := filepath.Join(t.TempDir(), "out")
+	_, errOut, code := run(t, nil, "pack", "--cache", cache, "--base", "docker-archive:"+file, "-o", "oci:"+out, prog)
+	// Not "packed ...": what was made of the bytes (the base's libc and
+	// loader unreadable, the host's added instead) is not reported either.
+	if code != exitRegistry || !strings.Contains(errOut, "digest") || strings.Contains(errOut, "packed") {
+		t.Errorf("pack onto the damaged base: exit %d, want %d naming the layer's digest, and no report of an image\n%s", code, exitRegistry, errOut)
+	}
+	if _, err := os.Lstat(out); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the refused pack left %s: %v", out, err)
+	}
+	if records, _ := filepath.Glob(filepath.Join(cache, "bases", "*")); len(records) != 0 {
+		t.Errorf("the refused pack left base records in the cache: %v", records)
+	}
+}
