@@ -153,8 +153,8 @@ func TestBadGzipHeader(t *testing.T) {
 	}
 }
 
-// TestUncompressedClosedEarly: a layer's tar closed before its end stops
-// the goroutines of its pipeline, which read no more of it.
+// TestUncompressedClosedEarly: a layer's tar, or its blob, closed before
+// its end stops the goroutines that read it ahead, which read no more of it.
 func TestUncompressedClosedEarly(t *testing.T) {
 	img, err := mutate.AppendLayers(goodImage(t), bombLayer(t, 64<<20))
 	if err != nil {
@@ -171,16 +171,24 @@ func TestUncompressedClosedEarly(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := runtime.NumGoroutine()
-	for _, n := range []int64{0, 10, 5 << 20} {
-		rc, err := ls[2].Uncompressed()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.CopyN(io.Discard, rc, n); err != nil {
-			t.Fatalf("reading %d bytes: %v", n, err)
-		}
-		if err := rc.Close(); err != nil {
-			t.Errorf("Close after %d bytes: %v", n, err)
+	for _, r := range []struct {
+		open func() (io.ReadCloser, error)
+		n    int64 // less than the whole
+	}{{ls[2].Uncompressed, 5 << 20}, {ls[2].Compressed, 20 << 10}} {
+		for _, n := range []int64{0, 10, r.n} {
+			rc, err := r.open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.CopyN(io.Discard, rc, n); err != nil {
+				t.Fatalf("reading %d bytes: %v", n, err)
+			}
+			if err := rc.Close(); err != nil {
+				t.Errorf("Close after %d bytes: %v", n, err)
+			}
+			if err := rc.Close(); err != nil {
+				t.Errorf("Close again after %d bytes: %v", n, err)
+			}
 		}
 	}
 	for i := 0; runtime.NumGoroutine() > before && i < 100; i++ {

@@ -206,17 +206,44 @@ func (l *verifiedLayer) DiffID() (v1.Hash, error) {
 // Compressed returns the blob, which fails at its end unless it has the
 // layer's digest and size.
 //
-// It is read on the caller's goroutine: reading it ahead on another (as
-// Uncompressed does) was measured to gain nothing when it is copied into a
-// docker-archive (87 MB from a local registry: 2.35 s either way, on 2
-// cores), where the two digests of the blob, ggcr's and this one, are
-// computed by the same reader and the file's writes cost little.
+// Its source is read on a goroutine of its own, a few chunks ahead of the
+// caller's, which computes the digest: a registry's blob is hashed twice,
+// by ggcr as it is read and by the digestReader, and so the two hashes run
+// on two cores. A cached pack onto the 87 MB gzip layer of a local
+// registry's base, written to a docker-archive: 321 -> 282 ms (hyperfine,
+// 12 runs; crane append -o: 209 ms). Reading the digestReader ahead, both
+// hashes on one goroutine, gained nothing.
 func (l *verifiedLayer) Compressed() (io.ReadCloser, error) {
 	d, err := l.blob()
 	if err != nil {
 		return nil, err // not a nil *digestReader in an interface
 	}
+	d.rc = newAheadSource(d.rc)
 	return d, nil
+}
+
+// aheadSource is a blob's source read ahead (see Compressed).
+type aheadSource struct {
+	*readAhead
+	src    io.ReadCloser
+	stop   chan struct{}
+	closed bool
+}
+
+func newAheadSource(src io.ReadCloser) *aheadSource {
+	stop := make(chan struct{})
+	return &aheadSource{readAhead: newReadAhead(src, blobChunk, blobAhead, stop), src: src, stop: stop}
+}
+
+// Close stops the reading, and closes the source once no goroutine reads it.
+func (a *aheadSource) Close() error {
+	if a.closed {
+		return nil
+	}
+	a.closed = true
+	close(a.stop)
+	a.wait()
+	return a.src.Close()
 }
 
 // blob returns the blob, checked by a digestReader, read where it is read.
