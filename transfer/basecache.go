@@ -48,35 +48,54 @@ const baseRecords = "bases"
 // digest d.
 func indexCacheKey(d v1.Hash) string { return "index1-" + d.Algorithm + "-" + d.Hex }
 
-// load takes the index from the cache; ok is false when it is not there or
-// cannot be used (then the layers are read, and Save replaces it).
-func (ix *indexer) load() (ok bool, err error) {
+// readRecord returns the cache's record of the base, nil if there is none
+// (or it cannot be read: then the layers are read, and Save replaces it).
+func (ix *indexer) readRecord() *baseRecord {
 	var r baseRecord
 	if found, err := ix.o.cache.ReadRecord(baseRecords, ix.key, &r); err != nil || !found {
-		return false, nil
+		return nil
 	}
-	if !ix.o.cacheOnly {
-		// The index is (almost surely) here: no pass will read the layers,
-		// so their copies to the outputs start now (else see passSection),
-		// on every core: the rest of the pack is little work beside them.
-		copyAhead(ix.o.ahead, ix.layers, runtime.GOMAXPROCS(0))
-	}
+	return &r
+}
+
+// cachedIndex is the index a record names, decoded, with the reads of its
+// wanted files under way (see readWanted); nil if it cannot be used.
+type cachedIndex struct {
+	layers int // the number of layers it was decoded for
+	x      *baseIndex
+	cached map[contentKey]v1.Hash
+	early  map[contentKey]*early
+}
+
+// readIndex reads and decodes the index r names, for an image of layers
+// layers, and starts reading the files it wants. It touches nothing of ix
+// but its options, and may run while the layers are read.
+func (ix *indexer) readIndex(r baseRecord, layers int) *cachedIndex {
 	raw, err := ix.o.cache.ReadBlob(r.Index, maxIndexSize)
 	if err != nil {
-		return false, nil
+		return nil
 	}
-	x, err := decodeIndex(raw, len(ix.layers))
+	x, err := decodeIndex(raw, layers)
 	if err != nil {
-		return false, nil
+		return nil
 	}
-	if ix.uncheckedSettled(r.Sections) {
-		return false, nil
-	}
-	ix.x = x
+	c := &cachedIndex{layers: layers, x: x, cached: map[contentKey]v1.Hash{}}
 	for _, f := range r.Files {
-		ix.cached[contentKey{f.Layer, f.Offset}] = f.Digest
+		c.cached[contentKey{f.Layer, f.Offset}] = f.Digest
 	}
-	ix.readAhead()
+	c.early = readWanted(ix.o, x, c.cached)
+	return c
+}
+
+// load takes the index c (from the record r) for the layers now known;
+// false when it cannot be used: there is none, it is for another number of
+// layers, or a layer in a local file has settled since the record was
+// made without its check recorded (see uncheckedSettled).
+func (ix *indexer) load(r baseRecord, c *cachedIndex) bool {
+	if c == nil || c.layers != len(ix.layers) || ix.uncheckedSettled(r.Sections) {
+		return false
+	}
+	ix.x, ix.cached, ix.early = c.x, c.cached, c.early
 	for _, s := range r.Sections {
 		if s.Layer < 0 || s.Layer >= len(ix.layers) {
 			continue
@@ -92,35 +111,34 @@ func (ix *indexer) load() (ok bool, err error) {
 			vl.trust(*sec)
 		}
 	}
-	return true, nil
+	return true
 }
 
-// readAhead starts reading, and checking, the blobs the cache holds of the
-// files WithWanted names, a few at a time, for content to take: reading
-// and checking the libraries of a program (some 5 MB for a C++ program on
-// glibc) is then done on every core while the program is resolved in the
-// base, instead of one file after the other as the resolution opens them.
-func (ix *indexer) readAhead() {
+// readWanted starts reading, and checking, the blobs of cached that hold
+// the files of x that o wants, a few at a time, for content to take:
+// reading and checking the libraries of a program (some 5 MB for a C++
+// program on glibc) is then done on every core while the program is
+// resolved in the base, instead of one file after the other as the
+// resolution opens them.
+func readWanted(o indexOptions, x *baseIndex, cached map[contentKey]v1.Hash) map[contentKey]*early {
 	var want []*early
-	for i := range ix.x.entries {
-		e := &ix.x.entries[i]
-		if e.typ != tar.TypeReg || !ix.o.wanted(e.name) {
+	reads := map[contentKey]*early{}
+	for i := range x.entries {
+		e := &x.entries[i]
+		if e.typ != tar.TypeReg || !o.wanted(e.name) {
 			continue
 		}
 		k := e.key()
-		h, ok := ix.cached[k]
-		if _, started := ix.early[k]; !ok || started {
+		h, ok := cached[k]
+		if _, started := reads[k]; !ok || started {
 			continue
 		}
-		if ix.early == nil {
-			ix.early = map[contentKey]*early{}
-		}
 		r := &early{h: h, size: e.size, done: make(chan struct{})}
-		ix.early[k] = r
+		reads[k] = r
 		want = append(want, r)
 	}
 	if len(want) == 0 {
-		return
+		return reads
 	}
 	next := make(chan *early, len(want))
 	for _, r := range want {
@@ -130,14 +148,15 @@ func (ix *indexer) readAhead() {
 	for range min(len(want), runtime.GOMAXPROCS(0)) {
 		go func() {
 			for r := range next {
-				r.b, r.err = ix.o.cache.ReadBlob(r.h, r.size)
+				r.b, r.err = o.cache.ReadBlob(r.h, r.size)
 				close(r.done)
 			}
 		}()
 	}
+	return reads
 }
 
-// early is a blob of the cache that readAhead reads.
+// early is a blob of the cache that readWanted reads.
 type early struct {
 	h    v1.Hash
 	size int64

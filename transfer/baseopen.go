@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -147,21 +148,39 @@ func OpenBase(ctx context.Context, img v1.Image, opts ...IndexOption) (*BaseFS, 
 	if vi, ok := img.(*verifiedImage); ok {
 		ix.name = vi.name
 	}
-	var err error
-	if ix.layers, err = img.Layers(); err != nil {
-		return nil, fmt.Errorf("reading the layers of %s: %w", ix.name, err)
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading the manifest of %s: %w", ix.name, err)
 	}
-	ix.sections = make([]*layercache.Section, len(ix.layers))
-	ix.unchecked = make([]*layercache.Section, len(ix.layers))
-	if ix.o.cache != nil && len(ix.layers) > 0 {
+	// A cached index is decoded, and its files read, while the layers are
+	// (for a registry's image, that is its config: one more round trip).
+	var rec *baseRecord
+	var cached chan *cachedIndex
+	if ix.o.cache != nil && len(m.Layers) > 0 {
 		d, err := img.Digest()
 		if err != nil {
 			return nil, fmt.Errorf("reading the manifest of %s: %w", ix.name, err)
 		}
 		ix.key = indexCacheKey(d)
-		if ok, err := ix.load(); err != nil {
-			return nil, err
-		} else if ok {
+		if rec = ix.readRecord(); rec != nil {
+			cached = make(chan *cachedIndex, 1)
+			go func() { cached <- ix.readIndex(*rec, len(m.Layers)) }()
+		}
+	}
+	if ix.layers, err = img.Layers(); err != nil {
+		return nil, fmt.Errorf("reading the layers of %s: %w", ix.name, err)
+	}
+	ix.sections = make([]*layercache.Section, len(ix.layers))
+	ix.unchecked = make([]*layercache.Section, len(ix.layers))
+	if rec != nil {
+		if !ix.o.cacheOnly {
+			// The index is (almost surely) here: no pass will read the
+			// layers, so their copies to the outputs start now (else see
+			// passSection), on every core: the rest of the pack is little
+			// work beside them.
+			copyAhead(ix.o.ahead, ix.layers, runtime.GOMAXPROCS(0))
+		}
+		if ix.load(*rec, <-cached) {
 			return &BaseFS{ix}, nil
 		}
 	}
