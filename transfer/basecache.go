@@ -13,25 +13,36 @@ import (
 // The layer cache keeps, for each base image indexed, a record
 // bases/KEY.json (KEY: the index format and the manifest's digest) naming
 // blobs: the encoded index, and the contents of the files read from the
-// base. Every blob is checked against its digest when it is read, so a
-// damaged cache costs a pass over the layers, never a wrong answer. The
-// record also keeps, for a layer read from a local file, the file's stamp
+// base. A blob is read in place if it has the stamp the record keeps of
+// it (the one layercache.PutBlob gave it: no write since), else read whole
+// and checked against its digest, so a damaged cache costs a pass over the
+// layers, never a wrong answer. The record also keeps, for a layer read from a local file, the file's stamp
 // when its bytes were checked: if the file still has it, files are read at
 // their offsets and the blob is copied into outputs without reading it
 // through again (see layercache.Section).
 
 // baseRecord is bases/KEY.json.
 type baseRecord struct {
-	Index    v1.Hash         `json:"index"`
-	Files    []fileRecord    `json:"files,omitempty"`
-	Sections []sectionRecord `json:"sections,omitempty"`
+	Index      v1.Hash           `json:"index"`
+	IndexStamp *layercache.Stamp `json:"index_stamp,omitempty"`
+	Files      []fileRecord      `json:"files,omitempty"`
+	Sections   []sectionRecord   `json:"sections,omitempty"`
 }
 
 // fileRecord is the content of one regular file of the index.
 type fileRecord struct {
-	Layer  int     `json:"layer"`
-	Offset int64   `json:"offset"`
-	Digest v1.Hash `json:"digest"`
+	Layer  int               `json:"layer"`
+	Offset int64             `json:"offset"`
+	Digest v1.Hash           `json:"digest"`
+	Stamp  *layercache.Stamp `json:"stamp,omitempty"` // of its blob
+}
+
+// stampOf is *s, or no stamp (the blob is checked when read).
+func stampOf(s *layercache.Stamp) layercache.Stamp {
+	if s == nil {
+		return layercache.Stamp{}
+	}
+	return *s
 }
 
 // sectionRecord is a layer whose blob was checked in a local file.
@@ -63,15 +74,22 @@ func (ix *indexer) readRecord() *baseRecord {
 type cachedIndex struct {
 	layers int // the number of layers it was decoded for
 	x      *baseIndex
-	cached map[contentKey]v1.Hash
+	cached map[contentKey]cachedBlob
 	early  map[contentKey]*early
+}
+
+// cachedBlob is the blob of the cache that holds a file's content, and its
+// stamp (none if the record has none).
+type cachedBlob struct {
+	h     v1.Hash
+	stamp layercache.Stamp
 }
 
 // readIndex reads and decodes the index r names, for an image of layers
 // layers, and starts reading the files it wants. It touches nothing of ix
 // but its options, and may run while the layers are read.
 func (ix *indexer) readIndex(r baseRecord, layers int) *cachedIndex {
-	raw, err := ix.o.cache.ReadBlob(r.Index, maxIndexSize)
+	raw, err := ix.o.cache.ReadBlob(r.Index, maxIndexSize, stampOf(r.IndexStamp))
 	if err != nil {
 		return nil
 	}
@@ -79,9 +97,9 @@ func (ix *indexer) readIndex(r baseRecord, layers int) *cachedIndex {
 	if err != nil {
 		return nil
 	}
-	c := &cachedIndex{layers: layers, x: x, cached: map[contentKey]v1.Hash{}}
+	c := &cachedIndex{layers: layers, x: x, cached: map[contentKey]cachedBlob{}}
 	for _, f := range r.Files {
-		c.cached[contentKey{f.Layer, f.Offset}] = f.Digest
+		c.cached[contentKey{f.Layer, f.Offset}] = cachedBlob{f.Digest, stampOf(f.Stamp)}
 	}
 	c.early = readWanted(ix.o, x, c.cached)
 	return c
@@ -114,13 +132,14 @@ func (ix *indexer) load(r baseRecord, c *cachedIndex) bool {
 	return true
 }
 
-// readWanted starts reading, and checking, the blobs of cached that hold
-// the files of x that o wants, a few at a time, for content to take:
-// reading and checking the libraries of a program (some 5 MB for a C++
-// program on glibc) is then done on every core while the program is
-// resolved in the base, instead of one file after the other as the
-// resolution opens them.
-func readWanted(o indexOptions, x *baseIndex, cached map[contentKey]v1.Hash) map[contentKey]*early {
+// readWanted starts opening, or reading and checking, the blobs of cached
+// that hold the files of x that o wants, a few at a time, for content to
+// take: a blob that still has its stamp is opened to be read in place
+// (the few parts of a library that its analysis reads), any other is read
+// and checked (some 5 MB for a C++ program on glibc) on every core while
+// the program is resolved in the base, instead of one file after the other
+// as the resolution opens them.
+func readWanted(o indexOptions, x *baseIndex, cached map[contentKey]cachedBlob) map[contentKey]*early {
 	var want []*early
 	reads := map[contentKey]*early{}
 	for i := range x.entries {
@@ -129,11 +148,11 @@ func readWanted(o indexOptions, x *baseIndex, cached map[contentKey]v1.Hash) map
 			continue
 		}
 		k := e.key()
-		h, ok := cached[k]
+		c, ok := cached[k]
 		if _, started := reads[k]; !ok || started {
 			continue
 		}
-		r := &early{h: h, size: e.size, done: make(chan struct{})}
+		r := &early{blob: c, size: e.size, done: make(chan struct{})}
 		reads[k] = r
 		want = append(want, r)
 	}
@@ -148,7 +167,11 @@ func readWanted(o indexOptions, x *baseIndex, cached map[contentKey]v1.Hash) map
 	for range min(len(want), runtime.GOMAXPROCS(0)) {
 		go func() {
 			for r := range next {
-				r.b, r.err = o.cache.ReadBlob(r.h, r.size)
+				if f, err := o.cache.OpenBlob(r.blob.h, r.size, r.blob.stamp); err == nil {
+					r.f = f
+				} else {
+					r.b, r.err = o.cache.ReadBlob(r.blob.h, r.size, r.blob.stamp)
+				}
 				close(r.done)
 			}
 		}()
@@ -156,24 +179,71 @@ func readWanted(o indexOptions, x *baseIndex, cached map[contentKey]v1.Hash) map
 	return reads
 }
 
-// early is a blob of the cache that readWanted reads.
+// early is a blob of the cache that readWanted opens or reads.
 type early struct {
-	h    v1.Hash
+	blob cachedBlob
 	size int64
-	done chan struct{} // closed when b and err are set
+	done chan struct{} // closed when f, or b and err, are set
+	f    *layercache.BlobFile
 	b    []byte
 	err  error
 }
 
-// readCached returns the blob h of the cache, the content of the file at
-// k of size bytes, from what readAhead read if it started reading it.
-func (ix *indexer) readCached(k contentKey, h v1.Hash, size int64) ([]byte, error) {
-	if r, ok := ix.early[k]; ok && r.h == h && r.size == size {
-		delete(ix.early, k)
-		<-r.done
-		return r.b, r.err
+// takeEarly returns what readWanted made of the blob c for the file at k,
+// once it is done; ok is false if it did not start on it.
+func (ix *indexer) takeEarly(k contentKey, c cachedBlob, size int64) (r *early, ok bool) {
+	r, ok = ix.early[k]
+	if !ok || r.blob != c || r.size != size {
+		return nil, false
 	}
-	return ix.o.cache.ReadBlob(h, size)
+	delete(ix.early, k)
+	<-r.done
+	return r, true
+}
+
+// readCached returns the blob c of the cache, the content of the file at
+// k of size bytes, from what readWanted read if it started on it.
+func (ix *indexer) readCached(k contentKey, c cachedBlob, size int64) ([]byte, error) {
+	if r, ok := ix.takeEarly(k, c, size); ok {
+		if r.f == nil {
+			return r.b, r.err
+		}
+		r.f.Close()
+	}
+	return ix.o.cache.ReadBlob(c.h, size, c.stamp)
+}
+
+// openInPlace opens the content of the regular file e where the cache
+// keeps it, if its blob still has its stamp and no read kept it in memory.
+func (ix *indexer) openInPlace(e *ientry) (*layercache.BlobFile, bool) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	k := e.key()
+	if _, ok := ix.contents[k]; ok {
+		return nil, false
+	}
+	c, ok := ix.cached[k]
+	if !ok || c.stamp == (layercache.Stamp{}) {
+		return nil, false
+	}
+	return ix.openCached(k, c, e.size)
+}
+
+// openCached opens the blob c of the cache, the content of the file at k
+// of size bytes, to be read in place; ok is false unless it still has its
+// stamp.
+func (ix *indexer) openCached(k contentKey, c cachedBlob, size int64) (*layercache.BlobFile, bool) {
+	if r, ok := ix.takeEarly(k, c, size); ok {
+		if r.f != nil {
+			return r.f, true
+		}
+		if r.err == nil {
+			ix.contents[k] = r.b // read and checked: kept, not read again
+		}
+		return nil, false
+	}
+	f, err := ix.o.cache.OpenBlob(c.h, size, c.stamp)
+	return f, err == nil
 }
 
 // uncheckedSettled reports whether a layer kept in a local file has no
@@ -214,8 +284,9 @@ func (b *BaseFS) Save() error {
 	ix.mu.Lock()
 	changed, err := ix.putContents()
 	var index v1.Hash
+	var indexStamp layercache.Stamp
 	if err == nil && (changed || ix.fresh) {
-		index, err = ix.o.cache.PutBlob(encodeIndex(ix.x))
+		index, indexStamp, err = ix.o.cache.PutBlob(encodeIndex(ix.x))
 	}
 	ix.mu.Unlock()
 	if err != nil {
@@ -236,13 +307,17 @@ func (b *BaseFS) Save() error {
 		return nil
 	}
 	if index.Hex == "" {
-		if index, err = ix.o.cache.PutBlob(encodeIndex(ix.x)); err != nil {
+		if index, indexStamp, err = ix.o.cache.PutBlob(encodeIndex(ix.x)); err != nil {
 			return err
 		}
 	}
-	r := baseRecord{Index: index, Sections: sections}
-	for k, d := range ix.cached {
-		r.Files = append(r.Files, fileRecord{Layer: k.layer, Offset: k.offset, Digest: d})
+	r := baseRecord{Index: index, IndexStamp: &indexStamp, Sections: sections}
+	for k, c := range ix.cached {
+		f := fileRecord{Layer: k.layer, Offset: k.offset, Digest: c.h}
+		if c.stamp != (layercache.Stamp{}) {
+			f.Stamp = &c.stamp
+		}
+		r.Files = append(r.Files, f)
 	}
 	if err := ix.o.cache.WriteRecord(baseRecords, ix.key, r); err != nil {
 		return err
@@ -270,11 +345,11 @@ func (ix *indexer) putContents() (changed bool, err error) {
 		if !used[k] {
 			continue
 		}
-		h, err := ix.o.cache.PutBlob(data)
+		h, st, err := ix.o.cache.PutBlob(data)
 		if err != nil {
 			return changed, err
 		}
-		ix.cached[k], changed = h, true
+		ix.cached[k], changed = cachedBlob{h, st}, true
 	}
 	return changed, nil
 }

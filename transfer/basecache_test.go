@@ -13,9 +13,10 @@ import (
 )
 
 // TestBaseCacheReadAhead: a base whose index is in the cache reads the
-// files WithWanted names from the cache ahead of their opening, checked
-// as any read from the cache is: a damaged blob read ahead is read again
-// from the layer, never used. Files not wanted are read when opened.
+// files WithWanted names from the cache ahead of their opening: in place
+// if their blobs still have the stamps the cache gave them, else read and
+// checked: a damaged blob (even one whose mtime was set back) is read
+// again from the layer, never used. Files not wanted are read when opened.
 func TestBaseCacheReadAhead(t *testing.T) {
 	ctx := context.Background()
 	files := map[string]string{"usr/lib/libc.so.6": "the C library", "usr/lib/libm.so.6": "the maths library", "etc/hello": "hi\n"}
@@ -60,18 +61,38 @@ func TestBaseCacheReadAhead(t *testing.T) {
 	if len(bfs.early) != 2 {
 		t.Errorf("%d blobs read ahead, want 2 (libc and libm)", len(bfs.early))
 	}
+	// The blobs as Save left them: read in place, not read whole.
+	f, err := bfs.Open("usr/lib/libc.so.6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.(*blobFile); !ok {
+		t.Errorf("libc from the cache is a %T, want a *blobFile (read in place)", f)
+	}
+	f.Close()
 	// Damage the cached libc: the read ahead finds it does not have its
 	// digest, and the file is read from the layer again, and saved again;
 	// also damage that keeps its size (the damaged blob is dropped, so
 	// that saving writes it again).
 	sum := sha256.Sum256([]byte(files["usr/lib/libc.so.6"]))
 	blob := filepath.Join(cache.Dir(), "blobs", "sha256", hex.EncodeToString(sum[:]))
-	for _, damaged := range []string{"the C library, damaged", "the C librarY"} {
+	// The last damage keeps the size and sets the mtime back to what the
+	// cache gave it: the ctime tells.
+	for i, damaged := range []string{"the C library, damaged", "the C librarY", "the c library"} {
 		if err := os.Chmod(blob, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(blob)
+		if err != nil {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(blob, []byte(damaged), 0o644); err != nil {
 			t.Fatal(err)
+		}
+		if i == 2 {
+			if err := os.Chtimes(blob, fi.ModTime(), fi.ModTime()); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if n, _ := open(); n != 1 {
 			t.Errorf("with a damaged blob (%q): %d layers read, want 1", damaged, n)

@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"path"
 	"time"
+
+	"github.com/scratchpack/scratchpack/layercache"
 )
 
 // BaseFS is the file system of a base image, read from an index of its
@@ -43,8 +45,10 @@ func (b *BaseFS) find(op, name string, follow bool) (*ientry, error) {
 	return e, nil
 }
 
-// Open opens the file at name. A regular file's content is read whole
-// (from a layer, if no earlier read kept it: see OpenBase).
+// Open opens the file at name. A regular file's content is read in place
+// from the blob of the cache that holds it, if that has not changed since
+// it was written, else read whole (from a layer, if no earlier read kept
+// it: see OpenBase).
 func (b *BaseFS) Open(name string) (fs.File, error) {
 	e, err := b.find("open", name, true)
 	if err != nil {
@@ -54,6 +58,9 @@ func (b *BaseFS) Open(name string) (fs.File, error) {
 	case tar.TypeDir:
 		return &dirFile{b: b, e: e}, nil
 	case tar.TypeReg:
+		if f, ok := b.openInPlace(e); ok {
+			return &blobFile{SectionReader: io.NewSectionReader(f, 0, e.size), f: f, e: e}, nil
+		}
 		data, err := b.content(e)
 		if err != nil {
 			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
@@ -116,11 +123,11 @@ func (b *BaseFS) ReadFile(name string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	m, ok := f.(*memFile)
-	if !ok {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: fs.ErrInvalid}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
 	}
-	return io.ReadAll(m)
+	return data, nil
 }
 
 // memFile is an open regular file of a BaseFS.
@@ -131,6 +138,17 @@ type memFile struct {
 
 func (f *memFile) Stat() (fs.FileInfo, error) { return entryInfo{f.e}, nil }
 func (f *memFile) Close() error               { return nil }
+
+// blobFile is an open regular file of a BaseFS read in place from the
+// cache's blob (see layercache.OpenBlob): a read fails if the blob changes.
+type blobFile struct {
+	*io.SectionReader
+	f *layercache.BlobFile
+	e *ientry
+}
+
+func (f *blobFile) Stat() (fs.FileInfo, error) { return entryInfo{f.e}, nil }
+func (f *blobFile) Close() error               { return f.f.Close() }
 
 // dirFile is an open directory of a BaseFS.
 type dirFile struct {

@@ -66,14 +66,14 @@ type indexer struct {
 	key    string // the cache key, "" without a cache
 
 	mu        sync.Mutex
-	contents  map[contentKey][]byte  // checked contents, read or kept
-	cached    map[contentKey]v1.Hash // contents the cache holds
-	sections  []*layercache.Section  // per layer: its blob in a local file, checked; nil if none
-	unchecked []*layercache.Section  // per layer: the same, its check pending (WithLateCheck)
-	recorded  []sectionRecord        // the sections the cache's record has
-	early     map[contentKey]*early  // blobs of the cache read ahead (see readAhead)
-	fresh     bool                   // the index was made, not taken from the cache
-	passes    int                    // layers read
+	contents  map[contentKey][]byte     // checked contents, read or kept
+	cached    map[contentKey]cachedBlob // contents the cache holds
+	sections  []*layercache.Section     // per layer: its blob in a local file, checked; nil if none
+	unchecked []*layercache.Section     // per layer: the same, its check pending (WithLateCheck)
+	recorded  []sectionRecord           // the sections the cache's record has
+	early     map[contentKey]*early     // blobs of the cache read ahead (see readAhead)
+	fresh     bool                      // the index was made, not taken from the cache
+	passes    int                       // layers read
 
 	late      []lateCheck // the checks Checked waits for
 	checkOnce sync.Once
@@ -138,7 +138,7 @@ func (ix *indexer) keepSection(i int, s *layercache.Section) {
 // With WithIndexCache, a base whose index is in the cache is not read at
 // all. Save writes what was read to the cache.
 func OpenBase(ctx context.Context, img v1.Image, opts ...IndexOption) (*BaseFS, error) {
-	ix := &indexer{ctx: ctx, img: img, name: "the base", contents: map[contentKey][]byte{}, cached: map[contentKey]v1.Hash{}}
+	ix := &indexer{ctx: ctx, img: img, name: "the base", contents: map[contentKey][]byte{}, cached: map[contentKey]cachedBlob{}}
 	for _, opt := range opts {
 		opt(&ix.o)
 	}
