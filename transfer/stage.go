@@ -132,7 +132,7 @@ func stage(s *staged, o *options) error {
 	}
 	s.tmp = f.Name()
 	s.commit = s.renameChecked(o.force)
-	return closeFile(f, tarLayout(layercache.Writeback(f), dir, extra))
+	return closeFile(f, tarLayout(f, dir, extra))
 }
 
 // stageDockerArchive writes the images of s as one `docker save` tar, each
@@ -160,7 +160,7 @@ func stageDockerArchive(s *staged, force bool) error {
 	}
 	s.tmp = f.Name()
 	s.commit = s.renameChecked(force)
-	return closeFile(f, tarball.MultiRefWrite(refs, layercache.Writeback(f)))
+	return closeFile(f, tarball.MultiRefWrite(refs, f))
 }
 
 // renameChecked renames the staged file over s.path, checking once more

@@ -8,8 +8,8 @@ import (
 
 // startingHeap is the heap the first garbage collection waits for.
 // Packing a program on a base from the cache allocates some 15 MB (the
-// base's index, its libraries checked against their digests) and keeps
-// most of it: from Go's default 4 MB, that is three collections, whose
+// base's index, and its libraries where they are read and checked) and
+// keeps most of it: from Go's default 4 MB, that is three collections, whose
 // write barriers and assists made decoding the index 2-3 times slower on
 // two cores. The Go compiler does the same (cmd/compile's
 // AdjustStartingHeap).
