@@ -36,7 +36,6 @@ type aheadKey struct {
 // aheadCopy is a copy of one section, under way until done is closed.
 type aheadCopy struct {
 	s             Section // as given: its stamp not known yet
-	workers       int
 	done          chan struct{}
 	tmp           string // the copy; "" once taken or removed
 	before, after Stamp  // of the section's file, around the copy
@@ -63,10 +62,8 @@ func NewAhead(paths ...string) *Ahead {
 }
 
 // Copy starts copying s, the blob with digest h, to a temporary file beside
-// each output path, once per blob and path, with up to workers windows of
-// it under way at once (see copySection): one while the pack has other
-// work for the other cores, more when the copy is all there is to wait for.
-func (a *Ahead) Copy(h v1.Hash, s Section, workers int) {
+// each output path, once per blob and path.
+func (a *Ahead) Copy(h v1.Hash, s Section) {
 	if a == nil {
 		return
 	}
@@ -77,7 +74,7 @@ func (a *Ahead) Copy(h v1.Hash, s Section, workers int) {
 		if _, ok := a.copies[k]; ok || a.ctx.Err() != nil {
 			continue
 		}
-		c := &aheadCopy{s: s, workers: workers, done: make(chan struct{})}
+		c := &aheadCopy{s: s, done: make(chan struct{})}
 		a.copies[k] = c
 		a.wg.Add(1)
 		go func() {
@@ -104,7 +101,7 @@ func (c *aheadCopy) copy(ctx context.Context, path string) {
 		return
 	}
 	c.tmp = dst.Name()
-	n, err := copySection(ctx, dst, src, c.s.Offset, c.s.Size, c.s.Offset == 0 && c.s.Size == c.before.Size, c.workers)
+	n, err := copySection(ctx, dst, src, c.s.Offset, c.s.Size, c.s.Offset == 0 && c.s.Size == c.before.Size)
 	if cerr := dst.Close(); err == nil {
 		err = cerr
 	}

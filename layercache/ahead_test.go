@@ -48,8 +48,8 @@ func TestAhead(t *testing.T) {
 
 	t.Run("taken", func(t *testing.T) {
 		a := NewAhead(out, out) // one copy per path
-		a.Copy(h, s, 2)
-		a.Copy(h, s, 1)
+		a.Copy(h, s)
+		a.Copy(h, s)
 		if got := len(a.copies); got != 1 {
 			t.Errorf("%d copies, want 1", got)
 		}
@@ -71,7 +71,7 @@ func TestAhead(t *testing.T) {
 	})
 	t.Run("other stretch", func(t *testing.T) {
 		a := NewAhead(out)
-		a.Copy(h, s, 1)
+		a.Copy(h, s)
 		wrong := checked
 		wrong.Offset = 5
 		if _, ok := a.For(out)(h, wrong); ok {
@@ -84,7 +84,7 @@ func TestAhead(t *testing.T) {
 	})
 	t.Run("not taken", func(t *testing.T) {
 		a := NewAhead(out)
-		a.Copy(h, s, 1)
+		a.Copy(h, s)
 		a.Close()
 		if l := leftovers(); len(l) != 0 {
 			t.Errorf("Close left behind: %v", l)
@@ -108,7 +108,7 @@ func TestAhead(t *testing.T) {
 		}
 		f.Close()
 		a := NewAhead(out)
-		a.Copy(h, s, 1)
+		a.Copy(h, s)
 		if _, ok := a.For(out)(h, checked); ok {
 			t.Error("a copy of a file changed since it was checked was handed over")
 		}
@@ -118,7 +118,7 @@ func TestAhead(t *testing.T) {
 		}
 	})
 	var none *Ahead
-	none.Copy(h, s, 1)
+	none.Copy(h, s)
 	if none.For(out) != nil {
 		t.Error("a nil Ahead gives a Taker")
 	}
@@ -164,7 +164,7 @@ func TestPlaceBlobsTakesAhead(t *testing.T) {
 	out := filepath.Join(dir, "image")
 	a := NewAhead(out)
 	defer a.Close()
-	a.Copy(h, s, 1)
+	a.Copy(h, s)
 	<-a.copies[aheadKey{h, out}].done
 	if err := os.Remove(src); err != nil {
 		t.Fatal(err)

@@ -30,9 +30,8 @@ func WithCopyAhead(a *layercache.Ahead) IndexOption {
 	return func(o *indexOptions) { o.ahead = a }
 }
 
-// copyAhead starts copying those of layers to a, with up to workers
-// windows of each under way at once (see layercache.Ahead.Copy).
-func copyAhead(a *layercache.Ahead, layers []v1.Layer, workers int) {
+// copyAhead starts copying those of layers to a.
+func copyAhead(a *layercache.Ahead, layers []v1.Layer) {
 	if a == nil {
 		return
 	}
@@ -49,7 +48,7 @@ func copyAhead(a *layercache.Ahead, layers []v1.Layer, workers int) {
 		if err != nil {
 			continue
 		}
-		a.Copy(d, s, workers)
+		a.Copy(d, s)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -176,9 +175,8 @@ func OpenBase(ctx context.Context, img v1.Image, opts ...IndexOption) (*BaseFS, 
 		if !ix.o.cacheOnly {
 			// The index is (almost surely) here: no pass will read the
 			// layers, so their copies to the outputs start now (else see
-			// passSection), on every core: the rest of the pack is little
-			// work beside them.
-			copyAhead(ix.o.ahead, ix.layers, runtime.GOMAXPROCS(0))
+			// passSection).
+			copyAhead(ix.o.ahead, ix.layers)
 		}
 		if ix.load(*rec, <-cached) {
 			return &BaseFS{ix}, nil
