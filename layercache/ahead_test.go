@@ -1,8 +1,10 @@
 package layercache
 
 import (
+	"golang.org/x/sys/unix"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -47,15 +49,26 @@ func TestAhead(t *testing.T) {
 	}
 
 	t.Run("taken", func(t *testing.T) {
+		// A yielding copy lowers its own thread's priority, not the
+		// process's: this goroutine's thread keeps its own.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		prio, err := unix.Getpriority(unix.PRIO_PROCESS, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
 		a := NewAhead(out, out) // one copy per path
-		a.Copy(h, s)
-		a.Copy(h, s)
+		a.Copy(h, s, true)
+		a.Copy(h, s, false)
 		if got := len(a.copies); got != 1 {
 			t.Errorf("%d copies, want 1", got)
 		}
-		tmp, ok := a.For(out)(h, checked)
+		tmp, ok := a.For(out)(h, checked) // waits for the copy
 		if !ok {
 			t.Fatal("the copy of the checked section was not handed over")
+		}
+		if now, err := unix.Getpriority(unix.PRIO_PROCESS, 0); err != nil || now != prio {
+			t.Errorf("priority of another thread after a yielding copy: %d, %v; was %d", now, err, prio)
 		}
 		if b, err := os.ReadFile(tmp); err != nil || string(b) != "LAYER BYTES" {
 			t.Errorf("copy holds %q, %v; want the section", b, err)
@@ -71,7 +84,7 @@ func TestAhead(t *testing.T) {
 	})
 	t.Run("other stretch", func(t *testing.T) {
 		a := NewAhead(out)
-		a.Copy(h, s)
+		a.Copy(h, s, false)
 		wrong := checked
 		wrong.Offset = 5
 		if _, ok := a.For(out)(h, wrong); ok {
@@ -84,7 +97,7 @@ func TestAhead(t *testing.T) {
 	})
 	t.Run("not taken", func(t *testing.T) {
 		a := NewAhead(out)
-		a.Copy(h, s)
+		a.Copy(h, s, false)
 		a.Close()
 		if l := leftovers(); len(l) != 0 {
 			t.Errorf("Close left behind: %v", l)
@@ -108,7 +121,7 @@ func TestAhead(t *testing.T) {
 		}
 		f.Close()
 		a := NewAhead(out)
-		a.Copy(h, s)
+		a.Copy(h, s, false)
 		if _, ok := a.For(out)(h, checked); ok {
 			t.Error("a copy of a file changed since it was checked was handed over")
 		}
@@ -118,7 +131,7 @@ func TestAhead(t *testing.T) {
 		}
 	})
 	var none *Ahead
-	none.Copy(h, s)
+	none.Copy(h, s, false)
 	if none.For(out) != nil {
 		t.Error("a nil Ahead gives a Taker")
 	}
@@ -164,7 +177,7 @@ func TestPlaceBlobsTakesAhead(t *testing.T) {
 	out := filepath.Join(dir, "image")
 	a := NewAhead(out)
 	defer a.Close()
-	a.Copy(h, s)
+	a.Copy(h, s, false)
 	<-a.copies[aheadKey{h, out}].done
 	if err := os.Remove(src); err != nil {
 		t.Fatal(err)

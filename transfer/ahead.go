@@ -30,8 +30,9 @@ func WithCopyAhead(a *layercache.Ahead) IndexOption {
 	return func(o *indexOptions) { o.ahead = a }
 }
 
-// copyAhead starts copying those of layers to a.
-func copyAhead(a *layercache.Ahead, layers []v1.Layer) {
+// copyAhead starts copying those of layers to a; yield, while they are
+// hashed (see layercache.Ahead.Copy).
+func copyAhead(a *layercache.Ahead, layers []v1.Layer, yield bool) {
 	if a == nil {
 		return
 	}
@@ -48,7 +49,7 @@ func copyAhead(a *layercache.Ahead, layers []v1.Layer) {
 		if err != nil {
 			continue
 		}
-		a.Copy(d, s)
+		a.Copy(d, s, yield)
 	}
 }
 

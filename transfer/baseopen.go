@@ -176,7 +176,7 @@ func OpenBase(ctx context.Context, img v1.Image, opts ...IndexOption) (*BaseFS, 
 			// The index is (almost surely) here: no pass will read the
 			// layers, so their copies to the outputs start now (else see
 			// passSection).
-			copyAhead(ix.o.ahead, ix.layers)
+			copyAhead(ix.o.ahead, ix.layers, false)
 		}
 		if ix.load(*rec, <-cached) {
 			return &BaseFS{ix}, nil
