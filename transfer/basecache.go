@@ -327,13 +327,17 @@ func (b *BaseFS) Save() error {
 }
 
 // putContents writes to the cache the contents read of the index's
-// regular files that it lacks, and reports whether there were any.
+// regular files that it lacks, or holds without a stamp, and reports
+// whether there were any.
 func (ix *indexer) putContents() (changed bool, err error) {
 	var used map[contentKey]bool // made only when there is something to save
 	for k, data := range ix.contents {
-		if _, ok := ix.cached[k]; ok {
+		if c, ok := ix.cached[k]; ok && c.stamp != (layercache.Stamp{}) {
 			continue
 		}
+		// Not in the cache, or in it without a stamp (a record of an
+		// earlier scratchpack): put, and so stamped, to be read in place
+		// from now on.
 		if used == nil {
 			used = map[contentKey]bool{}
 			for i := range ix.x.entries {

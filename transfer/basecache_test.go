@@ -102,3 +102,65 @@ func TestBaseCacheReadAhead(t *testing.T) {
 		}
 	}
 }
+
+// TestBaseCacheStampsOldRecords: a record of an earlier scratchpack, whose
+// files have no stamps, still works (its blobs are read and checked), and
+// the next Save stamps them, so that they are read in place from then on.
+func TestBaseCacheStampsOldRecords(t *testing.T) {
+	ctx := context.Background()
+	img := imageOf(t, []ent{dir("usr/lib", 0o755), file("usr/lib/libc.so.6", "the C library", 0o755)})
+	cache, err := layercache.OpenCache(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wanted := WithWanted(func(name string) bool { return name == "usr/lib/libc.so.6" })
+	open := func() *BaseFS {
+		t.Helper()
+		bfs, err := OpenBase(ctx, img, WithIndexCache(cache), wanted)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bfs
+	}
+	if err := open().Save(); err != nil {
+		t.Fatal(err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := indexCacheKey(d)
+	var r baseRecord
+	if ok, err := cache.ReadRecord(baseRecords, key, &r); !ok || err != nil || len(r.Files) != 1 || r.Files[0].Stamp == nil {
+		t.Fatalf("record %+v (%v, %v): want one file, stamped", r, ok, err)
+	}
+	for i := range r.Files {
+		r.Files[i].Stamp = nil // as an earlier scratchpack wrote it
+	}
+	if err := cache.WriteRecord(baseRecords, key, r); err != nil {
+		t.Fatal(err)
+	}
+	bfs := open()
+	f, err := bfs.Open("usr/lib/libc.so.6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.(*memFile); !ok {
+		t.Errorf("a file without a stamp is a %T, want a *memFile (read and checked)", f)
+	}
+	f.Close()
+	if err := bfs.Save(); err != nil {
+		t.Fatal(err)
+	}
+	if n := open().LayersRead(); n != 0 {
+		t.Errorf("%d layers read", n)
+	}
+	f, err = open().Open("usr/lib/libc.so.6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.(*blobFile); !ok {
+		t.Errorf("after Save, the file is a %T, want a *blobFile (read in place)", f)
+	}
+	f.Close()
+}
