@@ -38,6 +38,7 @@ type aheadKey struct {
 // aheadCopy is a copy of one section, under way until done is closed.
 type aheadCopy struct {
 	s             Section // as given: its stamp not known yet
+	workers       int
 	done          chan struct{}
 	tmp           string // the copy; "" once taken or removed
 	before, after Stamp  // of the section's file, around the copy
@@ -64,12 +65,12 @@ func NewAhead(paths ...string) *Ahead {
 }
 
 // Copy starts copying s, the blob with digest h, to a temporary file beside
-// each output path, once per blob and path. With yield, the copy's thread
-// runs at a lower priority (nice 10): for a copy made while the section is
-// hashed, so that the hash, which the pack waits for, has its core (a
-// first pack onto the 229 MB Debian base: 260 -> 251 ms, interleaved
-// medians of 21; the copy runs in the kernel, beside the process's other
-// threads).
+// each output path, once per blob and path, on every core (see
+// copySection). With yield, it is copied by one thread, by the kernel, at
+// a lower priority (nice 10): for a copy made while the section is hashed,
+// so that the hash, which the pack waits for, has its core (a first pack
+// onto the 229 MB Debian base: 260 -> 251 ms, interleaved medians of 21;
+// the copy runs in the kernel, beside the process's other threads).
 func (a *Ahead) Copy(h v1.Hash, s Section, yield bool) {
 	if a == nil {
 		return
@@ -81,7 +82,10 @@ func (a *Ahead) Copy(h v1.Hash, s Section, yield bool) {
 		if _, ok := a.copies[k]; ok || a.ctx.Err() != nil {
 			continue
 		}
-		c := &aheadCopy{s: s, done: make(chan struct{})}
+		c := &aheadCopy{s: s, workers: runtime.GOMAXPROCS(0), done: make(chan struct{})}
+		if yield {
+			c.workers = 1
+		}
 		a.copies[k] = c
 		a.wg.Add(1)
 		go func() {
@@ -112,7 +116,7 @@ func (c *aheadCopy) copy(ctx context.Context, path string) {
 		return
 	}
 	c.tmp = dst.Name()
-	n, err := copySection(ctx, dst, src, c.s.Offset, c.s.Size, c.s.Offset == 0 && c.s.Size == c.before.Size)
+	n, err := copySection(ctx, dst, src, c.s.Offset, c.s.Size, c.s.Offset == 0 && c.s.Size == c.before.Size, c.workers)
 	if cerr := dst.Close(); err == nil {
 		err = cerr
 	}

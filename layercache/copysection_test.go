@@ -12,7 +12,7 @@ import (
 
 // TestCopySection copies stretches of a file that start at offsets that
 // are and are not page-aligned, short and long, in its middle and at its
-// end: the copy has exactly the stretch's bytes.
+// end, by one thread and more: the copy has exactly the stretch's bytes.
 func TestCopySection(t *testing.T) {
 	dir := t.TempDir()
 	const mib = 1 << 20
@@ -36,26 +36,28 @@ func TestCopySection(t *testing.T) {
 		{5000, 0},
 	}
 	for _, c := range cases {
-		f, err := os.Open(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dst, err := os.Create(filepath.Join(dir, "dst"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		n, err := copySection(context.Background(), dst, f, c.off, c.size, false)
-		f.Close()
-		dst.Close()
-		if err != nil || n != c.size {
-			t.Fatalf("off %d size %d: %d bytes, %v", c.off, c.size, n, err)
-		}
-		got, err := os.ReadFile(dst.Name())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, data[c.off:c.off+c.size]) {
-			t.Fatalf("off %d size %d: the copy differs", c.off, c.size)
+		for _, workers := range []int{1, 2, 3} {
+			f, err := os.Open(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dst, err := os.Create(filepath.Join(dir, "dst"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := copySection(context.Background(), dst, f, c.off, c.size, false, workers)
+			f.Close()
+			dst.Close()
+			if err != nil || n != c.size {
+				t.Fatalf("off %d size %d, %d workers: %d bytes, %v", c.off, c.size, workers, n, err)
+			}
+			got, err := os.ReadFile(dst.Name())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, data[c.off:c.off+c.size]) {
+				t.Fatalf("off %d size %d, %d workers: the copy differs", c.off, c.size, workers)
+			}
 		}
 	}
 }
@@ -79,11 +81,13 @@ func TestCopySectionPastEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	size := int64(24 << 20)
-	n, err := copySection(context.Background(), dst, f, 3000, size, false)
-	dst.Close()
-	if err == nil && n == size {
-		t.Fatal("a stretch past the file's end copied whole")
+	for _, workers := range []int{1, 2} {
+		n, err := copySection(context.Background(), dst, f, 3000, size, false, workers)
+		if err == nil && n == size {
+			t.Fatalf("%d workers: a stretch past the file's end copied whole", workers)
+		}
 	}
+	dst.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	dst, err = os.Create(filepath.Join(dir, "dst2"))
@@ -91,7 +95,12 @@ func TestCopySectionPastEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dst.Close()
-	if _, err := copySection(ctx, dst, f, 3000, 100, false); !errors.Is(err, context.Canceled) {
-		t.Fatalf("a done context: %v", err)
+	for _, c := range []struct {
+		size    int64
+		workers int
+	}{{100, 1}, {16 << 20, 2}} {
+		if _, err := copySection(ctx, dst, f, 3000, c.size, false, c.workers); !errors.Is(err, context.Canceled) {
+			t.Fatalf("a done context, %d workers: %v", c.workers, err)
+		}
 	}
 }

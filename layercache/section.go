@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 )
 
 // Section is a layer's blob kept as a stretch of a local file (an OCI
@@ -50,7 +51,7 @@ func placeSection(s Section, to string) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	n, err := copySection(context.Background(), tmp, src, s.Offset, s.Size, s.Offset == 0 && s.Size == s.Stamp.Size)
+	n, err := copySection(context.Background(), tmp, src, s.Offset, s.Size, s.Offset == 0 && s.Size == s.Stamp.Size, runtime.GOMAXPROCS(0))
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
