@@ -105,6 +105,22 @@ func (ix *indexer) readIndex(r baseRecord, layers int) *cachedIndex {
 	return c
 }
 
+// discard closes the blobs c's reads opened, once they are done; c is
+// not used.
+func (c *cachedIndex) discard() {
+	if c == nil {
+		return
+	}
+	for _, r := range c.early {
+		go func() {
+			<-r.done
+			if r.f != nil {
+				r.f.Close()
+			}
+		}()
+	}
+}
+
 // load takes the index c (from the record r) for the layers now known;
 // false when it cannot be used: there is none, it is for another number of
 // layers, or a layer in a local file has settled since the record was

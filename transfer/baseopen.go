@@ -167,6 +167,9 @@ func OpenBase(ctx context.Context, img v1.Image, opts ...IndexOption) (*BaseFS, 
 		}
 	}
 	if ix.layers, err = img.Layers(); err != nil {
+		if cached != nil {
+			(<-cached).discard()
+		}
 		return nil, fmt.Errorf("reading the layers of %s: %w", ix.name, err)
 	}
 	ix.sections = make([]*layercache.Section, len(ix.layers))
@@ -178,9 +181,11 @@ func OpenBase(ctx context.Context, img v1.Image, opts ...IndexOption) (*BaseFS, 
 			// passSection).
 			copyAhead(ix.o.ahead, ix.layers, false)
 		}
-		if ix.load(*rec, <-cached) {
+		c := <-cached
+		if ix.load(*rec, c) {
 			return &BaseFS{ix}, nil
 		}
+		c.discard()
 	}
 	if ix.o.cacheOnly {
 		return nil, nil

@@ -162,13 +162,16 @@ func (ix *indexer) passSection(l *verifiedLayer, s layercache.Section, what stri
 		sum <- got
 	}()
 	check = sync.OnceValue(func() error {
-		if got := <-sum; got != want.Hex {
-			if err := ix.ctx.Err(); err != nil {
-				return err
-			}
-			return fmt.Errorf("%w: %s has digest sha256:%s, its manifest says %s", ErrCorruptBlob, l.what, got, want)
+		got := <-sum
+		switch {
+		case got == want.Hex:
+			return nil
+		case ix.ctx.Err() != nil:
+			return ix.ctx.Err()
+		case got == "":
+			return fmt.Errorf("%w: %s could not be read whole from %s (cut short while it was read?)", ErrCorruptBlob, l.what, s.Path)
 		}
-		return nil
+		return fmt.Errorf("%w: %s has digest sha256:%s, its manifest says %s", ErrCorruptBlob, l.what, got, want)
 	})
 	wr := newWindowReader(f, s.Offset, s.Size)
 	kept, err = ix.scan(tar.NewReader(wr), func() int64 { return wr.off }, visit, what)
