@@ -25,24 +25,7 @@ import (
 // fails its check leaves no copy behind, and none reaches an output.
 func TestCopyAhead(t *testing.T) {
 	ctx := context.Background()
-	tmp := t.TempDir()
-	base := imageOf(t, []ent{dir("etc", 0o755), file("etc/hello", "AHEAD CONTENT\n", 0o644)})
-	good, bad := filepath.Join(tmp, "good.tar"), filepath.Join(tmp, "bad.tar")
-	testenv.WriteDockerSave(t, base, good, "local/base:1")
-	testenv.WriteDockerSave(t, base, bad, "local/base:1")
-	b, err := os.ReadFile(bad)
-	if err != nil {
-		t.Fatal(err)
-	}
-	i := bytes.Index(b, []byte("AHEAD CONTENT"))
-	if i < 0 || bytes.Count(b, []byte("AHEAD CONTENT")) != 1 {
-		t.Fatal("the layer's content is not once in the archive")
-	}
-	b[i] = 'a' // same size, other bytes
-	if err := os.WriteFile(bad, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(2100 * time.Millisecond) // layercache's settle time: checks are recorded
+	good, bad := goodAndDamagedSaves(t, "AHEAD CONTENT\n")
 
 	outs := t.TempDir()
 	leftovers := func() []string {
@@ -124,4 +107,31 @@ func TestCopyAhead(t *testing.T) {
 	if l := leftovers(); len(l) != 0 {
 		t.Errorf("left behind by a base that failed its check: %v", l)
 	}
+}
+
+// goodAndDamagedSaves writes two docker save archives of one base whose
+// etc/hello holds content, the second with a byte of that content changed
+// (same size, other bytes: its tar still scans, its digest fails), and
+// waits for layercache's settle time, so that checks of them are recorded.
+func goodAndDamagedSaves(t *testing.T, content string) (good, bad string) {
+	t.Helper()
+	tmp := t.TempDir()
+	base := imageOf(t, []ent{dir("etc", 0o755), file("etc/hello", content, 0o644)})
+	good, bad = filepath.Join(tmp, "good.tar"), filepath.Join(tmp, "bad.tar")
+	testenv.WriteDockerSave(t, base, good, "local/base:1")
+	testenv.WriteDockerSave(t, base, bad, "local/base:1")
+	b, err := os.ReadFile(bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(b, []byte(content))
+	if i < 0 || bytes.Count(b, []byte(content)) != 1 {
+		t.Fatal("the layer's content is not once in the archive")
+	}
+	b[i] ^= 0x20 // A <-> a
+	if err := os.WriteFile(bad, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2100 * time.Millisecond)
+	return good, bad
 }
